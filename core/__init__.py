@@ -1,0 +1,1 @@
+"""Everything that is not Qt and not a host API."""

@@ -1,0 +1,1 @@
+"""Audio tokenizers over the Descript Audio Codec."""

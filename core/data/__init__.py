@@ -1,0 +1,1 @@
+"""FoleyWorld procedural audio-visual data."""

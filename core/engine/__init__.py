@@ -1,0 +1,1 @@
+"""The job API (generate takes for clip jobs), the local server and its client."""

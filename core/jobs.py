@@ -1,0 +1,122 @@
+"""Typed data that crosses module boundaries: what to generate, how, and what came back.
+
+Times are exact: frame counts at an exact rate (Fraction), never float seconds.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ClipJob:
+    """One video clip to give Foley to.
+
+    record_* are frames at ``timeline_rate`` counted from the timecode origin (the timeline's
+    global start included); they are the span the generated audio must cover (the visible range
+    when the clip sits under a transition). source_* are frames of the media at ``media_rate``
+    that are seen during that span.
+    """
+
+    clip_id: str
+    name: str
+    media_path: str | None
+    media_rate: Fraction
+    source_start: int
+    source_duration: int
+    timeline_rate: Fraction
+    record_start: int
+    record_duration: int
+    timeline_name: str = "timeline"
+    flags: tuple[str, ...] = ()
+    time_scalar: Fraction = Fraction(1)
+
+    @property
+    def record_end(self) -> int:
+        return self.record_start + self.record_duration
+
+    @property
+    def seconds(self) -> Fraction:
+        """Exact length of the record span."""
+        return Fraction(self.record_duration) / self.timeline_rate
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        for k in ("media_rate", "timeline_rate", "time_scalar"):
+            d[k] = fraction_str(d[k])
+        d["flags"] = list(self.flags)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ClipJob":
+        d = dict(d)
+        for k in ("media_rate", "timeline_rate", "time_scalar"):
+            if k in d:
+                d[k] = Fraction(str(d[k]))
+        d["flags"] = tuple(d.get("flags", ()))
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """How to sample. ``seed`` None means a fresh random seed per take."""
+
+    seed: int | None = None
+    takes: int = 2
+    steps: int = 16
+    guidance: float = 3.0
+    beam: int = 1
+    temperature: float = 1.0
+    sample_rate: int = 48000
+    channels: int = 1
+    device: str = "auto"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "GenerationParams":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown generation parameters: {', '.join(sorted(unknown))}")
+        return cls(**d)
+
+
+@dataclass
+class Take:
+    """One generated sound for one clip, written to a Broadcast WAV.
+
+    ``num_samples`` and ``time_reference`` follow the design's rounding rule: a take for record
+    frames [a, b) at rate r holds round(b*SR/r) - round(a*SR/r) samples and starts at sample
+    round(a*SR/r) of the timecode day.
+    """
+
+    clip_id: str
+    seed: int
+    path: str
+    sample_rate: int
+    num_samples: int
+    time_reference: int
+    sync_score: float | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """Media reference key of this take on the Foley clip."""
+        return f"seed-{self.seed}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Take":
+        return cls(**d)
+
+
+def fraction_str(x: Fraction | int) -> str:
+    """'24000/1001' or '24': the exact spelling used in JSON and metadata."""
+    x = Fraction(x)
+    return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"

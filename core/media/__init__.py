@@ -1,0 +1,1 @@
+"""Media I/O: PyAV frame decoding, Broadcast WAV writing, resampling to exact sample counts."""

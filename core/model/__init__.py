@@ -1,0 +1,1 @@
+"""MaskVAT: variants, masking, sampler, beam selection, checkpoints."""

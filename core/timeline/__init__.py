@@ -1,0 +1,1 @@
+"""OpenTimelineIO: clip listing, selection, exact time, relinking, placement of Foley, export."""

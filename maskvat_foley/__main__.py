@@ -1,0 +1,3 @@
+from maskvat_foley.plugin.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Host bridges, the OTIO plugin manifest and the command line."""

@@ -1,0 +1,19 @@
+"""Package mapping: one import package, maskvat_foley, built from the top-level folders.
+
+The folders core/, ui/, plugin/ and resources/ keep the layout the design asks for; they are
+installed as maskvat_foley.core, .ui, .plugin and .resources so that nothing generic lands at the
+top of site-packages. Metadata lives in pyproject.toml.
+"""
+from setuptools import find_packages, setup
+
+FOLDERS = {"core": "maskvat_foley.core", "ui": "maskvat_foley.ui",
+           "plugin": "maskvat_foley.plugin", "resources": "maskvat_foley.resources"}
+
+package_dir = {"maskvat_foley": "maskvat_foley"}
+packages = ["maskvat_foley"]
+for folder, name in FOLDERS.items():
+    package_dir[name] = folder
+    packages.append(name)
+    packages += [f"{name}.{sub}" for sub in find_packages(folder)]
+
+setup(packages=packages, package_dir=package_dir)

@@ -1,0 +1,1 @@
+"""The PySide6 panel; talks to the engine only through the client."""
