@@ -120,3 +120,38 @@ def fraction_str(x: Fraction | int) -> str:
     """'24000/1001' or '24': the exact spelling used in JSON and metadata."""
     x = Fraction(x)
     return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
+
+
+@dataclass
+class ClipResult:
+    """What generation gave for one clip: its takes (best first), or why it failed."""
+
+    clip_id: str
+    takes: list[Take] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"clip_id": self.clip_id, "takes": [t.to_dict() for t in self.takes], "error": self.error}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ClipResult":
+        return cls(d["clip_id"], [Take.from_dict(t) for t in d.get("takes", [])], d.get("error"))
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress report: clip ``index`` of ``total`` is at ``stage`` with ``fraction`` of it done."""
+
+    clip_id: str
+    index: int
+    total: int
+    stage: str  # "decode", "features", "sampling", "codec", "write", "done", "failed"
+    fraction: float = 0.0
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
