@@ -17,7 +17,9 @@ class ClipJob:
     record_* are frames at ``timeline_rate`` counted from the timecode origin (the timeline's
     global start included); they are the span the generated audio must cover (the visible range
     when the clip sits under a transition). source_* are frames of the media at ``media_rate``
-    that are seen during that span.
+    that are seen during that span. ``media_origin`` is the source frame number of the media
+    file's first frame (the start of the reference's available range, e.g. its start timecode), so
+    file frame = source frame - media_origin.
     """
 
     clip_id: str
@@ -32,6 +34,7 @@ class ClipJob:
     timeline_name: str = "timeline"
     flags: tuple[str, ...] = ()
     time_scalar: Fraction = Fraction(1)
+    media_origin: int = 0
 
     @property
     def record_end(self) -> int:

@@ -57,6 +57,12 @@ def frames(t: otio.opentime.RationalTime, rate: Fraction) -> int:
     return round_half_up(value * rate / exact_rate(t.rate))
 
 
+def seconds(t: otio.opentime.RationalTime) -> Fraction:
+    """A RationalTime as exact seconds (its float rate snapped with exact_rate)."""
+    value = Fraction(t.value) if t.value == int(t.value) else Fraction(t.value).limit_denominator(1_000_000)
+    return value / exact_rate(t.rate)
+
+
 def frame_to_sample(frame: int, rate: Fraction, sample_rate: int) -> int:
     """The first sample of a frame: round(frame * SR / rate)."""
     return round_half_up(Fraction(frame) * sample_rate / rate)

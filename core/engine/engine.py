@@ -1,0 +1,311 @@
+"""The in-process engine: clip jobs in, Broadcast WAV takes out.
+
+Per clip: decode the source frames (PyAV) -> visual features (cached on disk) -> length
+adaptation to the codec frame rate -> MaskVAT sampling (seeded, guided, beam-ranked, windowed for
+long clips) -> DAC decode -> resample to the exact sample span -> Broadcast WAV. Regenerating a
+clip with another seed hits the feature cache and costs only sampling and decoding.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import secrets
+import threading
+import time
+from fractions import Fraction
+
+import numpy as np
+import torch
+
+from maskvat_foley import __version__
+from maskvat_foley.core.engine.api import Cancelled, ProgressCallback
+from maskvat_foley.core.engine.device import autocast, dtype_name, is_out_of_memory, memory_info, pick_device
+from maskvat_foley.core.engine.takes import load_codes, write_take
+from maskvat_foley.core.jobs import ClipJob, ClipResult, GenerationParams, Progress, Take
+
+log = logging.getLogger(__name__)
+
+MAX_SEED = 2**31 - 1
+
+
+def default_model_dir() -> str:
+    """The bundled default model (resources/default_model)."""
+    from importlib import resources
+
+    return str(resources.files("maskvat_foley.resources") / "default_model")
+
+
+def default_cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "maskvat-foley", "features")
+
+
+class ClipFailed(Exception):
+    """This clip cannot be generated (bad media, unusable range); others go on."""
+
+
+class Engine:
+    """One model in memory; generate() and regenerate_region() as in core.engine.api."""
+
+    def __init__(self, model_dir: str | None = None, *, device: str = "auto",
+                 cache_dir: str | None = None, cache_bytes: int = 2 << 30):
+        from maskvat_foley.core.engine.feature_cache import FeatureCache
+        from maskvat_foley.core.model.checkpoint import load_checkpoint
+
+        model_dir = model_dir or default_model_dir()
+        if not os.path.isdir(model_dir):
+            raise FileNotFoundError(f"model folder not found: {model_dir}")
+        self.device = pick_device(device)
+        self.ckpt = load_checkpoint(model_dir, device=self.device)
+        self.ckpt.model.eval()
+        self.cache = FeatureCache(cache_dir or default_cache_dir(), cache_bytes)
+        self.scorer = self.ckpt.scorer
+        self._lock = threading.Lock()  # one generation at a time on the model
+        self.feature_calls = 0  # feature extractions actually run (cache misses)
+
+    # -- info ---------------------------------------------------------------------------------
+    def info(self) -> dict:
+        return {"version": __version__, "device": str(self.device),
+                "device_memory": memory_info(self.device), "dtype": dtype_name(self.device),
+                "model": self.ckpt.name, "sha256": self.ckpt.sha256, "model_path": self.ckpt.path,
+                "codec": self.ckpt.tokenizer.name, "extractor": self.ckpt.extractor.name,
+                "sample_rate": self.ckpt.tokenizer.sample_rate}
+
+    # -- generation ---------------------------------------------------------------------------
+    def generate(self, jobs: list[ClipJob], params: GenerationParams, *, out_dir: str,
+                 progress: ProgressCallback | None = None,
+                 cancel: threading.Event | None = None) -> list[ClipResult]:
+        os.makedirs(out_dir, exist_ok=True)
+        report = progress or (lambda p: None)
+        results = []
+        for index, job in enumerate(jobs):
+            _check(cancel)
+            step = _Reporter(report, job.clip_id, index, len(jobs))
+            try:
+                with self._lock:
+                    takes = self._generate_clip(job, params, out_dir, step, cancel)
+                results.append(ClipResult(job.clip_id, takes))
+                step("done", 1.0)
+            except Cancelled:
+                raise
+            except Exception as exc:  # one clip fails alone, with its reason
+                reason = _reason(exc)
+                if not isinstance(exc, (ClipFailed, ValueError, FileNotFoundError)):
+                    log.exception("clip %s failed", job.clip_id)
+                results.append(ClipResult(job.clip_id, error=reason))
+                step("failed", 1.0, reason)
+        return results
+
+    def _generate_clip(self, job: ClipJob, params: GenerationParams, out_dir: str,
+                       step: "_Reporter", cancel) -> list[Take]:
+        cond = self.features(job, step)
+        seeds = _seeds(params)
+        step("sampling", 0.0, f"{len(seeds)} take(s), seeds {seeds[0]}..{seeds[-1]}")
+        codes, waves, scores = self._sample(cond, seeds, params, cancel, step)
+        takes = []
+        for t, seed in enumerate(seeds):
+            step("write", 0.9 + 0.1 * t / len(seeds))
+            score = None if scores is None else float(scores[t])
+            takes.append(write_take(job, waves[t], self.ckpt.tokenizer.sample_rate, seed, params,
+                                    out_dir, self._provenance(job, params, score),
+                                    codes=codes[t].cpu().numpy()))
+        # Best first: the panel and the timeline's active take start with the best-synced one.
+        takes.sort(key=lambda tk: -(tk.sync_score if tk.sync_score is not None else -1e9))
+        return takes
+
+    def features(self, job: ClipJob, step=None) -> torch.Tensor:
+        """Visual features of the clip at the codec frame rate [F, D], from the cache when there."""
+        from maskvat_foley.core.engine.feature_cache import FeatureKey
+        from maskvat_foley.core.features.length import adapt_length
+
+        if job.media_path is None:
+            raise ClipFailed(f"clip {job.clip_id} ({job.name}) has no media file")
+        if not os.path.exists(job.media_path):
+            raise ClipFailed(f"media file not found: {job.media_path}")
+        extractor, tok = self.ckpt.extractor, self.ckpt.tokenizer
+        n_out = codec_frames(job, tok.frame_rate)
+        key = FeatureKey.for_job(job, extractor.name, extractor.config(), self.ckpt.sha256)
+        cached = self.cache.get(key)
+        if cached is not None and cached.shape[0] == n_out:
+            return cached.to(self.device)
+        if step:
+            step("decode", 0.0)
+        frames = self._read_frames(job, extractor.input_size)
+        if step:
+            step("features", 0.0)
+        feats = extractor.extract(frames.rgb)
+        self.feature_calls += 1
+        cond = adapt_length(feats.float().cpu(), frames.times, n_out, tok.frame_rate)
+        self.cache.put(key, cond)
+        return cond.to(self.device)
+
+    def _read_frames(self, job: ClipJob, size):
+        from maskvat_foley.core.media.video import MediaError, media_frame_offset, probe, read_frames
+
+        try:
+            origin = job.media_origin
+            if origin == 0:
+                # A reference without an available range: trust the file's own timecode when the
+                # source range clearly counts from it.
+                tc_origin = media_frame_offset(probe(job.media_path), job.media_rate)
+                origin = tc_origin if 0 < tc_origin <= job.source_start else 0
+            return read_frames(job.media_path, job.source_start, job.source_duration,
+                               job.media_rate, size=size, time_scalar=job.time_scalar,
+                               origin_frame=origin)
+        except MediaError as exc:
+            raise ClipFailed(str(exc)) from None
+
+    def _sample(self, cond: torch.Tensor, seeds: list[int], params: GenerationParams, cancel,
+                step=None, fixed: torch.Tensor | None = None):
+        """All takes in one batch, each from its own seed's generator (so a seed reproduces its
+        take whatever else is in the batch); ``beam`` candidates per take ranked by the scorer.
+        Returns codes [T,K,F], decoded waves [T,samples] (numpy) and scores [T] (or None)."""
+        try:
+            return self._sample_batch(cond, seeds, params, cancel, step, fixed)
+        except Exception as exc:
+            if not is_out_of_memory(exc) or len(seeds) == 1:
+                raise
+        # Out of memory: split the batch, one take at a time.
+        log.warning("out of memory with %d takes in a batch; sampling them one by one", len(seeds))
+        _free_cache(self.device)
+        parts = [self._sample_batch(cond, [s], params, cancel, step,
+                                    None if fixed is None else fixed[i:i + 1])
+                 for i, s in enumerate(seeds)]
+        scores = None if parts[0][2] is None else torch.cat([p[2] for p in parts])
+        return torch.cat([p[0] for p in parts]), [w for p in parts for w in p[1]], scores
+
+    def _sample_batch(self, cond, seeds, params, cancel, step, fixed):
+        from maskvat_foley.core.model.beam import sample_with_beam
+        from maskvat_foley.core.model.sampler import SamplingCancelled
+
+        gen_device = "cpu" if self.device.type == "mps" else self.device.type
+        gens = [torch.Generator(device=gen_device).manual_seed(s) for s in seeds]
+        decoded: list[torch.Tensor] = []
+
+        def decode(codes: torch.Tensor) -> torch.Tensor:
+            if step:
+                step("codec", 0.8)
+            decoded.append(self.ckpt.tokenizer.decode_long(codes.to(self.ckpt.tokenizer.device)))
+            return decoded[-1]
+
+        def on_step(done: int, total: int) -> None:
+            if step:
+                step("sampling", 0.8 * done / total)
+
+        with torch.inference_mode(), autocast(self.device):
+            try:
+                res = sample_with_beam(self.ckpt.model, cond[None], n_takes=len(seeds),
+                                       beam=params.beam, scorer=self.scorer, decode=decode,
+                                       sample_rate=self.ckpt.tokenizer.sample_rate,
+                                       generator=gens, fixed=fixed, steps=params.steps,
+                                       guidance=params.guidance, temperature=params.temperature,
+                                       on_step=on_step, cancel=cancel)
+            except SamplingCancelled:
+                raise Cancelled() from None
+            if decoded:  # the scorer decoded every candidate: keep the chosen ones' audio
+                waves = decoded[-1].reshape(len(seeds), params.beam, -1)[torch.arange(len(seeds)),
+                                                                      res.chosen]
+            else:
+                waves = decode(res.codes)[:, 0]
+        waves = [w.float().cpu().numpy() for w in waves]
+        return res.codes, waves, res.scores
+
+    def _provenance(self, job: ClipJob, params: GenerationParams, score: float | None) -> dict:
+        meta = {"source_clip": job.clip_id, "source_clip_name": job.name, "model": self.ckpt.name,
+                "model_sha256": self.ckpt.sha256, "steps": params.steps,
+                "guidance": params.guidance, "beam": params.beam,
+                "temperature": params.temperature, "sync_score": score,
+                "device": str(self.device), "dtype": dtype_name(self.device),
+                "record_start": job.record_start, "record_duration": job.record_duration,
+                "timeline_rate": str(job.timeline_rate)}
+        if "transition" in job.flags:
+            meta["note"] = "generated over the visible range so the transition is covered"
+        return meta
+
+    # -- region regenerate --------------------------------------------------------------------
+    def regenerate_region(self, job: ClipJob, take: Take, start_frame: int, end_frame: int,
+                          params: GenerationParams, *, out_dir: str,
+                          progress: ProgressCallback | None = None,
+                          cancel: threading.Event | None = None) -> Take:
+        """A new take equal to ``take`` outside record frames [start, end) of the clip (relative
+        to its record start), resampled inside them with a new (or the given) seed."""
+        if not 0 <= start_frame < end_frame <= job.record_duration:
+            raise ValueError(f"region {start_frame}..{end_frame} is outside clip {job.clip_id} "
+                             f"(0..{job.record_duration} frames)")
+        step = _Reporter(progress or (lambda p: None), job.clip_id, 0, 1)
+        with self._lock:
+            cond = self.features(job, step)
+            codes = load_codes(take)
+            tok = self.ckpt.tokenizer
+            if codes is None:  # no token sidecar: re-encode the take's audio
+                codes = self._encode_take(take)
+            codes = torch.as_tensor(codes[:, : cond.shape[0]], device=self.device)
+            if codes.shape[1] != cond.shape[0]:
+                raise ValueError(f"take {take.path} does not match clip {job.clip_id}'s length")
+            a = math.floor(Fraction(start_frame) / job.timeline_rate * tok.frame_rate)
+            b = min(cond.shape[0], math.ceil(Fraction(end_frame) / job.timeline_rate * tok.frame_rate))
+            fixed = codes.clone()
+            fixed[:, a:b] = self.ckpt.model.config.mask_id
+            seed = params.seed if params.seed is not None else secrets.randbelow(MAX_SEED)
+            step("sampling", 0.0, f"region {start_frame}-{end_frame} seed {seed}")
+            codes_new, waves, scores = self._sample(cond, [seed], params, cancel, step,
+                                                    fixed=fixed[None])
+            new, wave = codes_new[0], waves[0]
+            meta = self._provenance(job, params, None if scores is None else float(scores[0]))
+            meta.update(region=[start_frame, end_frame], region_of=take.path,
+                        base_seed=take.seed)
+            new_take = write_take(job, wave, tok.sample_rate, seed, params, out_dir, meta,
+                                  codes=new.cpu().numpy(), suffix=f"_r{start_frame}-{end_frame}")
+        step("done", 1.0)
+        return new_take
+
+    def _encode_take(self, take: Take) -> np.ndarray:
+        import soxr
+        import soundfile
+
+        audio, sr = soundfile.read(take.path, dtype="float32", always_2d=True)
+        tok = self.ckpt.tokenizer
+        mono = soxr.resample(audio.mean(axis=1), sr, tok.sample_rate)
+        with torch.inference_mode():
+            codes = tok.encode(torch.from_numpy(mono).to(tok.device)[None, None])
+        return codes[0].cpu().numpy()
+
+
+def _free_cache(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def codec_frames(job: ClipJob, codec_rate: Fraction) -> int:
+    """Codec frames that cover the clip's record span (rounded up; the WAV is cut to the span)."""
+    return max(1, math.ceil(job.seconds * codec_rate))
+
+
+def _seeds(params: GenerationParams) -> list[int]:
+    base = params.seed if params.seed is not None else secrets.randbelow(MAX_SEED - params.takes)
+    return [(base + i) % MAX_SEED for i in range(params.takes)]
+
+
+def _check(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled()
+
+
+def _reason(exc: BaseException) -> str:
+    if is_out_of_memory(exc):
+        return "out of memory on the device even one candidate at a time; try --device cpu or fewer steps"
+    text = str(exc) or type(exc).__name__
+    return text if isinstance(exc, (ClipFailed, ValueError, FileNotFoundError)) else f"{type(exc).__name__}: {text}"
+
+
+class _Reporter:
+    def __init__(self, report: ProgressCallback, clip_id: str, index: int, total: int):
+        self.report, self.clip_id, self.index, self.total = report, clip_id, index, total
+        self.t0 = time.monotonic()
+
+    def __call__(self, stage: str, fraction: float, message: str = "") -> None:
+        try:
+            self.report(Progress(self.clip_id, self.index, self.total, stage, fraction, message))
+        except Exception:  # a broken progress display must not kill generation
+            log.exception("progress callback failed")

@@ -1,0 +1,91 @@
+"""The evaluation section of a model card (markdown), from ``evaluate``'s results.
+
+The section sits between two HTML comments, so writing it into an existing MODEL_CARD.md replaces
+an earlier evaluation section and leaves the rest of the card alone.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+BEGIN = "<!-- maskvat-foley:eval:begin -->"
+END = "<!-- maskvat-foley:eval:end -->"
+
+COLUMNS: tuple[tuple[str, str, str], ...] = (  # key, header, format
+    ("onset_precision", "onset P", "{:.3f}"), ("onset_recall", "onset R", "{:.3f}"),
+    ("onset_f1", "onset F1", "{:.3f}"), ("onset_offset_ms", "offset ms", "{:.1f}"),
+    ("av_align", "AV-Align", "{:.3f}"), ("mel_distance", "mel dist", "{:.3f}"),
+    ("stft_distance", "MR-STFT", "{:.3f}"), ("fad_logmel", "FD logmel", "{:.2f}"))
+
+NOTES = """\
+- Onsets: spectral-flux detector over a per-band noise floor, matched one-to-one (closest first)
+  within +/- one video frame; true onsets closer than 50 ms are merged. P/R/F1 pool the counts of
+  all clips; offset is the mean |detected - true| of matched pairs. `true_audio` is the detector's
+  ceiling.
+- AV-Align: audio onsets with a motion peak strictly within one frame, over |audio peaks| +
+  |video peaks| - matched; motion is frame-difference energy, and its peaks are local maxima more
+  than 3 median absolute deviations above its median (sensor noise would otherwise put a peak
+  every few frames); clips with no peak on either side are left out.
+- mel dist: mean |log10 mel power difference| (80 bands, floor 1e-7); MR-STFT: spectral convergence + log
+  magnitude distance over 3 resolutions; both against the true audio, 0 is identical.
+- FD logmel: Frechet distance of per-clip log-mel mean+std embeddings to those of the true audio;
+  a weak embedding (spectral envelope and level only), comparable only within this project.
+- Baselines: silence; the true audio 200 ms late; decaying noise bursts at the true onsets."""
+
+
+def _fmt(value: Any, fmt: str) -> str:
+    return "n/a" if value is None else fmt.format(value)
+
+
+def _row(name: str, metrics: dict[str, Any]) -> str:
+    return "| " + " | ".join([name] + [_fmt(metrics.get(k), f) for k, _, f in COLUMNS]) + " |"
+
+
+def model_card_section(results: dict[str, Any], commands: Sequence[str] = ()) -> str:
+    """The markdown section (with its begin/end markers)."""
+    cfg, model, met = results["config"], results["model"], results["metrics"]
+    lines = [BEGIN, f"## Evaluation on FoleyWorld ({cfg['split']} split, {cfg['n']} clips)", "",
+             f"Model `{model['name']}` (weights sha256 `{str(model['sha256'])[:16]}`), codec "
+             f"`{model['codec']}`, features `{model['extractor']}`; {cfg['steps']} steps, guidance "
+             f"{cfg['guidance']}, seed {cfg['seed']}, one take per clip, device {cfg['device']}.", "",
+             "| system | " + " | ".join(h for _, h, _ in COLUMNS) + " |",
+             "|---" * (len(COLUMNS) + 1) + "|", _row("**model**", met)]
+    lines += [_row(name, b["metrics"]) for name, b in results.get("baselines", {}).items()]
+    lines += ["", f"Codec reconstruction of the true audio: SI-SDR "
+                  f"{_fmt(met.get('codec_si_sdr'), '{:.2f}')} dB, mel distance "
+                  f"{_fmt(met.get('codec_mel_distance'), '{:.3f}')}. Synchrony scorer "
+                  f"({model.get('scorer') or 'none'}) offset estimate: mean |offset| "
+                  f"{_fmt(met.get('sync_scorer_offset'), '{:.1f}')} ms (indicative only).", "",
+              "Onsets per event kind (model; recall is exact per kind, a clip's false detections "
+              "count against every kind in it):", "",
+              "| kind | clips | P | R | F1 | offset ms |", "|---|---|---|---|---|---|"]
+    for kind, k in results.get("per_kind", {}).items():
+        lines.append(f"| {kind} | {k['clips']} | {_fmt(k['onset_precision'], '{:.3f}')} | "
+                     f"{_fmt(k['onset_recall'], '{:.3f}')} | {_fmt(k['onset_f1'], '{:.3f}')} | "
+                     f"{_fmt(k['onset_offset_ms'], '{:.1f}')} |")
+    lines += ["", NOTES]
+    if commands:
+        lines += ["", "Commands:", "", "```sh", *commands, "```"]
+    lines.append(END)
+    return "\n".join(lines) + "\n"
+
+
+def write_model_card(results: dict[str, Any], path: str | os.PathLike,
+                     commands: Sequence[str] = ()) -> Path:
+    """Write the evaluation section to ``path``: a new file, or into an existing card (replacing
+    an earlier evaluation section, else appended). Written atomically."""
+    p = Path(path)
+    section = model_card_section(results, commands)
+    text = p.read_text() if p.exists() else ""
+    if BEGIN in text and END in text and text.index(BEGIN) < text.index(END):
+        head, rest = text.split(BEGIN, 1)
+        text = head + section.rstrip("\n") + rest.split(END, 1)[1]
+    elif text:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        text = section
+    tmp = p.with_name(f".{p.name}.partial")
+    tmp.write_text(text)
+    os.replace(tmp, p)
+    return p

@@ -1,0 +1,298 @@
+"""Decode a clip's frames from a video file with PyAV, addressed in exact media time.
+
+Media time: source frame k at rate r is at k/r seconds, where 0 is the stream's first frame
+(its start_time), so files with a non-zero start time work unchanged. A clip whose OTIO source
+range is expressed from the file's timecode (available_range starting at 01:00:00:00, as most
+hosts write) passes ``origin_frame=media_frame_offset(info, rate)``: source frame k is then read
+at (k - origin_frame)/r. ``ClipJob.source_start`` maps to ``start_frame`` the same way.
+
+Each requested time gets the frame whose presentation interval [pts, next pts) contains it,
+computed from pts, not by counting frames, so variable frame rate files work. Timestamps rounded
+by the container (Matroska's 1 ms ticks) are absorbed by a tolerance of one time-base tick.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from maskvat_foley.core.timeline.rates import exact_rate, from_timecode, rate_str, round_half_up
+
+log = logging.getLogger(__name__)
+
+
+class MediaError(Exception):
+    """A media file is missing, unreadable, corrupt, or shorter than asked."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: str
+    width: int
+    height: int
+    rate: Fraction  # exact (snapped) average frame rate
+    start_time: Fraction  # seconds: the stream's start_time * time_base
+    time_base: Fraction
+    start_pts: int
+    duration_frames: int | None  # frame count (at ``rate``); None when the file does not say
+    has_audio: bool
+    codec: str
+    timecode: str | None = None  # the file's start timecode, if tagged
+    timecode_frame: int | None = None  # that timecode as a frame number at ``rate``
+    audio_sample_rate: int | None = None
+    audio_channels: int | None = None
+
+
+@dataclass
+class Frames:
+    """Decoded frames of one request.
+
+    ``times[i]`` is the exact output time of frame i relative to the first requested frame
+    (i / rate); ``media_times[i]`` the exact media time sampled for it ((start - origin +
+    i*time_scalar) / rate, 0 = the stream's first frame); ``pts[i]`` the stream pts of the decoded
+    frame used. ``seconds`` gives ``times`` as float64 for numeric code.
+    """
+
+    rgb: np.ndarray  # uint8 [N, H, W, 3]
+    times: list[Fraction]
+    media_times: list[Fraction]
+    pts: list[int]
+    rate: Fraction
+    padded: int = 0  # trailing frames that repeat the last real one (pad=True only)
+    decoded: int = 0  # frames the decoder produced, to show that seeking skipped the rest
+    path: str = field(default="")
+
+    @property
+    def seconds(self) -> np.ndarray:
+        return np.array([float(t) for t in self.times], dtype=np.float64)
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+
+def _check_path(path: str | os.PathLike) -> str:
+    p = str(path)
+    if os.path.isdir(p) or "%" in os.path.basename(p):
+        raise MediaError(f"{p}: image sequences are not supported yet; render the clip to a movie file")
+    if not os.path.isfile(p):
+        raise MediaError(f"media file not found: {p}")
+    return p
+
+
+def _open(path: str):
+    import av
+
+    try:
+        return av.open(path, "r")
+    except (av.error.FFmpegError, OSError) as exc:
+        raise MediaError(f"{path}: cannot open as media ({exc})") from None
+
+
+def _video_stream(container, path: str):
+    if not container.streams.video:
+        raise MediaError(f"{path}: has no video stream")
+    return container.streams.video[0]
+
+
+def _stream_timecode(container, stream) -> str | None:
+    """The 'timecode' tag of the video stream, a tmcd data stream, or the container."""
+    for meta in [stream.metadata, *(s.metadata for s in container.streams.data), container.metadata]:
+        for k, v in meta.items():
+            if k.lower() == "timecode" and v:
+                return str(v)
+    return None
+
+
+def probe(path: str | os.PathLike) -> VideoInfo:
+    """What a video file holds: size, exact rate, start time, length, audio, timecode."""
+    p = _check_path(path)
+    with _open(p) as container:
+        vs = _video_stream(container, p)
+        raw_rate = vs.average_rate or vs.guessed_rate or vs.base_rate
+        if not raw_rate:
+            raise MediaError(f"{p}: the video stream has no frame rate")
+        rate = exact_rate(Fraction(raw_rate))
+        tb = Fraction(vs.time_base)
+        start_pts = vs.start_time if vs.start_time is not None else 0
+        if vs.frames:
+            duration = int(vs.frames)
+        elif vs.duration:
+            duration = round_half_up(vs.duration * tb * rate)
+        elif container.duration:
+            duration = round_half_up((Fraction(container.duration, 1_000_000) - start_pts * tb) * rate)
+        else:
+            duration = None
+        tc = _stream_timecode(container, vs)
+        tc_frame = None
+        if tc is not None:
+            try:
+                tc_frame = from_timecode(tc, rate)
+            except ValueError:
+                log.warning("%s: ignoring unreadable timecode %r", p, tc)
+                tc = None
+        audio = container.streams.audio[0] if container.streams.audio else None
+        return VideoInfo(
+            path=p, width=vs.codec_context.width, height=vs.codec_context.height, rate=rate,
+            start_time=start_pts * tb, time_base=tb, start_pts=start_pts, duration_frames=duration,
+            has_audio=audio is not None, codec=vs.codec_context.name, timecode=tc, timecode_frame=tc_frame,
+            audio_sample_rate=audio.codec_context.sample_rate if audio else None,
+            audio_channels=audio.codec_context.channels if audio else None)
+
+
+def media_frame_offset(info: VideoInfo, rate: Fraction | int | float | str) -> int:
+    """The source frame number (at ``rate``) of the file's first frame: its timecode, or 0.
+
+    Pass it as ``origin_frame`` when a clip's source range counts from the media's timecode.
+    """
+    rate = exact_rate(rate)
+    if info.timecode_frame is None:
+        return 0
+    return round_half_up(Fraction(info.timecode_frame) * rate / info.rate)
+
+
+class _SeekedPastTarget(Exception):
+    pass
+
+
+def read_frames(path: str | os.PathLike, start_frame: int, num_frames: int,
+                rate: Fraction | int | float | str, *, size: tuple[int, int] | None = None,
+                time_scalar: Fraction | int = 1, origin_frame: int = 0, pad: bool = False) -> Frames:
+    """Decode ``num_frames`` frames from source frame ``start_frame`` at ``rate`` as RGB.
+
+    size: (width, height) to scale to, or None for the file's size.
+    time_scalar: media frames advanced per output frame (a LinearTimeWarp: 2 = double speed,
+      0 = freeze frame); must not be negative.
+    origin_frame: the source frame number of the file's first frame (see media_frame_offset).
+    pad: if the file ends early, repeat its last frame instead of raising MediaError.
+    """
+    import av
+
+    p = _check_path(path)
+    rate, ts = exact_rate(rate), Fraction(time_scalar)
+    if num_frames <= 0:
+        raise ValueError(f"{p}: num_frames must be positive, got {num_frames}")
+    if ts < 0:
+        raise MediaError(f"{p}: reverse playback (time scalar {ts}) is not supported")
+    if start_frame < origin_frame:
+        raise MediaError(f"{p}: source frame {start_frame} is before the media's first frame {origin_frame}")
+    targets = [(start_frame - origin_frame + i * ts) / rate for i in range(num_frames)]
+    convert = _converter(size, p)
+    with _open(p) as container:
+        vs = _video_stream(container, p)
+        vs.thread_type = "AUTO"
+        tb = Fraction(vs.time_base)
+        start_pts = vs.start_time if vs.start_time is not None else 0
+        tol = min(tb, 1 / (4 * rate))
+        back = Fraction(0)  # how far before the target to seek; grows if the seek lands late
+        try:
+            while True:
+                seek_to = max(Fraction(0), targets[0] - back)
+                at_start = seek_to <= 0
+                container.seek(start_pts + int(seek_to / tb), stream=vs, backward=True)
+                try:
+                    arrays, pts, decoded = _pick(container, vs, targets, start_pts, tb, rate, tol,
+                                                 at_start, convert)
+                    break
+                except _SeekedPastTarget:
+                    back = max(2 * back, Fraction(1))
+                    log.debug("%s: seek landed after %s s; retrying %s s earlier", p, targets[0], back)
+        except av.error.FFmpegError as exc:
+            raise MediaError(f"{p}: decoding failed ({exc})") from None
+    got = len(arrays)
+    if got < num_frames:
+        if not pad or got == 0:
+            last = start_frame + num_frames - 1
+            raise MediaError(f"{p}: the media ended early: read {got} of {num_frames} frames asked "
+                             f"(source frames {start_frame}..{last} at {rate_str(rate)} fps)")
+        arrays += [arrays[-1]] * (num_frames - got)
+        pts += [pts[-1]] * (num_frames - got)
+    return Frames(rgb=np.stack(arrays), times=[Fraction(i) / rate for i in range(num_frames)],
+                  media_times=targets, pts=pts, rate=rate, padded=num_frames - got, decoded=decoded, path=p)
+
+
+def _pick(container, vs, targets, start_pts, tb, rate, tol, at_start, convert):
+    """The frame holding each target time, decoding forward from the current position.
+
+    Returns (converted arrays, their pts, frames decoded); frames are converted as they are
+    picked so no more than one decoded frame is held.
+    """
+    arrays: list[np.ndarray] = []
+    pts_list: list[int] = []
+    prev = prev_arr = None
+    prev_dur = Fraction(0)  # ticks
+    decoded, i, n = 0, 0, len(targets)
+
+    def take(frame):
+        nonlocal prev_arr
+        if prev_arr is None or prev_arr[0] is not frame:
+            prev_arr = (frame, convert(frame))  # repeated frames (slow motion, freeze) convert once
+        arrays.append(prev_arr[1])
+        pts_list.append(frame.pts)
+
+    for frame in container.decode(vs):
+        decoded += 1
+        if frame.pts is None:
+            if frame.dts is not None:
+                frame.pts = frame.dts
+            elif prev is not None:
+                frame.pts = prev.pts + round(prev_dur)
+            else:
+                raise MediaError(f"{container.name}: frames have no timestamps")
+        t = (frame.pts - start_pts) * tb
+        if prev is None and t > targets[i] + tol and not at_start:
+            raise _SeekedPastTarget()
+        while i < n and targets[i] + tol < t:
+            take(prev if prev is not None else frame)  # before the very first frame: use it
+            i += 1
+        if i == n:
+            return arrays, pts_list, decoded
+        prev, prev_dur = frame, Fraction(frame.duration) if frame.duration else 1 / (rate * tb)
+    if prev is not None:
+        end = (prev.pts - start_pts + prev_dur) * tb
+        while i < n and targets[i] + tol < end:
+            take(prev)
+            i += 1
+    return arrays, pts_list, decoded
+
+
+def _converter(size: tuple[int, int] | None, path: str):
+    kwargs: dict = {"format": "rgb24"}
+    if size is not None:
+        w, h = size
+        if w <= 0 or h <= 0:
+            raise ValueError(f"{path}: size must be positive, got {size}")
+        kwargs.update(width=int(w), height=int(h))
+    return lambda frame: frame.to_ndarray(**kwargs)
+
+
+def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """The first audio stream of a file as float32 [channels, samples] and its sample rate."""
+    import av
+
+    p = _check_path(path)
+    with _open(p) as container:
+        if not container.streams.audio:
+            raise MediaError(f"{p}: has no audio stream")
+        stream = container.streams.audio[0]
+        sr = stream.codec_context.sample_rate
+        declared = (round_half_up(stream.duration * Fraction(stream.time_base) * sr)
+                    if stream.duration else None)
+        resampler = av.AudioResampler(format="fltp", layout=stream.codec_context.layout, rate=sr)
+        chunks = []
+        try:
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray())
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray())
+        except av.error.FFmpegError as exc:
+            raise MediaError(f"{p}: audio decoding failed ({exc})") from None
+    if not chunks:
+        raise MediaError(f"{p}: the audio stream holds no samples")
+    audio = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
+    if declared is not None and 0 < declared < audio.shape[1]:
+        audio = audio[:, :declared]  # drop the encoder's padding after the last real sample (AAC)
+    return audio, int(sr)

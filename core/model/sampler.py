@@ -1,0 +1,198 @@
+"""MaskGIT-style iterative parallel decoding for MaskVAT, coarse codebooks first.
+
+Schedule (see ``plan_steps``): codebooks are completed one level at a time, coarsest first,
+as in VampNet/SoundStorm. The steps are split over levels, the extra steps going mostly to the
+coarse levels (they carry the structure; fine levels follow from them). Within a level with n
+steps, after step i a fraction cos(pi/2 * (i+1)/n) of that level's initially masked cells stays
+masked: all its masked cells are sampled, the most confident are kept, the rest re-masked. The
+sampling temperature (and the Gumbel confidence noise) is annealed from ``temperature`` toward 0
+over the level's steps. Training's "levels" masks are exactly these states.
+
+Randomness comes only from the passed generator(s): one torch.Generator for the batch, or one
+per take, so a take is reproducible from its own seed (same device and dtype).
+"""
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any, Callable, Sequence
+
+import torch
+from torch import Tensor
+
+StepCallback = Callable[[int, int], None]
+
+
+class SamplingCancelled(Exception):
+    """The caller's cancel event was set; raised between decoding steps."""
+
+Generators = torch.Generator | Sequence[torch.Generator] | None
+
+
+def plan_steps(n_codebooks: int, steps: int) -> list[tuple[tuple[int, ...], int]]:
+    """[(codebooks of one level, steps for it), ...], coarse first; the step counts sum to ``steps``.
+
+    With steps >= K each codebook is its own level with one step, and the extra steps go to the
+    levels in proportion 1/2, 1/4, 1/8... (largest remainder). With steps < K the first steps-1
+    codebooks get one step each and the remaining fine codebooks share the last step.
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    if steps < n_codebooks:
+        plan = [((i,), 1) for i in range(steps - 1)]
+        return plan + [(tuple(range(steps - 1, n_codebooks)), 1)]
+    extra = steps - n_codebooks
+    w = [2.0 ** -(i + 1) for i in range(n_codebooks)]
+    share = [extra * x / sum(w) for x in w]
+    base = [int(s) for s in share]
+    order = sorted(range(n_codebooks), key=lambda i: (-(share[i] - base[i]), i))
+    for i in order[:extra - sum(base)]:
+        base[i] += 1
+    return [((i,), 1 + base[i]) for i in range(n_codebooks)]
+
+
+# Cache every block's AdaLN modulation for the whole sampling run below this many elements
+# (4 bytes each in float32); above it they are recomputed each step to bound memory.
+MOD_CACHE_ELEMENTS = 1 << 28
+
+
+def guidance_context(model: torch.nn.Module, cond: Tensor, guidance: float, batch: int) -> Any:
+    """The condition's part of the forward for guidance: conditional rows, then (for guidance
+    other than 0 and 1) unconditional rows, in one batch."""
+    cfg = model.config
+    dev = cond.device
+    rows = batch if guidance in (0, 1) else 2 * batch
+    n_mods = 3 * (3 if cfg.variant == "hybrid" else 2) * cfg.n_layers
+    cache = rows * cond.shape[1] * cfg.d_model * n_mods <= MOD_CACHE_ELEMENTS
+    if guidance in (0, 1):
+        drop = torch.full((batch,), guidance == 0, dtype=torch.bool, device=dev)
+        return model.encode_condition(cond, drop, batch, cache_mods=cache)
+    cond = cond.expand(batch, -1, -1)
+    drop = torch.cat([torch.zeros(batch, dtype=torch.bool), torch.ones(batch, dtype=torch.bool)]).to(dev)
+    return model.encode_condition(torch.cat([cond, cond]), drop, rows, cache_mods=cache)
+
+
+def guided_logits(model: torch.nn.Module, codes: Tensor, cond: Tensor, guidance: float,
+                  heads: Sequence[int] | None = None, context: Any = None) -> Tensor:
+    """Classifier-free guided logits u + g*(c - u), both passes in ONE batched forward.
+
+    guidance == 1 runs only the conditional pass (bit-identical to it); guidance == 0 only the
+    unconditional one. ``context`` (from guidance_context) skips recomputing the condition.
+    """
+    b = codes.shape[0]
+    if context is None:
+        context = guidance_context(model, cond, guidance, b)
+    if guidance in (0, 1):
+        return model.decode_tokens(codes, context, heads=heads).float()
+    both = model.decode_tokens(torch.cat([codes, codes]), context, heads=heads).float()
+    c, u = both[:b], both[b:]
+    return u + guidance * (c - u)
+
+
+def _rand(shape: tuple[int, ...], gens: Generators, device: torch.device) -> Tensor:
+    """Uniform noise in (0,1); with one generator per take each row comes from its own."""
+    if gens is None or isinstance(gens, torch.Generator):
+        u = torch.rand(shape, generator=gens, device=device)
+    else:
+        u = torch.stack([torch.rand(shape[1:], generator=g, device=device) for g in gens])
+    return u.clamp_(1e-10, 1 - 1e-7)
+
+
+def _gumbel(shape: tuple[int, ...], gens: Generators, device: torch.device) -> Tensor:
+    return -torch.log(-torch.log(_rand(shape, gens, device)))
+
+
+def _check_generators(gens: Generators, n_takes: int, device: torch.device) -> None:
+    if gens is None or isinstance(gens, torch.Generator):
+        seq = [] if gens is None else [gens]
+    else:
+        seq = list(gens)
+        if len(seq) != n_takes:
+            raise ValueError(f"got {len(seq)} generators for {n_takes} takes; pass one, or one per take")
+    for g in seq:
+        if torch.device(g.device).type != device.type:
+            raise ValueError(f"generator on {g.device} but the model is on {device}: "
+                             "create it with torch.Generator(device=...) on the model's device")
+
+
+def sample(model: torch.nn.Module, cond: Tensor, *, n_takes: int = 1, steps: int = 16,
+           guidance: float = 3.0, temperature: float = 1.0, generator: Generators = None,
+           fixed: Tensor | None = None, on_step: StepCallback | None = None,
+           cancel: threading.Event | None = None) -> Tensor:
+    """Codes [n_takes,K,F] for visual features cond [1 or n_takes,F,Dc].
+
+    ``fixed`` [1 or n_takes,K,F] gives known tokens with MASK (= codebook_size) where to generate
+    (continuation and region modes); given tokens never change and every MASK is filled.
+    ``on_step(done, total)`` is called after each step; a set ``cancel`` event raises
+    SamplingCancelled before the next step.
+    """
+    cfg = model.config
+    device = next(model.parameters()).device
+    k, mask_id = cfg.n_codebooks, cfg.mask_id
+    if cond.dim() != 3 or cond.shape[0] not in (1, n_takes):
+        raise ValueError(f"cond must be [1 or {n_takes},F,Dc], got {tuple(cond.shape)}")
+    if n_takes < 1:
+        raise ValueError(f"n_takes must be >= 1, got {n_takes}")
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    n = cond.shape[1]
+    cond = cond.to(device)
+    _check_generators(generator, n_takes, device)
+    if fixed is None:
+        codes = torch.full((n_takes, k, n), mask_id, dtype=torch.long, device=device)
+    else:
+        if fixed.dim() != 3 or fixed.shape[1:] != (k, n) or fixed.shape[0] not in (1, n_takes):
+            raise ValueError(f"fixed must be [1 or {n_takes},{k},{n}], got {tuple(fixed.shape)}")
+        if int(fixed.min()) < 0 or int(fixed.max()) > mask_id:
+            raise ValueError(f"fixed tokens must be in 0..{mask_id} (MASK={mask_id})")
+        codes = fixed.to(device=device, dtype=torch.long).expand(n_takes, k, n).clone()
+    model.check_inputs(codes, cond)
+    plan = plan_steps(k, steps)
+    total, done = sum(s for _, s in plan), 0
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            ctx = guidance_context(model, cond, guidance, n_takes)
+            for level, n_steps in plan:
+                idx = torch.tensor(level, device=device)
+                start_masked = (codes[:, idx] == mask_id).flatten(1).sum(1)        # [B]
+                for i in range(n_steps):
+                    if cancel is not None and cancel.is_set():
+                        raise SamplingCancelled("sampling cancelled")
+                    cur = codes[:, idx]                                            # [B,Kl,F]
+                    masked = cur == mask_id
+                    if bool(masked.any()):
+                        codes[:, idx] = _step(model, codes, cur, masked, cond, ctx, level, guidance,
+                                              temperature * (1 - i / n_steps), start_masked,
+                                              (i + 1) / n_steps, generator, mask_id)
+                    done += 1
+                    if on_step is not None:
+                        on_step(done, total)
+    finally:
+        model.train(was_training)
+    if bool((codes == mask_id).any()):  # cannot happen: the last step of each level keeps none
+        raise RuntimeError("sampler left MASK tokens")
+    return codes
+
+
+def _step(model: torch.nn.Module, codes: Tensor, cur: Tensor, masked: Tensor, cond: Tensor,
+          ctx: Any, level: tuple[int, ...], guidance: float, temp: float, start_masked: Tensor,
+          progress: float, gens: Generators, mask_id: int) -> Tensor:
+    """One decoding step on one level: sample every masked cell, re-mask the least confident."""
+    logits = guided_logits(model, codes, cond, guidance, heads=level, context=ctx)    # [B,Kl,F,V]
+    if temp > 0:
+        sampled = (logits / temp + _gumbel(tuple(logits.shape), gens, logits.device)).argmax(-1)
+    else:
+        sampled = logits.argmax(-1)
+    logp = torch.log_softmax(logits, dim=-1).gather(-1, sampled.unsqueeze(-1)).squeeze(-1)
+    conf = logp + temp * _gumbel(tuple(sampled.shape), gens, logits.device)
+    conf = conf.masked_fill(~masked, math.inf).flatten(1)                          # given: never re-masked
+    n_masked = masked.flatten(1).sum(1)
+    keep_masked = (start_masked.float() * math.cos(math.pi / 2 * progress)).floor().long()
+    if progress >= 1:
+        keep_masked = torch.zeros_like(keep_masked)
+    keep_masked = torch.minimum(keep_masked, (n_masked - 1).clamp(min=0))
+    ranks = conf.argsort(dim=1, stable=True).argsort(dim=1)
+    remask = (ranks < keep_masked[:, None]).view_as(masked)
+    return torch.where(masked & ~remask, sampled, cur)

@@ -1,0 +1,234 @@
+"""Train the FoleyWorld audio-visual contrastive encoder and synchrony scorer.
+
+Visual tower: the "foleyworld-av" extractor over frames at their own times, ``adapt_length`` to the
+codec rate exactly as at inference (one leading context frame so frame differences match), then
+the SyncNet visual head. Audio tower: SyncNet over log-mel frames at the codec rate.
+InfoNCE on windows of ``window`` codec frames: the positive is the time-aligned visual window;
+negatives are the same clip shifted by +/- min_shift..max_shift frames and the other clips of the
+batch at the same position; both directions (audio->visual, visual->audio).
+Output in ``<out>``: ``features/`` (extractor), ``scorer/`` (SyncNet), state, metrics, summary.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from maskvat_foley.core.train import dist as D
+from maskvat_foley.core.train.common import RunOptions, environment, folder_sha256, loop_summary, write_summary
+from maskvat_foley.core.train.loop import LoopConfig, Trainer, from_dict
+from maskvat_foley.core.train.sources import SAMPLE_RATE, ClipPool, make_source
+from maskvat_foley.core.train.syncnet import SyncNet, SyncNetConfig, lagged_similarity, save_scorer
+
+log = logging.getLogger(__name__)
+HOP = 512  # every codec preset's hop: the codec frame rate is 44100/512
+FRAME_RATE = Fraction(SAMPLE_RATE, HOP)
+
+
+@dataclass
+class AVSyncConfig:
+    extractor: dict = field(default_factory=lambda: {"dim": 64, "width": 16, "depth": 4, "input_size": [64, 64]})
+    syncnet: dict = field(default_factory=dict)
+    data: dict = field(default_factory=lambda: {"type": "foleyworld", "n": 2048, "seconds": 3})
+    val_data: dict = field(default_factory=lambda: {"type": "foleyworld", "split": "val", "n": 16})
+    batch_size: int = 16
+    crop_frames: int = 96
+    window: int = 24
+    min_shift: int = 3
+    max_shift: int = 20
+    temperature: float = 0.07
+    pool_size: int = 64          # clips rendered per block of steps (kept in memory)
+    pool_steps: int = 40         # steps that draw from one pool before the next is rendered
+    fixed_batch: bool = False
+    init_seed: int = 0
+    seed: int = 0
+    loop: LoopConfig = field(default_factory=LoopConfig)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.loop, dict):
+            self.loop = LoopConfig.from_dict(self.loop, "avsync.loop")
+        if not 0 < self.min_shift <= self.max_shift or self.crop_frames < self.window + 2 * self.max_shift + 1:
+            raise ValueError(f"avsync: need 0 < min_shift <= max_shift and crop_frames >= window + "
+                             f"2*max_shift + 1 (got {self.min_shift}, {self.max_shift}, "
+                             f"{self.crop_frames}, {self.window})")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "AVSyncConfig":
+        return from_dict(cls, d, "avsync config")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class AVModel(nn.Module):
+    """Extractor (visual tower) + SyncNet (audio tower, visual head), trained together."""
+
+    def __init__(self, extractor: nn.Module, net: SyncNet) -> None:
+        super().__init__()
+        self.extractor, self.net = extractor, net
+
+    def forward(self, frames: Tensor, spans: list[tuple[int, int, list[Fraction]]], wave: Tensor,
+                n_frames: int) -> tuple[Tensor, Tensor]:
+        feats = self.extractor(frames[None])[0]  # [sum N, D]
+        from maskvat_foley.core.features.length import adapt_length
+
+        cond = torch.stack([adapt_length(feats[a + 1:b], times, n_frames, FRAME_RATE)  # drop context
+                            for a, b, times in spans])
+        return self.net.embed_audio(wave, SAMPLE_RATE, n_frames), self.net.embed_visual(cond)
+
+
+def crop_item(clip: Any, c0: int, n: int) -> tuple[np.ndarray, np.ndarray, list[Fraction]]:
+    """Audio of codec frames [c0, c0+n), the frames that cover them plus one context frame before
+    (frame 0 repeated at the clip start: its difference is then zero, as at inference), and the
+    covered frames' times relative to the crop start."""
+    t0, t1 = Fraction(c0) / FRAME_RATE, Fraction(c0 + n - 1) / FRAME_RATE
+    times = clip.frame_times
+    k_a = max(0, max((k for k, t in enumerate(times) if t <= t0), default=0))
+    k_b = next((k for k, t in enumerate(times) if t > t1), len(times) - 1)
+    ctx = clip.frames[k_a - 1] if k_a > 0 else clip.frames[0]
+    rgb = np.concatenate([ctx[None], clip.frames[k_a:k_b + 1]])
+    audio = clip.audio[c0 * HOP:(c0 + n) * HOP]
+    if len(audio) < n * HOP:
+        audio = np.pad(audio, (0, n * HOP - len(audio)))
+    return audio, rgb, [t - t0 for t in times[k_a:k_b + 1]]
+
+
+def window_logits(ea: Tensor, ev: Tensor, anchors: Tensor, cfg: AVSyncConfig) -> Tensor:
+    """Logits [N, C] of anchor windows of ``ea`` against candidate windows of ``ev``; column 0 is
+    the aligned window, then same-clip shifts, then other clips at the same position."""
+    b = ea.shape[0]
+    shifts = torch.tensor([s for d in range(cfg.min_shift, cfg.max_shift + 1) for s in (d, -d)])
+    idx_b = torch.arange(b)
+    w = torch.arange(cfg.window)
+    cand_b = torch.cat([idx_b[:, None], idx_b[:, None].expand(b, len(shifts)),
+                        torch.stack([torch.cat([idx_b[:i], idx_b[i + 1:]]) for i in range(b)]) if b > 1
+                        else torch.empty(b, 0, dtype=torch.long)], dim=1)          # [B, C]
+    cand_t = torch.cat([anchors[:, None], anchors[:, None] + shifts[None],
+                        anchors[:, None].expand(b, b - 1)], dim=1)                  # [B, C]
+    a_win = ea[idx_b[:, None], anchors[:, None] + w]                                # [B, W, E]
+    v_win = ev[cand_b[..., None], cand_t[..., None] + w]                            # [B, C, W, E]
+    return torch.einsum("bwe,bcwe->bc", a_win, v_win) / cfg.window / cfg.temperature
+
+
+def contrastive_loss(ea: Tensor, ev: Tensor, anchors: Tensor, cfg: AVSyncConfig) -> tuple[Tensor, dict[str, float]]:
+    la, lv = window_logits(ea, ev, anchors, cfg), window_logits(ev, ea, anchors, cfg)
+    zero = torch.zeros(ea.shape[0], dtype=torch.long, device=ea.device)
+    loss = 0.5 * (F.cross_entropy(la, zero) + F.cross_entropy(lv, zero))
+    n_shift = 2 * (cfg.max_shift - cfg.min_shift + 1)
+    with torch.no_grad():
+        acc = ((la.argmax(1) == 0).float().mean() + (lv.argmax(1) == 0).float().mean()) / 2
+        shift_acc = (la[:, 0] > la[:, 1:1 + n_shift].max(1).values).float().mean()
+    return loss, {"loss": float(loss.detach()), "acc": float(acc), "shift_acc": float(shift_acc)}
+
+
+def build_models(cfg: AVSyncConfig) -> AVModel:
+    from maskvat_foley.core.features.base import create
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.init_seed)
+        ext = create("foleyworld-av", **cfg.extractor)
+        net = SyncNet(SyncNetConfig(**{"cond_dim": ext.dim, **cfg.syncnet}))
+    return AVModel(ext, net)
+
+
+class _Batches:
+    """Step -> batch, a pure function of (seed, rank, step); clips come from a rotating pool."""
+
+    def __init__(self, cfg: AVSyncConfig, source: Any, info: D.DistInfo) -> None:
+        self.cfg, self.source, self.info = cfg, source, info
+        self.pool = ClipPool(source, video=True, capacity=cfg.pool_size)
+
+    def __call__(self, step: int, ext: nn.Module, device: torch.device):
+        cfg = self.cfg
+        step = 0 if cfg.fixed_batch else step
+        block = D.step_rng(cfg.seed, self.info, step // cfg.pool_steps, stream=2)
+        members = block.choice(len(self.source), size=min(cfg.pool_size, len(self.source)), replace=False)
+        rng = D.step_rng(cfg.seed, self.info, step)
+        waves, rgbs, spans, anchors, at = [], [], [], [], 0
+        for _ in range(cfg.batch_size):
+            clip = self.pool.get(int(members[rng.integers(len(members))]))
+            n_clip = len(clip.audio) // HOP
+            c0 = int(rng.integers(max(1, n_clip - cfg.crop_frames + 1)))
+            audio, rgb, times = crop_item(clip, c0, cfg.crop_frames)
+            # Of 4 random anchors keep the one with the most audio change: silent windows teach nothing.
+            cands = rng.integers(cfg.max_shift, cfg.crop_frames - cfg.window - cfg.max_shift + 1, size=4)
+            env = np.sqrt(np.mean(audio.reshape(cfg.crop_frames, HOP) ** 2, axis=1) + 1e-12)
+            flux = np.abs(np.diff(np.log(env), prepend=np.log(env[0])))
+            anchors.append(int(max(cands, key=lambda t: flux[t:t + cfg.window].max())))
+            waves.append(audio)
+            rgbs.append(rgb)
+            spans.append((at, at + len(rgb), times))
+            at += len(rgb)
+        frames = ext._to_input(np.concatenate(rgbs))
+        wave = torch.from_numpy(np.stack(waves))[:, None]
+        return frames.to(device), spans, wave.to(device), torch.tensor(anchors)
+
+
+@torch.no_grad()
+def evaluate_sync(model: AVModel, source: Any, delay_frames: int = 8, max_lag: int = 20) -> dict[str, float]:
+    """On whole clips, with the inference path (extract + adapt_length): how often the aligned
+    audio scores above the same audio delayed by ``delay_frames``, and the offset error in ms of
+    the aligned and delayed versions."""
+    from maskvat_foley.core.train.cache import codec_rate_features
+    from maskvat_foley.core.train.syncnet import FoleyWorldAVScorer
+
+    scorer = FoleyWorldAVScorer(model.net)
+    wins, errs, frame_ms = [], [], 1000.0 * HOP / SAMPLE_RATE
+    for i in range(len(source)):
+        clip = source.get(i, video=True)
+        n = len(clip.audio) // HOP
+        cond = codec_rate_features(model.extractor, clip.frames, clip.frame_times, n, FRAME_RATE)[None]
+        a = torch.from_numpy(clip.audio[:n * HOP].copy())[None, None]
+        late = torch.roll(a, delay_frames * HOP, dims=-1)
+        late[..., :delay_frames * HOP] = 0
+        s = scorer.score(torch.cat([a, late]), SAMPLE_RATE, cond)
+        wins.append(float(s[0] > s[1]))
+        off = scorer.offset(torch.cat([a, late]), SAMPLE_RATE, cond, max_lag)
+        errs += [abs(float(off[0])), abs(float(off[1]) - delay_frames * frame_ms)]
+    model.train()
+    return {"sync_win_rate": float(np.mean(wins)), "offset_mae_ms": float(np.mean(errs)), "clips": len(source)}
+
+
+def train_avsync(cfg: AVSyncConfig, opts: RunOptions) -> dict[str, Any]:
+    info = D.setup(opts.device)
+    try:
+        model = build_models(cfg)
+        size = tuple(model.extractor.input_size)
+        source = make_source(cfg.data, size, split="train")
+        val_src = make_source(cfg.val_data, size, split="val")
+        batches = _Batches(cfg, source, info)
+
+        def step_fn(step: int, wrapped: nn.Module):
+            frames, spans, wave, anchors = batches(step, model.extractor, info.device)
+            ea, ev = wrapped(frames, spans, wave, cfg.crop_frames)
+            return contrastive_loss(ea, ev, anchors.to(ea.device), cfg)
+
+        trainer = Trainer(model, cfg.loop, opts.out, info, step_fn,
+                          val_fn=lambda m: evaluate_sync(m, val_src), name="avsync", progress=opts.progress)
+        result = trainer.run(resume=opts.resume, stop_at=opts.stop_at, max_minutes=opts.max_minutes)
+        summary: dict[str, Any] = {}
+        if info.is_main:
+            f_dir = model.extractor.save(opts.out / "features")
+            s_dir = save_scorer(model.net, opts.out / "scorer")
+            summary = {"stage": "avsync", "command": opts.command, "config": cfg.to_dict(),
+                       "features_sha256": folder_sha256(f_dir), "scorer_sha256": folder_sha256(s_dir),
+                       "parameters": {"extractor": sum(p.numel() for p in model.extractor.parameters()),
+                                      "scorer": sum(p.numel() for p in model.net.parameters())},
+                       "world_size": info.world_size, "device": str(info.device),
+                       "environment": environment(), **loop_summary(result)}
+            write_summary(opts.out, summary)
+        D.barrier(info)
+        return summary
+    finally:
+        D.cleanup(info)
+
+
+__all__ = ["AVSyncConfig", "AVModel", "train_avsync", "evaluate_sync", "contrastive_loss",
+           "window_logits", "crop_item", "lagged_similarity"]

@@ -1,0 +1,49 @@
+"""Assemble the codec, avsync and maskvat runs into one checkpoint folder (e.g. the bundled model)."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from maskvat_foley.core.train.common import folder_sha256, read_summary
+
+log = logging.getLogger(__name__)
+
+
+def bundle(codec_run: str | os.PathLike, avsync_run: str | os.PathLike, maskvat_run: str | os.PathLike,
+           out: str | os.PathLike, *, name: str | None = None, overwrite: bool = False,
+           command: str = "") -> Path:
+    """Write a checkpoint with the MaskVAT weights of ``maskvat_run``, the codec of ``codec_run``,
+    the extractor and trained scorer of ``avsync_run``, and a model card listing all three runs.
+    The MaskVAT run must have been trained with exactly that codec and extractor (checked by hash)."""
+    from maskvat_foley.core.model.checkpoint import load_checkpoint, save_checkpoint
+    from maskvat_foley.core.train.maskvat import model_card
+
+    runs = {"codec": Path(codec_run), "avsync": Path(avsync_run), "maskvat": Path(maskvat_run)}
+    summaries: dict[str, dict[str, Any]] = {k: read_summary(p) for k, p in runs.items()}
+    for k, s in summaries.items():
+        if s.get("stage") != k:
+            raise ValueError(f"{runs[k]}: is a {s.get('stage')!r} run, expected a {k!r} run")
+    model_dir = runs["maskvat"] / "model"
+    pairs = [(runs["codec"] / "codec", model_dir / "codec", "codec"),
+             (runs["avsync"] / "features", model_dir / "features", "feature extractor")]
+    for src, used, what in pairs:
+        if not src.is_dir():
+            raise FileNotFoundError(f"{src}: missing ({what} of the run)")
+        if not used.is_dir() or folder_sha256(src) != folder_sha256(used):
+            raise ValueError(f"{runs['maskvat']}: was not trained with the {what} in {src} "
+                             f"(its {used} differs); retrain maskvat with --codec/--avsync of these runs")
+    scorer_dir = runs["avsync"] / "scorer"
+    ckpt = load_checkpoint(model_dir)
+    name = name or ckpt.name
+    summaries["bundle"] = {"command": command}
+    card = model_card(name, summaries["maskvat"], [summaries["codec"], summaries["avsync"]])
+    info = {k: {"command": s.get("command"), "step": s.get("step"), "train_seconds": s.get("train_seconds"),
+                "steps_per_s": s.get("steps_per_s"), "val": s.get("val")}
+            for k, s in summaries.items() if k != "bundle"}
+    info["bundle_command"] = command
+    path = save_checkpoint(out, ckpt.model, ckpt.tokenizer, ckpt.extractor, name=name, card=card, info=info,
+                           overwrite=overwrite, scorer="foleyworld-av", scorer_dir=scorer_dir)
+    log.info("bundled %s", path)
+    return path

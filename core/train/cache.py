@@ -1,0 +1,153 @@
+"""A cache of (codec tokens, visual features at the codec rate, teacher frames) per training clip.
+
+Conditioning is computed exactly as the engine does at inference (``codec_rate_features``: the
+extractor on the clip's frames at their own times, then ``adapt_length`` to the codec rate).
+Stored as safetensors shards of ``shard_size`` clips; ``manifest.json`` records the codec and
+extractor content hashes and the data source, and the cache is rebuilt when any of them changes.
+With several ranks each builds its share of the shards.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from maskvat_foley.core.train import dist as D
+
+log = logging.getLogger(__name__)
+
+FORMAT = "maskvat-foley-token-cache"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+TEACHER_DIM = 64  # logmel teacher frames for the optional auxiliary loss
+
+
+def codec_rate_features(extractor: Any, rgb: np.ndarray, times: Sequence[Fraction], n_out: int,
+                        frame_rate: Fraction) -> Tensor:
+    """Visual features [n_out, D] at the codec rate: the engine's path (Engine.features)."""
+    from maskvat_foley.core.features.length import adapt_length
+
+    return adapt_length(extractor.extract(rgb).float().cpu(), times, n_out, frame_rate)
+
+
+def module_sha256(module: nn.Module, config: Any) -> str:
+    """Content hash of a module's weights and config (changes when either changes)."""
+    h = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
+    for k, v in sorted(module.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+@dataclass
+class CacheClip:
+    key: str
+    codes: Tensor    # int64 [K, F]
+    cond: Tensor     # float32 [F, D]
+    teacher: Tensor  # float32 [F, TEACHER_DIM]
+
+
+def _manifest(source: Any, tokenizer: Any, extractor: Any, shard_size: int) -> dict[str, Any]:
+    return {"format": FORMAT, "version": FORMAT_VERSION, "source": source.describe(), "n": len(source),
+            "shard_size": shard_size, "codec_sha256": module_sha256(tokenizer.model, tokenizer.config.to_dict()),
+            "extractor_sha256": module_sha256(extractor, [extractor.name, extractor.config()]),
+            "teacher": {"name": "logmel", "dim": TEACHER_DIM}}
+
+
+def _shard_path(d: Path, i: int) -> Path:
+    return d / f"shard_{i:05d}.safetensors"
+
+
+@torch.no_grad()
+def encode_clip(clip: Any, tokenizer: Any, extractor: Any, teacher: Any) -> CacheClip:
+    if clip.frames is None or clip.frame_times is None:
+        raise ValueError(f"clip {clip.key}: the token cache needs video frames")
+    wave = torch.from_numpy(np.ascontiguousarray(clip.audio, dtype=np.float32))[None, None]
+    codes = tokenizer.encode(wave)[0].cpu()
+    n = codes.shape[-1]
+    cond = codec_rate_features(extractor, clip.frames, clip.frame_times, n, tokenizer.frame_rate)
+    padded = torch.nn.functional.pad(wave, (0, n * tokenizer.hop - wave.shape[-1]))
+    t = teacher.embed(padded, tokenizer.sample_rate, n)[0].float()
+    return CacheClip(clip.key, codes, cond, t)
+
+
+def build_cache(directory: str | os.PathLike, source: Any, tokenizer: Any, extractor: Any, *,
+                shard_size: int = 32, info: D.DistInfo | None = None, progress: bool = False) -> Path:
+    """Fill ``directory`` (reused when its manifest matches); returns it."""
+    from safetensors.torch import save_file
+    from tqdm import tqdm
+
+    from maskvat_foley.core.features.audio import create_audio
+
+    info = info or D.DistInfo()
+    d = Path(directory)
+    want = _manifest(source, tokenizer, extractor, shard_size)
+    n_shards = -(-len(source) // shard_size)
+    man = d / MANIFEST
+    if man.is_file() and json.loads(man.read_text()) == want and all(
+            _shard_path(d, i).is_file() for i in range(n_shards)):
+        log.info("token cache %s is up to date (%d clips)", d, len(source))
+        return d
+    if info.is_main:
+        if d.exists():
+            log.info("token cache %s is stale or incomplete: rebuilding", d)
+            shutil.rmtree(d)
+        d.mkdir(parents=True)
+    D.barrier(info)
+    tokenizer.eval()
+    teacher = create_audio("logmel", dim=TEACHER_DIM)
+    mine = [i for i in range(n_shards) if i % info.world_size == info.rank]
+    bar = tqdm(total=sum(min(len(source), (i + 1) * shard_size) - i * shard_size for i in mine),
+               desc="cache", unit="clip", disable=not (progress and info.is_main))
+    for i in mine:
+        items = []
+        for j in range(i * shard_size, min(len(source), (i + 1) * shard_size)):
+            items.append(encode_clip(source.get(j, video=True), tokenizer, extractor, teacher))
+            bar.update()
+        lengths = torch.tensor([c.codes.shape[-1] for c in items], dtype=torch.int64)
+        tensors = {"codes": torch.cat([c.codes for c in items], dim=1).to(torch.int16).contiguous(),
+                   "cond": torch.cat([c.cond for c in items]).contiguous(),
+                   "teacher": torch.cat([c.teacher for c in items]).contiguous(), "lengths": lengths}
+        tmp = d / f".shard_{i:05d}.tmp"
+        save_file(tensors, str(tmp), metadata={"keys": json.dumps([c.key for c in items])})
+        os.replace(tmp, _shard_path(d, i))
+    bar.close()
+    D.barrier(info)
+    if info.is_main:
+        man.write_text(json.dumps(want, indent=1) + "\n")
+    D.barrier(info)
+    return d
+
+
+def load_cache(directory: str | os.PathLike) -> list[CacheClip]:
+    """Every clip of a built cache, in source order."""
+    from safetensors import safe_open
+
+    d = Path(directory)
+    if not (d / MANIFEST).is_file():
+        raise FileNotFoundError(f"token cache {d} has no {MANIFEST} (not built, or the build was interrupted)")
+    meta = json.loads((d / MANIFEST).read_text())
+    out: list[CacheClip] = []
+    for i in range(-(-int(meta["n"]) // int(meta["shard_size"]))):
+        p = _shard_path(d, i)
+        with safe_open(str(p), framework="pt") as f:
+            keys = json.loads(f.metadata()["keys"])
+            codes, cond, teacher = f.get_tensor("codes").long(), f.get_tensor("cond"), f.get_tensor("teacher")
+            ends = f.get_tensor("lengths").cumsum(0).tolist()
+        start = 0
+        for key, end in zip(keys, ends):
+            out.append(CacheClip(key, codes[:, start:end], cond[start:end], teacher[start:end]))
+            start = end
+    if len(out) != int(meta["n"]):
+        raise ValueError(f"token cache {d}: manifest says {meta['n']} clips, shards hold {len(out)}")
+    return out

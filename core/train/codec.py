@@ -1,0 +1,194 @@
+"""Train a DAC-class codec on FoleyWorld (or video folder) audio.
+
+Batches: random crops (``crop_seconds``, whole code frames) of clips rendered audio-only on the fly.
+Losses: multi-scale mel L1 + waveform L1 + multi-scale STFT + DAC's commitment and codebook losses;
+optionally adversarial + feature matching with DAC's own ``Discriminator`` (``adversarial``).
+Output in ``<out>``: ``codec/`` (Tokenizer.save), ``state/``, ``metrics.jsonl``, ``summary.json``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from maskvat_foley.core.train import dist as D
+from maskvat_foley.core.train.common import RunOptions, environment, folder_sha256, loop_summary, write_summary
+from maskvat_foley.core.train.loop import LoopConfig, Trainer, from_dict
+from maskvat_foley.core.train.losses import multiscale_mel_l1, multiscale_stft_l1, si_sdr
+from maskvat_foley.core.train.sources import SAMPLE_RATE, make_source
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CodecTrainConfig:
+    codec: Any = "small"                       # a CODEC_PRESETS name or a CodecConfig dict
+    init_seed: int = 0
+    seed: int = 0
+    data: dict = field(default_factory=lambda: {"type": "foleyworld", "n": 4096})
+    val_data: dict = field(default_factory=lambda: {"type": "foleyworld", "split": "val", "n": 8})
+    crop_seconds: tuple[float, float] = (0.5, 1.0)
+    crop_buckets: int = 3                      # distinct crop lengths between the two bounds
+    batch_size: int = 8
+    val_seconds: float = 2.0
+    fixed_batch: bool = False                  # every step the same batch (overfitting checks)
+    mel_weight: float = 15.0
+    wave_weight: float = 1.0
+    stft_weight: float = 1.0
+    commitment_weight: float = 0.25
+    codebook_weight: float = 1.0
+    adversarial: bool = False                  # DAC's discriminator (slow on a CPU)
+    adv_weight: float = 1.0
+    feature_weight: float = 2.0
+    disc_lr: float = 1e-4
+    loop: LoopConfig = field(default_factory=LoopConfig)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.loop, dict):
+            self.loop = LoopConfig.from_dict(self.loop, "codec.loop")
+        lo, hi = (float(v) for v in self.crop_seconds)
+        if not 0 < lo <= hi or self.batch_size < 1:
+            raise ValueError(f"codec: crop_seconds {self.crop_seconds} must be 0 < lo <= hi and "
+                             f"batch_size {self.batch_size} >= 1")
+        self.crop_seconds = (lo, hi)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "CodecTrainConfig":
+        return from_dict(cls, d, "codec config")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def new_tokenizer(spec: Any, seed: int):
+    from maskvat_foley.core.codec.config import CODEC_PRESETS, CodecConfig
+    from maskvat_foley.core.codec.tokenizer import Tokenizer
+
+    if isinstance(spec, dict):
+        return Tokenizer(CodecConfig.from_dict(spec, source="codec.codec"), seed=seed)
+    if spec not in CODEC_PRESETS:
+        raise ValueError(f"codec: unknown codec preset {spec!r}; expected one of {sorted(CODEC_PRESETS)} "
+                         "or a CodecConfig object")
+    return Tokenizer(CODEC_PRESETS[spec], seed=seed)
+
+
+def audio_batch(source: Any, cfg: CodecTrainConfig, rng: np.random.Generator, hop: int) -> torch.Tensor:
+    """[B, 1, T] crops, T a whole number of code frames drawn from crop_seconds."""
+    lo, hi = (max(1, round(s * SAMPLE_RATE / hop)) for s in cfg.crop_seconds)
+    # A few distinct lengths only: DAC's TorchScript Snake re-optimises for every new input shape.
+    lengths = sorted({round(lo + (hi - lo) * i / max(1, cfg.crop_buckets - 1)) for i in range(cfg.crop_buckets)})
+    t = int(lengths[int(rng.integers(len(lengths)))]) * hop
+    out = np.zeros((cfg.batch_size, 1, t), dtype=np.float32)
+    for b in range(cfg.batch_size):
+        audio = source.get(int(rng.integers(len(source))), video=False).audio
+        if len(audio) > t:
+            s = int(rng.integers(len(audio) - t + 1))
+            out[b, 0] = audio[s:s + t]
+        else:
+            out[b, 0, :len(audio)] = audio
+    return torch.from_numpy(out)
+
+
+class _Adversary:
+    """DAC's discriminator, its optimizer, and the LSGAN + feature-matching losses."""
+
+    def __init__(self, sample_rate: int, lr: float, info: D.DistInfo) -> None:
+        from dac.model.discriminator import Discriminator
+
+        self.disc = Discriminator(sample_rate=sample_rate).to(info.device)
+        self.wrapped = D.wrap_model(self.disc, info)
+        self.opt = torch.optim.AdamW(self.disc.parameters(), lr=lr, betas=(0.8, 0.99))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"disc": self.disc.state_dict(), "opt": self.opt.state_dict()}
+
+    def load_state_dict(self, s: dict[str, Any]) -> None:
+        self.disc.load_state_dict(s["disc"])
+        self.opt.load_state_dict(s["opt"])
+
+    def update(self, fake: torch.Tensor, real: torch.Tensor) -> float:
+        loss = 0.0
+        for f_, r_ in zip(self.wrapped(fake.detach()), self.wrapped(real)):
+            loss = loss + torch.mean(f_[-1] ** 2) + torch.mean((1 - r_[-1]) ** 2)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return float(loss)
+
+    def generator_losses(self, fake: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        adv, feat = fake.new_zeros(()), fake.new_zeros(())
+        with torch.no_grad():
+            d_real = self.wrapped(real)
+        for f_, r_ in zip(self.wrapped(fake), d_real):
+            adv = adv + torch.mean((1 - f_[-1]) ** 2)
+            feat = feat + sum(F.l1_loss(a, b) for a, b in zip(f_[:-1], r_[:-1]))
+        return adv, feat
+
+
+@torch.no_grad()
+def evaluate_codec(tok: Any, source: Any, seconds: float) -> dict[str, float]:
+    """SI-SDR (dB) and log-mel L1 distance of encode -> decode on the first ``seconds`` of each clip."""
+    tok.eval()
+    sdr, mel = [], []
+    n = max(tok.hop, round(seconds * SAMPLE_RATE) // tok.hop * tok.hop)
+    for i in range(len(source)):
+        audio = torch.from_numpy(source.get(i, video=False).audio[:n].copy())[None, None]
+        rec = tok.decode(tok.encode(audio))[..., :audio.shape[-1]].float().cpu()
+        sdr.append(float(si_sdr(rec, audio)[0]))
+        mel.append(float(multiscale_mel_l1(rec, audio, tok.sample_rate)))
+    return {"si_sdr_db": float(np.mean(sdr)), "mel_distance": float(np.mean(mel)), "clips": len(source)}
+
+
+def train_codec(cfg: CodecTrainConfig, opts: RunOptions) -> dict[str, Any]:
+    info = D.setup(opts.device)
+    try:
+        tok = new_tokenizer(cfg.codec, cfg.init_seed)
+        sr, hop = tok.sample_rate, tok.hop
+        train_src = make_source(cfg.data, split="train")
+        val_src = make_source(cfg.val_data, split="val")
+        adv = _Adversary(sr, cfg.disc_lr, info) if cfg.adversarial else None
+
+        def step_fn(step: int, model: nn.Module):
+            rng = D.step_rng(cfg.seed, info, 0 if cfg.fixed_batch else step)
+            x = audio_batch(train_src, cfg, rng, hop).to(info.device)
+            out = model(x, sr)
+            y = out["audio"][..., :x.shape[-1]]
+            parts = {"mel": multiscale_mel_l1(y, x, sr), "wave": F.l1_loss(y, x),
+                     "stft": multiscale_stft_l1(y, x), "commitment": out["vq/commitment_loss"].mean(),
+                     "codebook": out["vq/codebook_loss"].mean()}
+            loss = (cfg.mel_weight * parts["mel"] + cfg.wave_weight * parts["wave"]
+                    + cfg.stft_weight * parts["stft"] + cfg.commitment_weight * parts["commitment"]
+                    + cfg.codebook_weight * parts["codebook"])
+            metrics = {k: float(v.detach()) for k, v in parts.items()}
+            if adv is not None:
+                metrics["disc"] = adv.update(y, x)
+                g_adv, g_feat = adv.generator_losses(y, x)
+                loss = loss + cfg.adv_weight * g_adv + cfg.feature_weight * g_feat
+                metrics.update(adv=float(g_adv), feature=float(g_feat))
+            metrics["loss"] = float(loss)
+            return loss, metrics
+
+        trainer = Trainer(tok.model, cfg.loop, opts.out, info, step_fn,
+                          val_fn=lambda m: evaluate_codec(tok, val_src, cfg.val_seconds),
+                          extra={"adversary": adv} if adv is not None else None, name="codec",
+                          progress=opts.progress)
+        result = trainer.run(resume=opts.resume, stop_at=opts.stop_at, max_minutes=opts.max_minutes)
+        summary: dict[str, Any] = {}
+        if info.is_main:
+            codec_dir = tok.save(opts.out / "codec")
+            summary = {"stage": "codec", "command": opts.command, "config": cfg.to_dict(),
+                       "codec": tok.config.to_dict(), "codec_sha256": folder_sha256(codec_dir),
+                       "parameters": sum(p.numel() for p in tok.model.parameters()),
+                       "world_size": info.world_size, "device": str(info.device),
+                       "environment": environment(), **loop_summary(result)}
+            write_summary(opts.out, summary)
+        D.barrier(info)
+        return summary
+    finally:
+        D.cleanup(info)

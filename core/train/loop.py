@@ -1,0 +1,257 @@
+"""A small shared trainer: AdamW, warmup + cosine LR, clipping, resumable state, metrics, budgets.
+
+Each stage gives a ``step_fn(step, model) -> (loss, metrics)`` that builds its own batch from the
+step number (data is a pure function of seed, rank and step; see dist.step_rng), so a resumed run
+sees exactly the batches the uninterrupted run would have seen.
+
+State folder ``<out>/state``: ``model.safetensors`` (weights) and ``train_state.pt`` (optimizer,
+step, RNG, extra states), read back with ``torch.load(..., weights_only=True)``.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import math
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import Tensor, nn
+
+from maskvat_foley.core.train.dist import DistInfo, any_rank, barrier, mean_over_ranks, unwrap, wrap_model
+
+log = logging.getLogger(__name__)
+
+STATE_DIR = "state"
+METRICS_FILE = "metrics.jsonl"
+
+StepFn = Callable[[int, nn.Module], "tuple[Tensor, dict[str, float]]"]
+ValFn = Callable[[nn.Module], "dict[str, float]"]
+
+
+@dataclass
+class LoopConfig:
+    max_steps: int = 1000          # length of the LR schedule (and the default stop)
+    lr: float = 1e-3
+    min_lr_ratio: float = 0.1      # cosine ends at lr * min_lr_ratio
+    warmup_steps: int = 50
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.99)
+    grad_clip: float = 1.0         # 0: no clipping
+    bf16: bool = False             # autocast to bfloat16 (CUDA only; ignored on the CPU)
+    save_every: int = 200
+    val_every: int = 0             # 0: validate only at the end
+    log_every: int = 10
+    max_minutes: float | None = None
+
+    def __post_init__(self) -> None:
+        self.betas = tuple(float(b) for b in self.betas)  # type: ignore[assignment]
+        if self.max_steps < 1 or self.lr <= 0 or self.warmup_steps < 0 or self.log_every < 1:
+            raise ValueError(f"loop config: need max_steps >= 1, lr > 0, warmup_steps >= 0, "
+                             f"log_every >= 1 (got {dataclasses.asdict(self)})")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], source: str = "loop config") -> "LoopConfig":
+        return from_dict(cls, d, source)
+
+
+def from_dict(cls: Any, d: dict[str, Any], source: str) -> Any:
+    """Build a config dataclass, refusing unknown keys (a typo must not be silently ignored)."""
+    if not isinstance(d, dict):
+        raise ValueError(f"{source}: expected a JSON object, got {type(d).__name__}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise ValueError(f"{source}: unknown keys {', '.join(unknown)} (known: {', '.join(sorted(names))})")
+    try:
+        return cls(**d)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{source}: {exc}") from None
+
+
+def lr_at(cfg: LoopConfig, step: int) -> float:
+    """Linear warmup to ``lr``, then cosine down to ``lr * min_lr_ratio`` at ``max_steps``."""
+    if cfg.warmup_steps and step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    span = max(1, cfg.max_steps - cfg.warmup_steps)
+    t = min(1.0, (step - cfg.warmup_steps) / span)
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+@dataclass
+class LoopResult:
+    step: int
+    stopped: str                      # "max_steps" | "max_minutes" | "stop_at"
+    seconds: float                    # wall time of all runs together (resumes add up)
+    run_seconds: float                # this run
+    run_steps: int
+    last: dict[str, float]
+    val: dict[str, float]
+
+    @property
+    def steps_per_s(self) -> float:
+        return self.run_steps / self.run_seconds if self.run_seconds > 0 else 0.0
+
+
+class Trainer:
+    """Runs ``step_fn`` to ``max_steps`` (or the time budget), saving resumable state on rank 0.
+
+    ``extra`` holds objects with state_dict/load_state_dict (a discriminator, its optimizer) that
+    are saved and restored with the rest.
+    """
+
+    def __init__(self, model: nn.Module, cfg: LoopConfig, out_dir: str | os.PathLike, info: DistInfo,
+                 step_fn: StepFn, *, val_fn: ValFn | None = None, extra: dict[str, Any] | None = None,
+                 name: str = "train", progress: bool = True) -> None:
+        self.cfg, self.info, self.name, self.progress = cfg, info, name, progress
+        self.out = Path(out_dir)
+        self.model = model.to(info.device)
+        self.wrapped = wrap_model(self.model, info)
+        self.step_fn, self.val_fn, self.extra = step_fn, val_fn, dict(extra or {})
+        decay = [p for p in self.model.parameters() if p.requires_grad and p.dim() >= 2]
+        rest = [p for p in self.model.parameters() if p.requires_grad and p.dim() < 2]
+        self.opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                                      {"params": rest, "weight_decay": 0.0}],
+                                     lr=lr_at(cfg, 0), betas=cfg.betas)
+        self.step = 0
+        self.seconds = 0.0  # accumulated over resumed runs
+
+    # -- state ---------------------------------------------------------------------------------
+    def save_state(self) -> Path:
+        """Write <out>/state atomically (rank 0 only; other ranks return at once)."""
+        d = self.out / STATE_DIR
+        if not self.info.is_main:
+            return d
+        from safetensors.torch import save_file
+
+        tmp = self.out / f".{STATE_DIR}.tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        weights = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
+        save_file(weights, str(tmp / "model.safetensors"), metadata={"step": str(self.step)})
+        state = {"step": self.step, "seconds": self.seconds, "optimizer": self.opt.state_dict(),
+                 "rng_cpu": torch.get_rng_state(), "extra": {k: v.state_dict() for k, v in self.extra.items()}}
+        if torch.cuda.is_available():
+            state["rng_cuda"] = torch.cuda.get_rng_state_all()
+        torch.save(state, tmp / "train_state.pt")
+        old = self.out / f".{STATE_DIR}.old-{os.getpid()}"
+        if d.exists():
+            os.replace(d, old)
+        os.replace(tmp, d)
+        shutil.rmtree(old, ignore_errors=True)
+        return d
+
+    def load_state(self) -> None:
+        from safetensors.torch import load_file
+
+        d = self.out / STATE_DIR
+        w, s = d / "model.safetensors", d / "train_state.pt"
+        if not w.is_file() or not s.is_file():
+            raise FileNotFoundError(f"--resume: no training state in {d} (expected model.safetensors "
+                                    "and train_state.pt); start without --resume")
+        self.model.load_state_dict(load_file(str(w), device=str(self.info.device)), strict=True)
+        state = torch.load(s, map_location="cpu", weights_only=True)
+        self.opt.load_state_dict(state["optimizer"])
+        for k, v in self.extra.items():
+            if k not in state["extra"]:
+                raise ValueError(f"{s}: has no saved state for {k!r} (saved: {sorted(state['extra'])})")
+            v.load_state_dict(state["extra"][k])
+        torch.set_rng_state(state["rng_cpu"])
+        if "rng_cuda" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
+        self.step, self.seconds = int(state["step"]), float(state["seconds"])
+        log.info("%s: resumed from %s at step %d", self.name, d, self.step)
+
+    # -- logging -------------------------------------------------------------------------------
+    def log_metrics(self, record: dict[str, Any]) -> None:
+        if self.info.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            with open(self.out / METRICS_FILE, "a") as f:
+                f.write(json.dumps(record) + "\n")
+
+    def validate(self) -> dict[str, float]:
+        if self.val_fn is None:
+            return {}
+        vals: dict[str, float] = {}
+        if self.info.is_main:  # the unwrapped model: a DDP forward on one rank would wait forever
+            self.model.eval()
+            with torch.no_grad():
+                vals = {k: float(v) for k, v in self.val_fn(self.model).items()}
+            self.model.train()
+            self.log_metrics({"step": self.step, "split": "val", "seconds": round(self.seconds, 3), **vals})
+        barrier(self.info)
+        return vals
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self, *, resume: bool = False, stop_at: int | None = None,
+            max_minutes: float | None = None) -> LoopResult:
+        """Train until ``max_steps`` (or ``stop_at``, or the time budget); returns a summary."""
+        from tqdm import tqdm
+
+        cfg, info = self.cfg, self.info
+        if resume:
+            self.load_state()
+        end = min(cfg.max_steps, stop_at) if stop_at is not None else cfg.max_steps
+        budget = max_minutes if max_minutes is not None else cfg.max_minutes
+        use_bf16 = cfg.bf16 and info.device.type == "cuda"
+        self.model.train()
+        t_run, last_save = time.monotonic(), self.step
+        start_step, acc, n_acc, last, stopped = self.step, {}, 0, {}, "max_steps" if end == cfg.max_steps else "stop_at"
+        bar = tqdm(total=end, initial=self.step, desc=self.name, unit="step", dynamic_ncols=True,
+                   disable=not (info.is_main and self.progress))
+        try:
+            while self.step < end:
+                if budget is not None and any_rank(time.monotonic() - t_run > budget * 60, info):
+                    stopped = "max_minutes"
+                    break
+                t0 = time.monotonic()
+                lr = lr_at(cfg, self.step)
+                for g in self.opt.param_groups:
+                    g["lr"] = lr
+                ctx = torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
+                with ctx:
+                    loss, metrics = self.step_fn(self.step, self.wrapped)
+                if not torch.isfinite(loss.detach()):
+                    raise FloatingPointError(f"{self.name}: loss is {float(loss)} at step {self.step} "
+                                             f"(metrics {metrics}); lower the learning rate")
+                self.opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip > 0:
+                    metrics["grad_norm"] = float(nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip))
+                self.opt.step()
+                self.step += 1
+                self.seconds += time.monotonic() - t0
+                for k, v in metrics.items():
+                    acc[k] = acc.get(k, 0.0) + float(v)
+                n_acc += 1
+                bar.update()
+                if self.step % cfg.log_every == 0 or self.step == end:
+                    last = mean_over_ranks({k: v / n_acc for k, v in acc.items()}, info)
+                    acc, n_acc = {}, 0
+                    self.log_metrics({"step": self.step, "split": "train", "lr": lr,
+                                      "seconds": round(self.seconds, 3), **last})
+                    bar.set_postfix(loss=f"{last.get('loss', float('nan')):.4f}", lr=f"{lr:.2e}")
+                if cfg.save_every and self.step % cfg.save_every == 0:
+                    self.save_state()
+                    last_save = self.step
+                if cfg.val_every and self.step % cfg.val_every == 0 and self.step < end:
+                    self.validate()
+        finally:
+            bar.close()
+        if self.step != last_save or not (self.out / STATE_DIR).exists():
+            self.save_state()
+        barrier(info)
+        run_s = time.monotonic() - t_run
+        val = self.validate()
+        log.info("%s: stopped at step %d (%s) after %.1f s", self.name, self.step, stopped, run_s)
+        return LoopResult(self.step, stopped, self.seconds, run_s, self.step - start_step, last, val)
+
+
+def unwrapped(model: nn.Module) -> nn.Module:
+    return unwrap(model)

@@ -1,0 +1,185 @@
+"""Train MaskVAT on the token cache and write a complete checkpoint folder.
+
+Inputs: a codec (a trained ``codec/`` folder or a preset), a feature extractor (a trained
+``features/`` folder or a registered name with settings) and optionally a trained ``scorer/``.
+Steps: build/reuse the cache (cache.py), then ``training_loss`` on random windows of ``window``
+code frames; the checkpoint (``<out>/model``) holds codec/, features/, scorer/ and a model card.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from maskvat_foley.core.train import dist as D
+from maskvat_foley.core.train.cache import build_cache, load_cache
+from maskvat_foley.core.train.common import RunOptions, environment, loop_summary, write_summary
+from maskvat_foley.core.train.loop import LoopConfig, Trainer, from_dict
+from maskvat_foley.core.train.sources import make_source
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MaskVATTrainConfig:
+    name: str = "maskvat-foleyworld"
+    preset: str = "default"
+    overrides: dict = field(default_factory=dict)       # MaskVATConfig fields
+    codec: str = "small"                                # folder or preset (CLI --codec wins)
+    features: Any = field(default_factory=lambda: {"name": "foleyworld-av"})  # folder or {name, ...}
+    scorer: str | None = None                           # trained scorer folder (CLI --avsync wins)
+    data: dict = field(default_factory=lambda: {"type": "foleyworld", "n": 384})
+    val_data: dict = field(default_factory=lambda: {"type": "foleyworld", "split": "val", "n": 16})
+    shard_size: int = 32
+    window: int = 160
+    batch_size: int = 8
+    fixed_batch: bool = False
+    init_seed: int = 0
+    seed: int = 0
+    loop: LoopConfig = field(default_factory=LoopConfig)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.loop, dict):
+            self.loop = LoopConfig.from_dict(self.loop, "maskvat.loop")
+        if self.window < 2 or self.batch_size < 1 or self.shard_size < 1:
+            raise ValueError(f"maskvat: window {self.window} must be >= 2, batch_size and shard_size >= 1")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "MaskVATTrainConfig":
+        return from_dict(cls, d, "maskvat config")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def load_inputs(cfg: MaskVATTrainConfig, device: torch.device):
+    from maskvat_foley.core.codec.tokenizer import load_tokenizer
+    from maskvat_foley.core.features.base import create, load_extractor
+
+    tok = load_tokenizer(cfg.codec, device="cpu", seed=cfg.init_seed)
+    if isinstance(cfg.features, (str, os.PathLike)):
+        ext = load_extractor(cfg.features)
+    else:
+        spec = dict(cfg.features)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.init_seed)
+            ext = create(spec.pop("name"), **spec)
+    return tok.eval(), ext.eval()
+
+
+def make_batch(clips: list, cfg: MaskVATTrainConfig, rng, window: int, device: torch.device):
+    """codes [B,K,W], cond [B,W,D], teacher [B,W,T] from random windows of long-enough clips."""
+    codes, cond, teacher = [], [], []
+    for _ in range(cfg.batch_size):
+        c = clips[int(rng.integers(len(clips)))]
+        s = int(rng.integers(c.codes.shape[-1] - window + 1))
+        codes.append(c.codes[:, s:s + window])
+        cond.append(c.cond[s:s + window])
+        teacher.append(c.teacher[s:s + window])
+    return (torch.stack(codes).to(device), torch.stack(cond).to(device), torch.stack(teacher).to(device))
+
+
+def train_maskvat(cfg: MaskVATTrainConfig, opts: RunOptions) -> dict[str, Any]:
+    from maskvat_foley.core.model.checkpoint import save_checkpoint
+    from maskvat_foley.core.model.config import preset
+    from maskvat_foley.core.model.objective import training_loss
+    from maskvat_foley.core.model.transformer import MaskVAT, count_parameters
+
+    info = D.setup(opts.device)
+    try:
+        tok, ext = load_inputs(cfg, info.device)
+        mcfg = preset(cfg.preset, **{"n_codebooks": tok.n_codebooks, "codebook_size": tok.codebook_size,
+                                     "cond_dim": ext.dim, **cfg.overrides})
+        if mcfg.aux_weight > 0 and mcfg.aux_dim != 64:
+            raise ValueError(f"maskvat: the cache's teacher frames are logmel with 64 bins; set aux_dim 64 "
+                             f"(got {mcfg.aux_dim})")
+        size = tuple(ext.input_size)
+        cache_dir = opts.out / "cache"
+        build_cache(cache_dir, make_source(cfg.data, size, split="train"), tok, ext,
+                    shard_size=cfg.shard_size, info=info, progress=opts.progress)
+        val_dir = opts.out / "cache_val"
+        build_cache(val_dir, make_source(cfg.val_data, size, split="val"), tok, ext,
+                    shard_size=cfg.shard_size, info=info, progress=opts.progress)
+        clips_all, val_clips = load_cache(cache_dir), load_cache(val_dir)
+        window = min(cfg.window, mcfg.max_frames)
+        clips = [c for c in clips_all if c.codes.shape[-1] >= window]
+        if not clips:
+            raise ValueError(f"maskvat: no cached clip has {window} code frames; lower 'window'")
+        if len(clips) < len(clips_all):
+            log.warning("maskvat: %d of %d clips are shorter than the window (%d frames) and are skipped",
+                        len(clips_all) - len(clips), len(clips_all), window)
+        val_clips = [c for c in val_clips if c.codes.shape[-1] >= window] or clips[:1]
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.init_seed)
+            model = MaskVAT(mcfg)
+
+        def step_fn(step: int, wrapped: nn.Module):
+            s = 0 if cfg.fixed_batch else step
+            codes, cond, teacher = make_batch(clips, cfg, D.step_rng(cfg.seed, info, s), window, info.device)
+            gen = D.step_generator(cfg.seed, info, s, info.device)
+            loss, metrics = training_loss(wrapped, codes, cond, generator=gen,
+                                          teacher_frames=teacher if mcfg.aux_weight > 0 else None)
+            return loss, {k: v for k, v in metrics.items() if not k.startswith("acc_cb")}
+
+        def val_fn(m: nn.Module) -> dict[str, float]:
+            from maskvat_foley.core.train.dist import DistInfo, step_rng, step_generator
+
+            vi = DistInfo()
+            tot: dict[str, float] = {}
+            for i in range(4):  # fixed masks and windows: comparable across evaluations
+                codes, cond, teacher = make_batch(val_clips, cfg, step_rng(cfg.seed + 7, vi, i), window, info.device)
+                _, met = training_loss(m, codes, cond, generator=step_generator(cfg.seed + 7, vi, i, info.device),
+                                       teacher_frames=teacher if mcfg.aux_weight > 0 else None)
+                for k in ("ce", "acc"):
+                    tot[k] = tot.get(k, 0.0) + met[k] / 4
+            return tot
+
+        trainer = Trainer(model, cfg.loop, opts.out, info, step_fn, val_fn=val_fn, name="maskvat",
+                          progress=opts.progress)
+        result = trainer.run(resume=opts.resume, stop_at=opts.stop_at, max_minutes=opts.max_minutes)
+        summary: dict[str, Any] = {}
+        if info.is_main:
+            summary = {"stage": "maskvat", "command": opts.command, "config": cfg.to_dict(),
+                       "model": mcfg.to_dict(), "parameters": count_parameters(model),
+                       "cache_clips": len(clips_all), "window": window, "world_size": info.world_size,
+                       "device": str(info.device), "environment": environment(), **loop_summary(result)}
+            scorer_dir = Path(cfg.scorer) if cfg.scorer else None
+            ckpt = save_checkpoint(opts.out / "model", model.cpu().eval(), tok, ext, name=cfg.name,
+                                   card=model_card(cfg.name, summary, []), info=_card_info(summary),
+                                   overwrite=True, scorer="foleyworld-av" if scorer_dir else "onset-motion",
+                                   scorer_dir=scorer_dir)
+            summary["checkpoint"] = str(ckpt)
+            write_summary(opts.out, summary)
+        D.barrier(info)
+        return summary
+    finally:
+        D.cleanup(info)
+
+
+def _card_info(summary: dict[str, Any]) -> dict[str, Any]:
+    return {k: summary.get(k) for k in ("command", "step", "train_seconds", "steps_per_s", "val", "last")}
+
+
+def model_card(name: str, maskvat: dict[str, Any], stages: list[dict[str, Any]]) -> str:
+    """A model card: what the model is, the exact commands and configs, and measured metrics."""
+    import json
+
+    lines = [f"# {name}", "",
+             f"MaskVAT ({maskvat['model']['variant']}), {maskvat['parameters']:,} parameters, "
+             f"d_model {maskvat['model']['d_model']}, {maskvat['model']['n_layers']} layers; trained on "
+             f"{maskvat['cache_clips']} cached clips, windows of {maskvat['window']} code frames.", "",
+             "## Training runs", ""]
+    for s in [*stages, maskvat]:
+        lines += [f"### {s['stage']}", "", f"- command: `{s.get('command') or '(in-process)'}`",
+                  f"- steps: {s.get('step')} ({s.get('stopped')}), {s.get('train_seconds')} s, "
+                  f"{s.get('steps_per_s')} steps/s on {s.get('device')} x{s.get('world_size')}",
+                  f"- final train metrics: {json.dumps(s.get('last'))}",
+                  f"- validation: {json.dumps(s.get('val'))}", "", "```json",
+                  json.dumps(s.get("config"), indent=1), "```", ""]
+    return "\n".join(lines)

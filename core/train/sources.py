@@ -1,0 +1,107 @@
+"""Where training clips come from: FoleyWorld (rendered from seeds) or a folder of videos.
+
+Both give ``AVClip``: mono float32 audio at 44.1 kHz and, when asked, uint8 RGB frames at the
+extractor's input size with each frame's exact time (seconds from the clip start, Fractions).
+The video folder lives in video_folder.py so that FoleyWorld training never imports PyAV.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Protocol, Sequence
+
+import numpy as np
+
+SAMPLE_RATE = 44100
+
+
+@dataclass
+class AVClip:
+    key: str
+    audio: np.ndarray                      # float32 [T] at SAMPLE_RATE
+    frames: np.ndarray | None = None       # uint8 [N, H, W, 3]
+    frame_times: list[Fraction] | None = None
+
+
+class ClipSource(Protocol):
+    def __len__(self) -> int: ...
+    def get(self, index: int, video: bool = True) -> AVClip: ...
+    def describe(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class FoleyWorldSource:
+    """Clips ``split_seeds(split, n, offset)``; ``seconds`` fixes the length (None: 2..12 s)."""
+
+    split: str = "train"
+    n: int = 256
+    offset: int = 0
+    size: tuple[int, int] = (64, 64)
+    seconds: float | str | None = None
+    kinds: Sequence[str] | None = None
+
+    def __post_init__(self) -> None:
+        from maskvat_foley.core.data import split_seeds
+
+        self.size = tuple(int(v) for v in self.size)  # type: ignore[assignment]
+        self.seeds = split_seeds(self.split, self.n, self.offset)
+
+    def __len__(self) -> int:
+        return len(self.seeds)
+
+    def get(self, index: int, video: bool = True) -> AVClip:
+        from maskvat_foley.core.data import generate_clip
+        from maskvat_foley.core.features.length import frame_times_for_rate
+
+        seed = self.seeds[index]
+        seconds = Fraction(self.seconds) if isinstance(self.seconds, str) else self.seconds
+        clip = generate_clip(seed, size=self.size, seconds=seconds, kinds=self.kinds, video=video)
+        times = frame_times_for_rate(clip.spec.n_frames, clip.rate) if video else None
+        return AVClip(f"foleyworld:{seed}", clip.audio.astype(np.float32, copy=False), clip.frames, times)
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": "foleyworld", "split": self.split, "n": self.n, "offset": self.offset,
+                "size": list(self.size), "seconds": self.seconds,
+                "kinds": None if self.kinds is None else list(self.kinds)}
+
+
+def make_source(spec: dict[str, Any], size: tuple[int, int] = (64, 64), *, split: str | None = None) -> ClipSource:
+    """A source from a config object: {"type": "foleyworld", ...} or {"type": "video_folder", "root": ...}."""
+    spec = dict(spec)
+    kind = spec.pop("type", "foleyworld")
+    if split is not None and kind == "foleyworld":
+        spec["split"] = split
+    spec.setdefault("size", size)
+    if kind == "foleyworld":
+        try:
+            return FoleyWorldSource(**spec)
+        except TypeError as exc:
+            raise ValueError(f"data source {spec}: {exc}") from None
+    if kind == "video_folder":
+        from maskvat_foley.core.train.video_folder import VideoFolder
+
+        try:
+            return VideoFolder(**spec)
+        except TypeError as exc:
+            raise ValueError(f"data source {spec}: {exc}") from None
+    raise ValueError(f"unknown data source type {kind!r}; expected 'foleyworld' or 'video_folder'")
+
+
+class ClipPool:
+    """A small LRU of rendered/decoded clips, so nearby steps reuse work."""
+
+    def __init__(self, source: ClipSource, video: bool, capacity: int = 64) -> None:
+        self.source, self.video, self.capacity = source, video, max(1, capacity)
+        self._items: dict[int, AVClip] = {}
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def get(self, index: int) -> AVClip:
+        clip = self._items.pop(index, None)
+        if clip is None:
+            clip = self.source.get(index, video=self.video)
+            while len(self._items) >= self.capacity:
+                self._items.pop(next(iter(self._items)))
+        self._items[index] = clip  # most recent last
+        return clip

@@ -1,0 +1,42 @@
+"""`maskvat-foley clips` and `maskvat-foley export`: timeline work that needs no torch."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from maskvat_foley.plugin.cli import UsageError
+
+
+def cmd_clips(args: argparse.Namespace) -> int:
+    from maskvat_foley.core.timeline.clips import list_clips
+    from maskvat_foley.core.timeline.io import read_timeline
+
+    timeline = read_timeline(args.timeline, media_roots=args.media_root)
+    clips = list_clips(timeline, timeline_dir=os.path.dirname(os.path.abspath(args.timeline)))
+    if args.json:
+        print(json.dumps([c.to_json() for c in clips], indent=2, ensure_ascii=False))
+        return 0
+    rows = [("ID", "NAME", "RECORD IN", "RECORD OUT", "FRAMES", "STATUS", "FLAGS", "MEDIA")]
+    for c in clips:
+        j = c.to_json()
+        rows.append((j["id"], j["name"], j["record_in"], j["record_out"], str(j["record_duration"]),
+                     j["status"], ",".join(j["flags"]) or "-", j["media"] or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths)) + "  " + r[-1])
+    if not clips:
+        print("(no video clips)")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from maskvat_foley.core.timeline.export import export
+    from maskvat_foley.core.timeline.io import read_timeline
+
+    if os.path.abspath(args.output) == os.path.abspath(args.input):
+        raise UsageError(f"refusing to overwrite the input timeline {args.input}; choose another -o")
+    timeline = read_timeline(args.input, media_roots=args.media_root)
+    export(timeline, args.output, args.format, input_path=args.input)
+    print(f"wrote {args.output}")
+    return 0

@@ -1,0 +1,69 @@
+"""Shared trainer: resume is bit-exact, the metrics log is written, LR schedule, budgets, bad config."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from maskvat_foley.core.train.cli import run
+from maskvat_foley.core.train.loop import LoopConfig, lr_at
+from train_helpers import metrics, tiny_config
+
+
+def _maskvat(cfg: str, out, *extra: str):
+    return run(["maskvat", "--config", cfg, "--out", str(out), "--no-progress", *extra])
+
+
+def test_resume_is_bit_exact_and_logs(tmp_path):
+    cfg = tiny_config(tmp_path, maskvat={"loop": {"max_steps": 6, "save_every": 100}})
+    _maskvat(cfg, tmp_path / "once")
+    _maskvat(cfg, tmp_path / "split", "--max-steps", "3")
+    first = metrics(tmp_path / "split")
+    assert [r["step"] for r in first] == [1, 2, 3]
+    summary = _maskvat(cfg, tmp_path / "split", "--resume")
+    assert summary["step"] == 6 and summary["run_steps"] == 3
+    a = load_file(str(tmp_path / "once" / "state" / "model.safetensors"))
+    b = load_file(str(tmp_path / "split" / "state" / "model.safetensors"))
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    once, split = metrics(tmp_path / "once"), metrics(tmp_path / "split")
+    assert [r["step"] for r in split] == [1, 2, 3, 4, 5, 6]
+    for r1, r2 in zip(once, split):  # same batches, masks and LR after the resume
+        assert r1["lr"] == r2["lr"] and r1["loss"] == r2["loss"], (r1, r2)
+    assert metrics(tmp_path / "once", "val")[-1]["ce"] > 0
+    state = torch.load(tmp_path / "split" / "state" / "train_state.pt", weights_only=True)
+    assert state["step"] == 6
+
+
+def test_resume_without_state_is_a_clear_error(tmp_path):
+    cfg = tiny_config(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no training state"):
+        _maskvat(cfg, tmp_path / "none", "--resume")
+
+
+def test_time_budget_stops_cleanly_and_saves(tmp_path):
+    cfg = tiny_config(tmp_path, maskvat={"loop": {"max_steps": 1000}})
+    summary = _maskvat(cfg, tmp_path / "run", "--max-minutes", "0")
+    assert summary["stopped"] == "max_minutes" and summary["step"] == 0
+    assert (tmp_path / "run" / "state" / "model.safetensors").is_file()
+    assert (tmp_path / "run" / "model" / "config.json").is_file()
+
+
+def test_lr_schedule_warmup_then_cosine():
+    c = LoopConfig(max_steps=100, lr=1.0, warmup_steps=10, min_lr_ratio=0.1)
+    assert lr_at(c, 0) == pytest.approx(0.1) and lr_at(c, 9) == pytest.approx(1.0)
+    assert lr_at(c, 10) == pytest.approx(1.0)
+    assert lr_at(c, 100) == pytest.approx(0.1)
+    assert lr_at(c, 30) > lr_at(c, 60) > lr_at(c, 90)
+
+
+def test_unknown_config_key_is_refused(tmp_path):
+    cfg = json.loads(open(tiny_config(tmp_path)).read())
+    cfg["maskvat"]["loop"]["max_stpes"] = 3
+    p = tmp_path / "bad.json"
+    p.write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match="max_stpes"):
+        _maskvat(str(p), tmp_path / "x")
