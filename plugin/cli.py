@@ -14,6 +14,13 @@ from maskvat_foley import __version__
 log = logging.getLogger("maskvat_foley")
 
 
+# Sub-commands whose own argparse lives in their module: argv goes to module.main(argv).
+PASSTHROUGH = {"eval": "maskvat_foley.core.eval.run:main",
+               "train": "maskvat_foley.core.train.cli:main"}
+PASSTHROUGH_HELP = {"eval": "evaluate a model on FoleyWorld (onset F1, AV-Align, baselines) as JSON",
+                    "train": "train the codec, the audio-visual encoder or MaskVAT (codec|avsync|maskvat|bundle)"}
+
+
 class UsageError(Exception):
     """Bad command-line usage: exit code 2."""
 
@@ -112,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     bg.add_argument("--repeat", type=int, default=2, help="timed runs after one warm-up")
     bg.set_defaults(handler="maskvat_foley.plugin.cli_bench:cmd_bench_generate")
 
+    # These parse their own options (their modules run standalone too); listed here for --help.
+    for name, text in PASSTHROUGH_HELP.items():
+        sub.add_parser(name, help=text, add_help=False)
+
     en = sub.add_parser("engine", help="the local generation engine")
     ens = en.add_subparsers(dest="engine_command", metavar="ACTION")
     sv = ens.add_parser("serve", help="serve the engine on 127.0.0.1")
@@ -145,16 +156,30 @@ def _resolve(handler: str):
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command in PASSTHROUGH:
+        head = argv[: argv.index(command)]
+        args = parser.parse_args(head)  # global options (-v, -q) before the command
+        args.handler = None
+        _setup_logging(args)
+        return _run(args, lambda: _resolve(PASSTHROUGH[command])(argv[argv.index(command) + 1:]))
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
-        # A group without its action ("maskvat-foley engine"): show that group's help.
-        parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "--help"])
-        return 2
+        # No command, or a group without its action ("maskvat-foley engine").
+        where = " ".join(a for a in argv if not a.startswith("-"))
+        parser.error(f"choose an action: see 'maskvat-foley {where + ' ' if where else ''}--help'")
     _setup_logging(args)
+    return _run(args, lambda: _resolve(handler)(args))
+
+
+def _run(args: argparse.Namespace, call) -> int:
     try:
-        return int(_resolve(handler)(args) or 0)
+        return int(call() or 0)
+    except SystemExit as exc:  # a sub-module's argparse: keep its code (2 on bad usage)
+        return exc.code if isinstance(exc.code, int) else 1
     except UsageError as exc:
         print(f"maskvat-foley: error: {exc}", file=sys.stderr)
         return 2

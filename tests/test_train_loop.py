@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 
 from maskvat_foley.core.train.cli import run
 from maskvat_foley.core.train.loop import LoopConfig, lr_at
-from train_helpers import metrics, tiny_config
+from test_train_helpers import metrics, tiny_config
 
 
 def _maskvat(cfg: str, out, *extra: str):

@@ -171,7 +171,7 @@ def train_codec(cfg: CodecTrainConfig, opts: RunOptions) -> dict[str, Any]:
                 g_adv, g_feat = adv.generator_losses(y, x)
                 loss = loss + cfg.adv_weight * g_adv + cfg.feature_weight * g_feat
                 metrics.update(adv=float(g_adv), feature=float(g_feat))
-            metrics["loss"] = float(loss)
+            metrics["loss"] = float(loss.detach())
             return loss, metrics
 
         trainer = Trainer(tok.model, cfg.loop, opts.out, info, step_fn,

@@ -1,0 +1,104 @@
+"""`maskvat-foley bench generate`: end-to-end generation speed and memory, printed as JSON.
+
+One FoleyWorld clip of ``seconds`` is written as a real video; the engine then runs the whole
+path (decode, features, sampling, codec decode, resample, Broadcast WAV) with an empty feature
+cache each time. Stage times come from the engine's own progress reports.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import resource
+import statistics
+import tempfile
+import time
+from fractions import Fraction
+
+log = logging.getLogger(__name__)
+
+RATE = Fraction(24000, 1001)
+# Random-initialised stand-ins for each size (speed does not depend on the weights' values).
+CONFIGS = {
+    "tiny": dict(preset="tiny", codec="tiny", features="raw"),
+    "default": dict(preset="default", codec="small", features="frame-cnn"),
+    "paper": dict(preset="paper", codec="official-44khz", features="frame-cnn",
+                  features_kw={"dim": 768}),
+}
+
+
+class StageClock:
+    """Seconds spent in each engine stage, from the timestamps of its progress reports."""
+
+    def __init__(self):
+        self.stages: dict[str, float] = {}
+        self._stage, self._t = None, None
+
+    def __call__(self, p) -> None:
+        now = time.perf_counter()
+        if self._stage is not None:
+            self.stages[self._stage] = self.stages.get(self._stage, 0.0) + now - self._t
+        self._stage, self._t = (None if p.stage in ("done", "failed") else p.stage), now
+
+
+def peak_memory_mb(device) -> float:
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def run(model: str | None = None, config: str | None = None, *, device: str = "auto",
+        seconds: float = 10.0, takes: int = 1, steps: int = 16, guidance: float = 3.0,
+        repeat: int = 2, size: tuple[int, int] = (640, 360), work: str | None = None) -> dict:
+    import torch
+
+    from maskvat_foley.core.data import generate_clip
+    from maskvat_foley.core.engine.engine import Engine, default_model_dir
+    from maskvat_foley.core.jobs import ClipJob, GenerationParams
+    from maskvat_foley.core.media.video_writer import write_video
+    from maskvat_foley.core.model.checkpoint import init_random
+
+    work = work or tempfile.mkdtemp(prefix="maskvat-bench-")
+    if config:
+        model = init_random(os.path.join(work, f"model-{config}"), overwrite=True, **CONFIGS[config])
+    model = str(model or default_model_dir())
+    n_frames = round(Fraction(seconds) * RATE)
+    clip = generate_clip(7, rate=RATE, seconds=Fraction(n_frames) / RATE, size=size, video=True)
+    video = write_video(os.path.join(work, "bench.mp4"), clip.frames, RATE)
+    job = ClipJob(clip_id="V1.1", name="bench", media_path=str(video), media_rate=RATE,
+                  source_start=0, source_duration=n_frames, timeline_rate=RATE, record_start=0,
+                  record_duration=n_frames, timeline_name="bench")
+    params = GenerationParams(seed=1, takes=takes, steps=steps, guidance=guidance)
+    engine = Engine(model, device=device, cache_dir=os.path.join(work, "cache"))
+    walls, clock = [], None
+    for i in range(repeat + 1):  # the first run warms up (allocators, kernels); not counted
+        engine.cache.clear()
+        clock = StageClock()
+        if engine.device.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        result = engine.generate([job], params, out_dir=os.path.join(work, "out"), progress=clock)
+        if engine.device.type == "cuda":
+            torch.cuda.synchronize()
+        if result[0].error:
+            raise RuntimeError(result[0].error)
+        if i:
+            walls.append(time.perf_counter() - t0)
+    wall = statistics.median(walls)
+    audio_seconds = float(Fraction(n_frames) / RATE)
+    info = engine.info()
+    return {"model": info["model"], "config": config, "device": info["device"],
+            "dtype": info["dtype"], "threads": torch.get_num_threads(),
+            "audio_seconds": round(audio_seconds, 3), "takes": takes, "steps": steps,
+            "guidance": guidance, "video_size": list(size), "wall_seconds": round(wall, 3),
+            "wall_seconds_runs": [round(w, 3) for w in walls],
+            "realtime_factor": round(audio_seconds * takes / wall, 2),
+            "peak_memory_mb": round(peak_memory_mb(engine.device), 1),
+            "parameters": sum(p.numel() for p in engine.ckpt.model.parameters()),
+            "stages_seconds": {k: round(v, 3) for k, v in clock.stages.items()}}
+
+
+def print_json(result: dict) -> None:
+    print(json.dumps(result, indent=1))

@@ -1,0 +1,41 @@
+"""All three stages (tiny) and the bundle: load_checkpoint gets the trained scorer."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from maskvat_foley.core.model.checkpoint import load_checkpoint
+from maskvat_foley.core.train.cli import main, run
+from maskvat_foley.core.train.syncnet import FoleyWorldAVScorer
+from test_train_helpers import tiny_config
+
+
+def test_bundle_gives_a_checkpoint_with_the_trained_scorer(tmp_path):
+    cfg = tiny_config(tmp_path, codec={"crop_seconds": [0.05, 0.05], "loop": {"max_steps": 2}},
+                      avsync={"loop": {"max_steps": 2}}, maskvat={"loop": {"max_steps": 2}})
+    r = {k: tmp_path / k for k in ("codec", "avsync", "maskvat", "other")}
+    for stage in ("codec", "avsync"):
+        run([stage, "--config", cfg, "--out", str(r[stage]), "--no-progress"])
+    run(["maskvat", "--config", cfg, "--out", str(r["maskvat"]), "--no-progress",
+         "--codec", str(r["codec"]), "--avsync", str(r["avsync"])])
+    assert main(["bundle", "--codec", str(r["codec"]), "--avsync", str(r["avsync"]),
+                 "--maskvat", str(r["maskvat"]), "--out", str(tmp_path / "model")]) == 0
+    ckpt = load_checkpoint(tmp_path / "model")
+    assert isinstance(ckpt.scorer, FoleyWorldAVScorer)
+    meta = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert meta["scorer"] == {"name": "foleyworld-av", "path": "scorer"}
+    assert ckpt.extractor.name == "foleyworld-av" and ckpt.tokenizer.name == "tiny"
+    card = (tmp_path / "model" / "MODEL_CARD.md").read_text()
+    assert "maskvat-foley train codec" in card and "maskvat-foley train maskvat" in card
+    codes = torch.randint(0, ckpt.config.codebook_size, (2, ckpt.config.n_codebooks, 20))
+    wave = ckpt.tokenizer.decode(codes)
+    assert ckpt.scorer.score(wave, ckpt.tokenizer.sample_rate, torch.randn(1, 20, ckpt.extractor.dim)).shape == (2,)
+
+    # A MaskVAT run trained with other features must not be bundled with this avsync run.
+    other_cfg = tiny_config(tmp_path, avsync={"init_seed": 1, "loop": {"max_steps": 1}})
+    run(["avsync", "--config", other_cfg, "--out", str(r["other"]), "--no-progress"])
+    with pytest.raises(ValueError, match="was not trained with the feature extractor"):
+        run(["bundle", "--codec", str(r["codec"]), "--avsync", str(r["other"]),
+             "--maskvat", str(r["maskvat"]), "--out", str(tmp_path / "bad")])

@@ -1,0 +1,408 @@
+"""The panel: ``FoleyPanel`` (a QWidget a host can dock) and ``MainWindow`` around it for standalone use.
+
+The panel owns a Session (timeline, takes, placed Foley) and talks to the engine only through an
+object with the core.engine.api contract; every engine call runs on an EngineCall thread.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from typing import Callable
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMenuBar, QMessageBox, QSplitter, QStatusBar,
+                               QVBoxLayout, QWidget)
+
+from maskvat_foley.core.timeline import rates
+from maskvat_foley.ui.audition import Audition
+from maskvat_foley.ui.inspector import Inspector
+from maskvat_foley.ui.progress import ProgressPanel
+from maskvat_foley.ui.session import Session
+from maskvat_foley.ui.settings_panel import SettingsPanel
+from maskvat_foley.ui.takes_panel import TakesPanel
+from maskvat_foley.ui.timeline_view import TimelineView
+from maskvat_foley.ui.undo import ChooseTake, RemoveTake
+from maskvat_foley.ui.worker import EngineCall
+
+log = logging.getLogger(__name__)
+
+EXPORT_FILTERS = {"OpenTimelineIO (*.otio)": ".otio", "OpenTimelineIO bundle with media (*.otioz)": ".otioz",
+                  "Final Cut Pro 7 XML (*.xml)": ".xml", "AAF (*.aaf)": ".aaf", "CMX 3600 EDL (*.edl)": ".edl"}
+OPEN_FILTER = "Timelines (*.otio *.otioz *.otiod *.xml *.aaf *.edl);;All files (*)"
+
+
+def engine_summary(info: dict) -> str:
+    mem = info.get("device_memory") or {}
+    memory = f"{mem['free_mb'] / 1024:.1f}/{mem['total_mb'] / 1024:.1f} GB free" if "total_mb" in mem else "memory n/a"
+    return f"Engine: {info.get('device', '?')} ({info.get('dtype', '?')}) · {memory} · model {info.get('model', '?')}"
+
+
+class FoleyPanel(QWidget):
+    engineReady = Signal(dict)
+    runFinished = Signal(str)  # "done", "cancelled" or the error message
+
+    def __init__(self, engine=None, *, engine_factory: Callable[[str | None], object] | None = None,
+                 settings: QSettings | None = None, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("MaskVAT Foley")
+        self.engine, self.engine_factory, self.engine_info = None, engine_factory, {}
+        self.session: Session | None = None
+        self.call: EngineCall | None = None
+        self.undo_stack = QUndoStack(self)
+        self.view = TimelineView()
+        self.inspector = Inspector()
+        self.settings_panel = SettingsPanel(settings)
+        self.takes_panel = TakesPanel()
+        self.progress = ProgressPanel()
+        self.audition = Audition(self)
+        self.status = QStatusBar()
+        self.engine_label = QLabel("Engine: not connected")
+        self.status.addPermanentWidget(self.engine_label)
+        self._build_layout()
+        self._build_actions()
+        self._connect()
+        if engine is not None:
+            self.set_engine(engine)
+        elif engine_factory is not None:
+            self.start_engine()
+
+    # -- construction ---------------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        self.menu_bar = QMenuBar(self)
+        lay.setMenuBar(self.menu_bar)
+        left = QWidget()
+        col = QVBoxLayout(left)
+        col.setContentsMargins(6, 0, 0, 6)
+        col.addWidget(self.inspector)
+        col.addWidget(self.settings_panel)
+        col.addStretch(1)
+        bottom = QSplitter(Qt.Horizontal)
+        for w, stretch in ((left, 3), (self.takes_panel, 5), (self.progress, 3)):
+            bottom.addWidget(w)
+            bottom.setStretchFactor(bottom.count() - 1, stretch)
+        bottom.setSizes([380, 640, 380])
+        split = QSplitter(Qt.Vertical)
+        split.addWidget(self.view)
+        split.addWidget(bottom)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        split.setSizes([320, 480])
+        lay.addWidget(split, 1)
+        lay.addWidget(self.status)
+
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+            act.setShortcutContext(Qt.WidgetWithChildrenShortcut)  # works docked inside a host
+        act.triggered.connect(lambda *_: slot())
+        menu.addAction(act)
+        self.addAction(act)
+        return act
+
+    def _build_actions(self) -> None:
+        f = self.menu_bar.addMenu("&File")
+        self._action(f, "Open timeline…", self.open_dialog, QKeySequence.Open)
+        self._action(f, "Export…", self.export_dialog, "Ctrl+E")
+        self._action(f, "Relink missing media…", self.relink_dialog)
+        e = self.menu_bar.addMenu("&Edit")
+        undo = self.undo_stack.createUndoAction(self, "Undo")
+        undo.setShortcut(QKeySequence("Ctrl+Z"))
+        redo = self.undo_stack.createRedoAction(self, "Redo")
+        redo.setShortcut(QKeySequence("Ctrl+Shift+Z"))
+        for act in (undo, redo):
+            act.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+            e.addAction(act)
+            self.addAction(act)
+        e.addSeparator()
+        self._action(e, "Select all clips", self.view.select_all, "Ctrl+A")
+        self._action(e, "Select clips of the track of the selection", self._select_track)
+        self._action(e, "Mark In", self.view.mark_in, "I")
+        self._action(e, "Mark Out", self.view.mark_out, "O")
+        self._action(e, "Clear marks", self.view.clear_marks, "Alt+X")
+        self._action(e, "Remove take", self._remove_current, QKeySequence.Delete)
+        g = self.menu_bar.addMenu("&Generate")
+        self._action(g, "Generate", lambda: self.generate("generate"), "Ctrl+G")
+        self._action(g, "Regenerate (new seed)", lambda: self.generate("regenerate"), "Ctrl+Shift+G")
+        self._action(g, "Re-run (same seed)", lambda: self.generate("rerun"))
+        self._action(g, "Cancel", self.cancel, "Esc")
+        v = self.menu_bar.addMenu("&View")
+        self._action(v, "Zoom in", self.view.zoom_in, "+")
+        self._action(v, "Zoom out", self.view.zoom_out, "-")
+        self._action(v, "Zoom to fit", self.view.fit, "\\")
+        self._action(v, "Play / stop take", self.toggle_play, "Space")
+
+    def _connect(self) -> None:
+        self.view.selectionChanged.connect(self._selection_changed)
+        self.settings_panel.run.connect(self.generate)
+        self.settings_panel.cancelRequested.connect(self.cancel)
+        self.settings_panel.modelChanged.connect(lambda _m: self.start_engine())
+        self.progress.clipFailed.connect(self.view.set_clip_error)
+        self.takes_panel.activateRequested.connect(self.choose_take)
+        self.takes_panel.removeRequested.connect(self.remove_take)
+        self.takes_panel.regionRequested.connect(self.regenerate_region)
+        self.takes_panel.playRequested.connect(self.play)
+        self.audition.frameShown.connect(self.takes_panel.show_frame)
+        self.audition.positionChanged.connect(self.takes_panel.waveform.set_cursor)
+        self.audition.stopped.connect(lambda: self.takes_panel.waveform.set_cursor(None))
+        self.audition.started.connect(self.progress.append)
+
+    # -- engine ---------------------------------------------------------------------------------
+    def start_engine(self) -> None:
+        """(Re)connect through the factory off the UI thread, with the model of the settings."""
+        if self.engine_factory is None:
+            return
+        model, factory = self.settings_panel.model_dir(), self.engine_factory
+        self.engine_label.setText("Engine: starting…")
+        call = EngineCall(lambda _p, _c: factory(model), "starting the engine", self)
+        call.succeeded.connect(self.set_engine)
+        call.failed.connect(lambda msg: (self.engine_label.setText("Engine: unavailable"), self.progress.append(msg)))
+        call.start()
+        self._engine_call = call  # keep a reference while it runs
+
+    def set_engine(self, engine) -> None:
+        self.engine = engine
+        call = EngineCall(lambda _p, _c: engine.info(), "asking the engine for its status", self)
+        call.succeeded.connect(self._engine_info)
+        call.failed.connect(self.progress.append)
+        call.start()
+        self._info_call = call
+
+    def _engine_info(self, info: dict) -> None:
+        self.engine_info = info
+        self.engine_label.setText(engine_summary(info))
+        self.engine_label.setToolTip(f"{info.get('model_path', '')}\nsha256 {info.get('sha256', '')}")
+        self.engineReady.emit(info)
+
+    # -- timeline -------------------------------------------------------------------------------
+    def open_timeline(self, path: str, media_dir: str | None = None) -> None:
+        session = Session.open(path, media_dir=media_dir)
+        self.audition.stop()
+        self.session = session
+        self.undo_stack.clear()
+        tl = session.timeline
+        origin = rates.frames(tl.global_start_time, session.rate) if tl.global_start_time is not None else 0
+        self.view.set_timeline(session.clips, session.rate, origin, session.placed)
+        self.view.set_playhead(origin)
+        self.view.fit()
+        self.setWindowTitle(f"MaskVAT Foley — {os.path.basename(path)}")
+        self._selection_changed([])
+        problems = [c for c in session.clips if c.status != "ok"]
+        self.progress.append(f"opened {path}: {len(session.clips)} video clip(s) at "
+                             f"{rates.rate_str(session.rate)} fps" + (f", {len(problems)} with media problems" if problems else ""))
+        self.status.showMessage(f"{len(session.clips)} clips; select clips and press Generate", 8000)
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open timeline", "", OPEN_FILTER)
+        if path:
+            try:
+                self.open_timeline(path)
+            except Exception as exc:
+                QMessageBox.warning(self, "Open timeline", str(exc))
+
+    def export_to(self, path: str) -> str:
+        if self.session is None:
+            raise RuntimeError("open a timeline before exporting")
+        written = self.session.export(path)
+        self.progress.append(f"exported {written}")
+        self.status.showMessage(f"exported {written}", 8000)
+        return written
+
+    def export_dialog(self) -> None:
+        if self.session is None:
+            return
+        stem = os.path.splitext(self.session.path)[0] + "_foley.otio"
+        path, chosen = QFileDialog.getSaveFileName(self, "Export timeline", stem, ";;".join(EXPORT_FILTERS))
+        if not path:
+            return
+        if not os.path.splitext(path)[1]:
+            path += EXPORT_FILTERS.get(chosen, ".otio")
+        try:
+            self.export_to(path)
+        except Exception as exc:  # never over the opened timeline, bad formats, ...: say why
+            QMessageBox.warning(self, "Export", str(exc))
+
+    def relink_folder(self, folder: str) -> int:
+        changes = self.session.relink(folder)
+        self.view.set_timeline(self.session.clips, self.session.rate, self.view.origin, self.session.placed)
+        self.view.fit()
+        self.progress.append(f"relinked {len(changes)} media reference(s) under {folder}")
+        return len(changes)
+
+    def relink_dialog(self) -> None:
+        if self.session is not None:
+            folder = QFileDialog.getExistingDirectory(self, "Find missing media in")
+            if folder:
+                self.relink_folder(folder)
+
+    # -- selection and takes --------------------------------------------------------------------
+    def _selection_changed(self, ids: list[str]) -> None:
+        s = self.session
+        infos = [s.clip(i) for i in ids] if s else []
+        self.inspector.show_clips(infos, s.errors.get(ids[0]) if s and len(ids) == 1 else None)
+        self._show_takes(ids[0] if ids else None)
+
+    def _show_takes(self, clip_id: str | None, keep_seed: int | None = None) -> None:
+        s = self.session
+        if s is None or clip_id is None:
+            self.takes_panel.show_clip(None, [], None)
+            return
+        self.takes_panel.show_clip(s.clip(clip_id), s.takes.get(clip_id, []), s.active.get(clip_id), keep_seed)
+
+    def _takes_changed(self, clip_id: str) -> None:
+        self.view.set_placed(self.session.placed)
+        if self.takes_panel.clip_id == clip_id:
+            self._show_takes(clip_id, self.takes_panel.current_seed())
+
+    def choose_take(self, clip_id: str, seed: int) -> None:
+        if self.session.active.get(clip_id) != seed:
+            self.undo_stack.push(ChooseTake(self.session, clip_id, seed, self._takes_changed))
+
+    def remove_take(self, clip_id: str, seed: int) -> None:
+        self.undo_stack.push(RemoveTake(self.session, clip_id, seed, self._takes_changed))
+
+    def _remove_current(self) -> None:
+        seed = self.takes_panel.current_seed()
+        if self.takes_panel.clip_id is not None and seed is not None:
+            self.remove_take(self.takes_panel.clip_id, seed)
+
+    def _select_track(self) -> None:
+        ids = self.view.selected_ids()
+        if ids:
+            self.view.select_track(self.session.clip(ids[0]).track)
+
+    # -- generation -----------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self.call is not None
+
+    def generate(self, mode: str = "generate") -> bool:
+        """Start a run on the selected clips; False (with the reason shown) when it cannot start."""
+        s = self.session
+        why = ("open a timeline first" if s is None else "a run is already going" if self.busy
+               else "the engine is not ready yet" if self.engine is None
+               else "select clips first (click, shift-click, I/O marks)" if not self.view.selected_ids() else None)
+        if why:
+            self.status.showMessage(why, 6000)
+            return False
+        jobs, skipped = s.jobs(self.view.selected_ids())
+        for clip_id, reason in skipped:
+            self.view.set_clip_error(clip_id, reason)
+            self.progress.append(f"SKIPPED {clip_id}: {reason}")
+        if not jobs:
+            self.status.showMessage("none of the selected clips can be generated; see the log", 6000)
+            return False
+        avoid = {t.seed for j in jobs for t in s.takes.get(j.clip_id, [])} if mode == "regenerate" else set()
+        params = self.settings_panel.params(mode, avoid)
+        engine, out = self.engine, s.media_dir
+        os.makedirs(out, exist_ok=True)
+        for j in jobs:
+            self.view.set_clip_error(j.clip_id, None)
+        self.progress.start([(j.clip_id, j.name) for j in jobs], f"{mode.capitalize()} (seed {params.seed})")
+        self._run(EngineCall(lambda p, c: engine.generate(jobs, params, out_dir=out, progress=p, cancel=c),
+                             mode, self), self._generated)
+        return True
+
+    def regenerate_region(self, clip_id: str, seed: int, start: int, end: int) -> bool:
+        s = self.session
+        if self.busy or self.engine is None:
+            self.status.showMessage("wait for the current run to end" if self.busy else "the engine is not ready", 6000)
+            return False
+        job, take = s.job(clip_id), s.take(clip_id, seed)
+        avoid = {t.seed for t in s.takes.get(clip_id, [])}
+        params = dataclasses.replace(self.settings_panel.params("regenerate", avoid), takes=1)
+        engine, out = self.engine, s.media_dir
+        self.progress.start([(clip_id, job.name)], f"Region {start}-{end} of take {seed}")
+        self._run(EngineCall(lambda p, c: engine.regenerate_region(job, take, start, end, params, out_dir=out,
+                                                                   progress=p, cancel=c), "region regenerate", self),
+                  lambda new: self._region_done(clip_id, new))
+        return True
+
+    def _run(self, call: EngineCall, on_success) -> None:
+        self.call = call
+        self.settings_panel.set_busy(True)
+        self.takes_panel.region_btn.setEnabled(False)
+        call.progressed.connect(self.progress.update_progress)
+        call.succeeded.connect(on_success)
+        call.cancelled.connect(lambda: self._ended("cancelled"))
+        call.failed.connect(self._ended)
+        call.start()
+
+    def _ended(self, message: str) -> None:
+        if self.call is not None:
+            self.call.wait()
+        self.call = None
+        self.settings_panel.set_busy(False)
+        self.takes_panel._update_buttons()
+        self.progress.finish(message)
+        self.status.showMessage(message, 8000)
+        self.runFinished.emit(message)
+
+    def _generated(self, results) -> None:
+        changed = self.session.add_results(results)
+        for r in results:
+            if r.error:
+                self.progress.mark_failed(r.clip_id, r.error)
+        self.view.set_placed(self.session.placed)
+        if self.takes_panel.clip_id in changed:
+            self._show_takes(self.takes_panel.clip_id)
+        n = sum(len(r.takes) for r in results)
+        self._ended(f"done: {n} take(s) for {len(changed)} clip(s) in {self.session.media_dir}")
+
+    def _region_done(self, clip_id: str, take) -> None:
+        self.session.add_takes(clip_id, [take])
+        self._takes_changed(clip_id)
+        if self.takes_panel.clip_id == clip_id:
+            self.takes_panel.select_seed(take.seed)
+        self._ended(f"done: region regenerated as take {take.seed}")
+
+    def cancel(self) -> None:
+        if self.call is not None:
+            self.call.cancel()
+            self.progress.append("cancelling…")
+        self.audition.stop()
+
+    # -- audition -------------------------------------------------------------------------------
+    def play(self, clip_id: str, seed: int) -> None:
+        self.audition.play(self.session.take(clip_id, seed).path, self.session.job(clip_id))
+
+    def toggle_play(self) -> None:
+        if self.audition.playing:
+            self.audition.stop()
+        elif self.takes_panel.current_seed() is not None:
+            self.play(self.takes_panel.clip_id, self.takes_panel.current_seed())
+
+    def shutdown(self, timeout_ms: int = 30000) -> None:
+        """Stop playback and any run; wait for worker threads (call before the app quits)."""
+        self.audition.stop()
+        if self.call is not None:
+            self.call.cancel()
+            self.call.wait(timeout_ms)
+        for name in ("_engine_call", "_info_call"):
+            call = getattr(self, name, None)
+            if call is not None:
+                call.wait(timeout_ms)
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+
+class MainWindow(QMainWindow):
+    """The panel on its own, for standalone use."""
+
+    def __init__(self, panel: FoleyPanel):
+        super().__init__()
+        self.panel = panel
+        self.setCentralWidget(panel)
+        self.setWindowTitle("MaskVAT Foley")
+        self.resize(1480, 900)
+
+    def closeEvent(self, event) -> None:
+        self.panel.shutdown()
+        super().closeEvent(event)
