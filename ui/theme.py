@@ -45,7 +45,11 @@ QProgressBar {{ background: #1b1c1f; border: 1px solid #3a3d44; border-radius: 3
     height: 14px; }}
 QProgressBar::chunk {{ background: #3f8a5a; border-radius: 2px; }}
 QSplitter::handle {{ background: {BACKGROUND}; }}
-QScrollBar {{ background: {BACKGROUND}; }}
+QScrollBar:horizontal {{ background: {BACKGROUND}; height: 12px; margin: 0; }}
+QScrollBar:vertical {{ background: {BACKGROUND}; width: 12px; margin: 0; }}
+QScrollBar::handle {{ background: #474a52; border-radius: 4px; min-width: 30px; min-height: 30px; margin: 2px; }}
+QScrollBar::add-line, QScrollBar::sub-line {{ width: 0; height: 0; }}
+QScrollBar::add-page, QScrollBar::sub-page {{ background: none; }}
 QGraphicsView {{ border: 0; background: {BACKGROUND}; }}
 """
 

@@ -63,6 +63,7 @@ class TimelineView(QGraphicsView):
         self._anchor: str | None = None
         self._scrubbing = False
         self._quiet = False
+        self.auto_fit = True  # fit the whole edit on resize until the user zooms
         self.scene().selectionChanged.connect(self._emit_selection)
 
     # -- content --------------------------------------------------------------------------------
@@ -74,6 +75,7 @@ class TimelineView(QGraphicsView):
         self.clips, self.rate, self.origin = list(clips), Fraction(rate), origin
         self.playhead = max(self.playhead, origin) if self.playhead else origin
         self.mark_in_frame = self.mark_out_frame = None
+        self.auto_fit = True
         tracks = sorted({(c.track, c.track_name) for c in self.clips}, reverse=True)  # V1 lowest
         self.rows = [Row("video", f"V{n}  {name}" if name and name != f"V{n}" else f"V{n}", n) for n, name in tracks]
         row_of = {r.track: i for i, r in enumerate(self.rows)}
@@ -135,15 +137,22 @@ class TimelineView(QGraphicsView):
         bar.setValue(int(HEADER_W + frame * ppf - anchor_x))
 
     def zoom_in(self) -> None:
+        self.auto_fit = False
         self.set_zoom(self.ppf * 1.5)
 
     def zoom_out(self) -> None:
+        self.auto_fit = False
         self.set_zoom(self.ppf / 1.5)
 
     def fit(self) -> None:
         span = max(self.end - self.origin, 1)
         self.set_zoom(max(MIN_PPF, (self.viewport().width() - HEADER_W - 40) / span), 0)
         self.horizontalScrollBar().setValue(0)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.auto_fit and self.clips:
+            self.fit()
 
     def clip_item(self, clip_id: str) -> ClipItem:
         return self.items[clip_id]
@@ -268,6 +277,7 @@ class TimelineView(QGraphicsView):
     def wheelEvent(self, event) -> None:
         if event.modifiers() & Qt.ControlModifier:
             steps = event.angleDelta().y() / 120
+            self.auto_fit = False
             self.set_zoom(self.ppf * (1.25 ** steps), event.position().x())
             return
         super().wheelEvent(event)
@@ -344,12 +354,13 @@ class TimelineView(QGraphicsView):
         font = QFont(painter.font())
         font.setPixelSize(10)
         painter.setFont(font)
-        start = first - (first % minor)
+        # Ticks count from the timeline's start, so labels fall on whole seconds of the edit.
+        start = first - ((first - self.origin) % minor)
         for frame in range(start, last + minor, minor):
             x = self._vx(frame)
             if x < HEADER_W:
                 continue
-            major = frame % label == 0
+            major = (frame - self.origin) % label == 0
             painter.setPen(QColor(theme.TEXT_DIM if major else "#5a5e66"))
             painter.drawLine(QPointF(x, RULER_H - (12 if major else 5)), QPointF(x, RULER_H))
             if major:

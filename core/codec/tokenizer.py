@@ -6,7 +6,6 @@ One code frame covers ``hop`` samples (512 at 44.1 kHz: 86.1328125 frames/s, exa
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 from fractions import Fraction
@@ -17,11 +16,10 @@ import torch
 from torch import nn
 
 from maskvat_foley.core.codec.config import CODEC_PRESETS, CodecConfig
+from maskvat_foley.core.weights_folder import CONFIG_FILE, WEIGHTS_FILE, read_config, write_folder
 
 log = logging.getLogger(__name__)
 
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
 FORMAT = "maskvat-foley-codec"
 FORMAT_VERSION = 1
 
@@ -165,15 +163,8 @@ class Tokenizer(nn.Module):
     # -- files -------------------------------------------------------------------------------
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``config.json`` and ``model.safetensors`` into ``directory`` (created)."""
-        from safetensors.torch import save_file
-
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().to("cpu").contiguous() for k, v in self.model.state_dict().items()}
         meta = {"format": FORMAT, "version": FORMAT_VERSION, "config": self.config.to_dict()}
-        _atomic_write(d / WEIGHTS_FILE, lambda p: save_file(state, str(p), metadata={"format": FORMAT}))
-        _atomic_write(d / CONFIG_FILE, lambda p: p.write_text(json.dumps(meta, indent=2) + "\n"))
-        return d
+        return write_folder(directory, meta, self.model.state_dict())
 
     @classmethod
     def load(cls, directory: str | os.PathLike, device: str | torch.device = "cpu") -> "Tokenizer":
@@ -182,19 +173,7 @@ class Tokenizer(nn.Module):
 
         d = Path(directory)
         cfg_path, w_path = d / CONFIG_FILE, d / WEIGHTS_FILE
-        for p in (cfg_path, w_path):
-            if not p.is_file():
-                raise FileNotFoundError(f"codec folder {d} has no {p.name}")
-        try:
-            meta = json.loads(cfg_path.read_text())
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"{cfg_path}: not a readable JSON codec config ({exc})") from None
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT or "config" not in meta:
-            raise ValueError(f"{cfg_path}: not a {FORMAT} config (format={meta.get('format')!r})"
-                             if isinstance(meta, dict) else f"{cfg_path}: not a codec config")
-        if int(meta.get("version", 0)) > FORMAT_VERSION:
-            raise ValueError(f"{cfg_path}: codec format version {meta['version']} is newer than this "
-                             f"software reads ({FORMAT_VERSION})")
+        meta = read_config(d, FORMAT, FORMAT_VERSION, "codec", required=("config",))
         config = CodecConfig.from_dict(meta["config"], source=str(cfg_path))
         tok = cls(config)
         load_state(tok.model, load_file(str(w_path)), source=str(w_path), config=config)
@@ -233,16 +212,6 @@ def load_state(model: nn.Module, state: dict[str, torch.Tensor], source: str, co
         raise ValueError(f"{source}: weights do not match codec config {config.name!r} "
                          f"({config.to_dict()}): {'; '.join(parts)}")
     model.load_state_dict(state, strict=True)
-
-
-def _atomic_write(target: Path, write) -> None:
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def load_tokenizer(spec: "str | os.PathLike | Tokenizer", device: str | torch.device = "cpu",

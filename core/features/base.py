@@ -7,7 +7,6 @@ long clip into batches without changing any feature at a batch boundary.
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import os
 from pathlib import Path
@@ -17,10 +16,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from maskvat_foley.core.weights_folder import CONFIG_FILE, WEIGHTS_FILE, read_config, write_folder
+
 log = logging.getLogger(__name__)
 
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
 FORMAT = "maskvat-foley-features"
 FORMAT_VERSION = 1
 
@@ -112,16 +111,9 @@ class FeatureExtractor(nn.Module):
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``config.json`` and ``model.safetensors`` (empty for parameter-free extractors)."""
-        from safetensors.torch import save_file
-
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
         meta = {"format": FORMAT, "version": FORMAT_VERSION, "name": self.name, "dim": self.dim,
                 "input_size": list(self.input_size), "config": _jsonable(self.config())}
-        _atomic(d / WEIGHTS_FILE, lambda p: save_file(state, str(p), metadata={"format": FORMAT}))
-        _atomic(d / CONFIG_FILE, lambda p: p.write_text(json.dumps(meta, indent=2) + "\n"))
-        return d
+        return write_folder(directory, meta, self.state_dict())
 
     @classmethod
     def build_for_load(cls, config: dict[str, Any]) -> "FeatureExtractor":
@@ -134,16 +126,6 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
     for k, v in d.items():
         out[k] = list(v) if isinstance(v, tuple) else (os.fspath(v) if isinstance(v, Path) else v)
     return out
-
-
-def _atomic(target: Path, write: Callable[[Path], Any]) -> None:
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 _REGISTRY: dict[str, type[FeatureExtractor]] = {}
@@ -196,18 +178,7 @@ def load_extractor(directory: str | os.PathLike, device: str | torch.device = "c
 
     d = Path(directory)
     cfg_path, w_path = d / CONFIG_FILE, d / WEIGHTS_FILE
-    for p in (cfg_path, w_path):
-        if not p.is_file():
-            raise FileNotFoundError(f"feature extractor folder {d} has no {p.name}")
-    try:
-        meta = json.loads(cfg_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{cfg_path}: not a readable JSON extractor config ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{cfg_path}: not a {FORMAT} config")
-    if int(meta.get("version", 0)) > FORMAT_VERSION:
-        raise ValueError(f"{cfg_path}: extractor format version {meta['version']} is newer than this "
-                         f"software reads ({FORMAT_VERSION})")
+    meta = read_config(d, FORMAT, FORMAT_VERSION, "feature extractor")
     cls = get_class(str(meta.get("name")))
     ext = cls.build_for_load(dict(meta.get("config") or {}))
     state = load_file(str(w_path))

@@ -28,13 +28,12 @@ import torch
 from maskvat_foley.core.jobs import fraction_str
 from maskvat_foley.core.model.config import MaskVATConfig, preset as model_preset
 from maskvat_foley.core.model.transformer import MaskVAT, count_parameters
+from maskvat_foley.core.weights_folder import CONFIG_FILE, WEIGHTS_FILE, read_config
 
 log = logging.getLogger(__name__)
 
 FORMAT = "maskvat-foley-model"
 FORMAT_VERSION = 1
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
 SHA_FILE = "model.safetensors.sha256"
 CARD_FILE = "MODEL_CARD.md"
 CODEC_DIR = "codec"
@@ -146,22 +145,8 @@ def save_checkpoint(directory: str | os.PathLike, model: MaskVAT, tokenizer: Any
 
 def read_meta(directory: str | os.PathLike) -> dict[str, Any]:
     """The checkpoint's config.json, checked (cheap: no weights are read)."""
-    d = Path(directory)
-    cfg_path = d / CONFIG_FILE
-    if not d.is_dir():
-        raise FileNotFoundError(f"checkpoint folder {d} does not exist")
-    if not cfg_path.is_file():
-        raise FileNotFoundError(f"checkpoint folder {d} has no {CONFIG_FILE}")
-    try:
-        meta = json.loads(cfg_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{cfg_path}: not readable JSON ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT or "model" not in meta:
-        raise ValueError(f"{cfg_path}: not a {FORMAT} config")
-    if int(meta.get("version", 0)) > FORMAT_VERSION:
-        raise ValueError(f"{cfg_path}: checkpoint format version {meta['version']} is newer than "
-                         f"this software reads ({FORMAT_VERSION})")
-    return meta
+    return read_config(directory, FORMAT, FORMAT_VERSION, "checkpoint", weights=False,
+                       required=("model",))
 
 
 def load_checkpoint(directory: str | os.PathLike, device: str | torch.device = "cpu", *,
