@@ -123,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in PASSTHROUGH_HELP.items():
         sub.add_parser(name, help=text, add_help=False)
 
+    from maskvat_foley.plugin.cli_install import add_parsers as add_install_parsers
+
+    add_install_parsers(sub)
+
     en = sub.add_parser("engine", help="the local generation engine")
     ens = en.add_subparsers(dest="engine_command", metavar="ACTION")
     sv = ens.add_parser("serve", help="serve the engine on 127.0.0.1")

@@ -181,7 +181,7 @@ def _screenshot_engine(args):
 
 def _run_for_screenshot(panel, loop, state: str, ids: list[str]):
     """Generate on ``ids``. "generating" returns the picture taken while the middle clip is being
-    sampled (then cancels); "takes" returns None after showing the first clip's takes."""
+    sampled (then cancels); "takes" returns the first clip's takes while it is being auditioned."""
     from PySide6.QtCore import QTimer
 
     panel.view.select_ids(ids)
@@ -213,4 +213,12 @@ def _run_for_screenshot(panel, loop, state: str, ids: list[str]):
     wave = panel.takes_panel.waveform
     if wave.frames > 6:
         wave.set_region((wave.frames // 3, 2 * wave.frames // 3))
-    return None
+    # Audition a moment so the picture shows the clip and the waveform its play cursor.
+    shown = []
+    panel.audition.frameShown.connect(lambda _img: (shown.append(1), len(shown) == 12 and loop.quit()))
+    panel.toggle_play()
+    QTimer.singleShot(20_000, loop.quit)
+    loop.exec()
+    shot = panel.grab()
+    panel.audition.stop()
+    return shot

@@ -21,6 +21,8 @@ from fractions import Fraction
 
 import pytest
 
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
 from maskvat_foley.core.timeline import rates
 from maskvat_foley.plugin.hosts import HostError
 from maskvat_foley.plugin.hosts.session import run
@@ -256,5 +258,6 @@ def test_register_adds_dock_and_context_menu(qapp, monkeypatch, media):
     monkeypatch.setenv("MASKVAT_FOLEY_ENGINE", "http://127.0.0.1:9")
     monkeypatch.setenv("MASKVAT_FOLEY_HEADLESS", "1")
     monkeypatch.setenv("MASKVAT_FOLEY_CONFIG_DIR", os.path.dirname(media[0]))
+    monkeypatch.setenv("MASKVAT_FOLEY_WORK_DIR", os.path.join(os.path.dirname(media[0]), "work"))
     dock.run_button.click()
     assert "error:" in dock.output.toPlainText()

@@ -32,7 +32,7 @@ def audio_backend() -> str:
 
         if QMediaDevices.audioOutputs():
             return "qtmultimedia"
-    except Exception as exc:  # ImportError, or a missing system audio library
+    except Exception as exc:  # noqa: BLE001 - ImportError, or a missing system audio library
         log.debug("QtMultimedia unavailable: %s", exc)
     for name, _ in PLAYERS:
         if shutil.which(name):

@@ -8,12 +8,21 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
-from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMenuBar, QMessageBox, QSplitter, QStatusBar,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenuBar,
+    QMessageBox,
+    QSplitter,
+    QStatusBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from maskvat_foley.core.timeline import rates
 from maskvat_foley.ui.audition import Audition
@@ -91,7 +100,7 @@ class FoleyPanel(QWidget):
         split.addWidget(bottom)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
-        split.setSizes([320, 480])
+        split.setSizes([280, 520])
         lay.addWidget(split, 1)
         lay.addWidget(self.status)
 
@@ -202,7 +211,7 @@ class FoleyPanel(QWidget):
         if path:
             try:
                 self.open_timeline(path)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 -
                 QMessageBox.warning(self, "Open timeline", str(exc))
 
     def export_to(self, path: str) -> str:
@@ -224,7 +233,7 @@ class FoleyPanel(QWidget):
             path += EXPORT_FILTERS.get(chosen, ".otio")
         try:
             self.export_to(path)
-        except Exception as exc:  # never over the opened timeline, bad formats, ...: say why
+        except Exception as exc:  # noqa: BLE001 - never over the opened timeline, bad formats, ...: say why
             QMessageBox.warning(self, "Export", str(exc))
 
     def relink_folder(self, folder: str) -> int:

@@ -6,8 +6,15 @@ import time
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QGroupBox, QLabel, QPlainTextEdit, QProgressBar, QTreeWidget, QTreeWidgetItem,
-                               QVBoxLayout)
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+)
 
 from maskvat_foley.core.jobs import Progress
 
@@ -17,7 +24,7 @@ STAGE_NAMES = {"decode": "decoding video", "features": "visual features", "sampl
 
 
 def format_seconds(s: float) -> str:
-    s = max(0, int(round(s)))
+    s = max(0, round(s))
     return f"{s // 60}:{s % 60:02d}"
 
 

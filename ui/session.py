@@ -37,7 +37,7 @@ class Session:
 
     # -- opening --------------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str, *, media_dir: str | None = None, media_roots=()) -> "Session":
+    def open(cls, path: str, *, media_dir: str | None = None, media_roots=()) -> Session:
         from maskvat_foley.core.pipeline import timeline_stem
         from maskvat_foley.core.timeline.clips import list_clips
         from maskvat_foley.core.timeline.io import read_timeline

@@ -108,7 +108,7 @@ class TimelineView(QGraphicsView):
             self.items[clip_id].set_error(message)
 
     # -- geometry -------------------------------------------------------------------------------
-    def frame_x(self, frame: int | float) -> float:
+    def frame_x(self, frame: float) -> float:
         return HEADER_W + (frame - self.origin) * self.ppf
 
     def x_frame(self, x: float) -> int:
@@ -241,10 +241,11 @@ class TimelineView(QGraphicsView):
             if mods & Qt.ShiftModifier:
                 self.select_ids(set(self.selected_ids()) | set(self._range_on_track(item.clip_id)))
                 return
-            if not mods & Qt.ControlModifier:
+            if not mods & Qt.ControlModifier or not item.isSelected():
                 self._anchor = item.clip_id
-            elif not item.isSelected():
-                self._anchor = item.clip_id
+            elif self._anchor == item.clip_id:  # toggled off: the range starts from what stays selected
+                rest = [i for i in self.selected_ids() if i != item.clip_id]
+                self._anchor = rest[0] if rest else None
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event) -> None:
@@ -344,28 +345,31 @@ class TimelineView(QGraphicsView):
         minor = next((s for s in reversed(steps) if s < label and s * self.ppf >= 8 and label % s == 0), label)
         return label, minor
 
+    def ruler_ticks(self) -> list[tuple[int, str | None]]:
+        """(frame, timecode label or None for a minor tick) across the visible width."""
+        w = self.viewport().width()
+        first = max(self.origin, self.x_frame(self.mapToScene(HEADER_W, 0).x()))
+        last = self.x_frame(self.mapToScene(w, 0).x()) + 1
+        label, minor = self._tick_step()
+        # Ticks count from the timeline's start, so labels fall on whole seconds of the edit.
+        start = first - ((first - self.origin) % minor)
+        return [(f, rates.to_timecode(f, self.rate) if (f - self.origin) % label == 0 else None)
+                for f in range(start, last + minor, minor) if self._vx(f) >= HEADER_W]
+
     def _paint_ruler(self, painter: QPainter, w: int) -> None:
         painter.fillRect(QRectF(0, 0, w, RULER_H), QColor(theme.RULER))
         painter.setPen(QColor("#17181a"))
         painter.drawLine(0, RULER_H, w, RULER_H)
-        first = max(self.origin, self.x_frame(self.mapToScene(HEADER_W, 0).x()))
-        last = self.x_frame(self.mapToScene(w, 0).x()) + 1
-        label, minor = self._tick_step()
         font = QFont(painter.font())
         font.setPixelSize(10)
         painter.setFont(font)
-        # Ticks count from the timeline's start, so labels fall on whole seconds of the edit.
-        start = first - ((first - self.origin) % minor)
-        for frame in range(start, last + minor, minor):
+        for frame, text in self.ruler_ticks():
             x = self._vx(frame)
-            if x < HEADER_W:
-                continue
-            major = (frame - self.origin) % label == 0
-            painter.setPen(QColor(theme.TEXT_DIM if major else "#5a5e66"))
-            painter.drawLine(QPointF(x, RULER_H - (12 if major else 5)), QPointF(x, RULER_H))
-            if major:
+            painter.setPen(QColor(theme.TEXT_DIM if text else "#5a5e66"))
+            painter.drawLine(QPointF(x, RULER_H - (12 if text else 5)), QPointF(x, RULER_H))
+            if text:
                 painter.setPen(QColor(theme.TEXT))
-                painter.drawText(QPointF(x + 3, 12), rates.to_timecode(frame, self.rate))
+                painter.drawText(QPointF(x + 3, 12), text)
         if self.mark_in_frame is not None or self.mark_out_frame is not None:
             painter.setPen(QColor(theme.MARK_COLOUR))
             for frame, glyph in ((self.mark_in_frame, "{"), (self.mark_out_frame, "}")):

@@ -2,7 +2,7 @@
 change, so generation that adds takes in between does not get undone with it."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtGui import QUndoCommand
 
