@@ -123,6 +123,19 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in PASSTHROUGH_HELP.items():
         sub.add_parser(name, help=text, add_help=False)
 
+    pn = sub.add_parser("panel", help="open the Foley panel (PySide6) on a timeline")
+    pn.add_argument("timeline", nargs="?")
+    pn.add_argument("--model", metavar="DIR", help="model folder (default: the bundled model)")
+    pn.add_argument("--engine", metavar="URL", help="use a running engine instead of starting one")
+    pn.add_argument("--device", default="auto")
+    pn.add_argument("--screenshot", metavar="OUT.png",
+                    help="render the panel offscreen into a PNG and exit")
+    pn.add_argument("--select", metavar="IDS", help="comma-separated clip ids to select")
+    pn.add_argument("--state", choices=["timeline", "generating", "takes"], default="timeline",
+                    help="what the screenshot shows (default: timeline)")
+    pn.add_argument("--size", default="1480x900", help="window size WxH for --screenshot")
+    pn.set_defaults(handler="maskvat_foley.plugin.cli_panel:cmd_panel")
+
     from maskvat_foley.plugin.cli_install import add_parsers as add_install_parsers
 
     add_install_parsers(sub)
