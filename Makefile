@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test setup clean
+.PHONY: demo test setup clean default-model
 
 $(BIN)/maskvat-foley: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -21,3 +21,13 @@ test: setup
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache
+
+# Train the bundled default model on FoleyWorld (CPU: about 85 minutes on 2 cores; see
+# resources/default_model/MODEL_CARD.md for the measured numbers), then evaluate it.
+RUNS ?= train-runs
+default-model: setup
+	$(BIN)/maskvat-foley train codec --config default --out $(RUNS)/codec
+	$(BIN)/maskvat-foley train avsync --config default --out $(RUNS)/avsync
+	$(BIN)/maskvat-foley train maskvat --config default --codec $(RUNS)/codec --avsync $(RUNS)/avsync --out $(RUNS)/maskvat
+	$(BIN)/maskvat-foley train bundle --codec $(RUNS)/codec --avsync $(RUNS)/avsync --maskvat $(RUNS)/maskvat --out resources/default_model --name maskvat-foleyworld-default --overwrite
+	$(BIN)/maskvat-foley eval --model resources/default_model --set test --n 40 --device cpu --out $(RUNS)/eval

@@ -8,7 +8,6 @@ Saved as a folder: ``config.json`` + ``model.safetensors``.
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from maskvat_foley.core.weights_folder import CONFIG_FILE, WEIGHTS_FILE, read_config, write_folder
 
 FORMAT = "maskvat-foley-scorer"
 FORMAT_VERSION = 1
@@ -117,15 +118,8 @@ class FoleyWorldAVScorer:
 
 
 def save_scorer(net: SyncNet, directory: str | os.PathLike) -> Path:
-    from safetensors.torch import save_file
-
-    d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    save_file(state, str(d / "model.safetensors"), metadata={"format": FORMAT})
     meta = {"format": FORMAT, "version": FORMAT_VERSION, "name": NAME, "config": asdict(net.config)}
-    (d / "config.json").write_text(json.dumps(meta, indent=2) + "\n")
-    return d
+    return write_folder(directory, meta, net.state_dict())
 
 
 def load_scorer(directory: str | os.PathLike, device: str | torch.device = "cpu", **_: Any) -> FoleyWorldAVScorer:
@@ -133,19 +127,8 @@ def load_scorer(directory: str | os.PathLike, device: str | torch.device = "cpu"
     from safetensors.torch import load_file
 
     d = Path(directory)
-    cfg_path, w_path = d / "config.json", d / "model.safetensors"
-    for p in (cfg_path, w_path):
-        if not p.is_file():
-            raise FileNotFoundError(f"scorer folder {d} has no {p.name}")
-    try:
-        meta = json.loads(cfg_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{cfg_path}: not readable JSON ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{cfg_path}: not a {FORMAT} config")
-    if int(meta.get("version", 0)) > FORMAT_VERSION:
-        raise ValueError(f"{cfg_path}: scorer format version {meta['version']} is newer than this "
-                         f"software reads ({FORMAT_VERSION})")
+    cfg_path, w_path = d / CONFIG_FILE, d / WEIGHTS_FILE
+    meta = read_config(d, FORMAT, FORMAT_VERSION, "scorer")
     try:
         net = SyncNet(SyncNetConfig(**meta.get("config", {})))
     except TypeError as exc:
