@@ -30,4 +30,4 @@ default-model: setup
 	$(BIN)/maskvat-foley train avsync --config default --out $(RUNS)/avsync
 	$(BIN)/maskvat-foley train maskvat --config default --codec $(RUNS)/codec --avsync $(RUNS)/avsync --out $(RUNS)/maskvat
 	$(BIN)/maskvat-foley train bundle --codec $(RUNS)/codec --avsync $(RUNS)/avsync --maskvat $(RUNS)/maskvat --out resources/default_model --name maskvat-foleyworld-default --overwrite
-	$(BIN)/maskvat-foley eval --model resources/default_model --set test --n 40 --device cpu --out $(RUNS)/eval
+	$(BIN)/maskvat-foley eval --model resources/default_model --set test --n 40 --device cpu --out $(RUNS)/eval --card resources/default_model/MODEL_CARD.md > $(RUNS)/eval.json

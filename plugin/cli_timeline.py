@@ -21,13 +21,21 @@ def cmd_clips(args: argparse.Namespace) -> int:
     for c in clips:
         j = c.to_json()
         rows.append((j["id"], j["name"], j["record_in"], j["record_out"], str(j["record_duration"]),
-                     j["status"], ",".join(j["flags"]) or "-", j["media"] or "-"))
+                     j["status"], ",".join(j["flags"]) or "-", _shown(j["media"])))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)) + "  " + r[-1])
     if not clips:
         print("(no video clips)")
     return 0
+
+
+def _shown(path: str | None) -> str:
+    """A media path as a person reads it: relative when it lies under the current folder."""
+    if not path:
+        return "-"
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -259,3 +259,30 @@ def test_cancel_and_refusals(qtbot, panel):
         assert "SKIPPED V1.2" in panel.progress.log.toPlainText()
     finally:
         os.rename(s.clip("V1.2").media + ".moved", s.clip("V1.2").media)
+
+
+def test_take_chooser_returns_the_active_takes_on_apply(qtbot, env, tmp_path):
+    """The host bridges' modal chooser: generate inside it, Apply, get one take per clip."""
+    from PySide6.QtWidgets import QApplication, QDialogButtonBox
+
+    from maskvat_foley.core.jobs import GenerationParams
+    from maskvat_foley.ui.main_window import FoleyPanel
+
+    def drive():
+        dialog = QApplication.activeModalWidget()
+        assert dialog.panel.view.selected_ids() == ["V1.1", "V1.3"]
+        dialog.panel.runFinished.connect(
+            lambda _m: dialog.buttons.button(QDialogButtonBox.Apply).click())
+        assert dialog.panel.generate("generate")
+
+    QTimer.singleShot(200, drive)
+    chosen = FoleyPanel.choose_takes(env["timeline"], ["V1.1", "V1.3"], engine=env["client"],
+                                     params=GenerationParams(seed=42, takes=2, steps=2),
+                                     media_dir=str(tmp_path / "takes"))
+    assert sorted(chosen) == ["V1.1", "V1.3"]
+    assert {t.seed for t in chosen.values()} <= {42, 43}
+    assert all(Path(t.path).is_file() for t in chosen.values())
+
+    QTimer.singleShot(200, lambda: QApplication.activeModalWidget().reject())
+    assert FoleyPanel.choose_takes(env["timeline"], ["V1.2"], engine=env["client"],
+                                   media_dir=str(tmp_path / "takes")) is None

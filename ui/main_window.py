@@ -397,6 +397,15 @@ class FoleyPanel(QWidget):
             if call is not None:
                 call.wait(timeout_ms)
 
+    @staticmethod
+    def choose_takes(timeline_path: str, clip_ids, *, engine, params=None, media_dir=None,
+                     parent=None):
+        """Modal chooser for host bridges: the active take per clip on Apply, else None."""
+        from maskvat_foley.ui.take_chooser import choose_takes
+
+        return choose_takes(timeline_path, clip_ids, engine=engine, params=params,
+                            media_dir=media_dir, parent=parent)
+
     def closeEvent(self, event) -> None:
         self.shutdown()
         super().closeEvent(event)
@@ -411,6 +420,15 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(panel)
         self.setWindowTitle("MaskVAT Foley")
         self.resize(1480, 900)
+
+    @staticmethod
+    def choose_takes(timeline_path: str, clip_ids, *, engine, params=None, media_dir=None,
+                     parent=None):
+        """Modal chooser for host bridges: the active take per clip on Apply, else None."""
+        from maskvat_foley.ui.take_chooser import choose_takes
+
+        return choose_takes(timeline_path, clip_ids, engine=engine, params=params,
+                            media_dir=media_dir, parent=parent)
 
     def closeEvent(self, event) -> None:
         self.panel.shutdown()

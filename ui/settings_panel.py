@@ -146,6 +146,16 @@ class SettingsPanel(QGroupBox):
         return GenerationParams(seed=seed, takes=self.takes.value(), steps=self.steps.value(),
                                 guidance=self.guidance.value(), beam=self.beam.value())
 
+    def set_params(self, params: GenerationParams) -> None:
+        """Show a host's parameters (a given seed is locked so Generate uses it)."""
+        if params.seed is not None:
+            self.seed.setValue(params.seed)
+            self.lock.setChecked(True)
+        self.takes.setValue(params.takes)
+        self.steps.setValue(params.steps)
+        self.guidance.setValue(params.guidance)
+        self.beam.setValue(params.beam)
+
     def set_busy(self, busy: bool) -> None:
         for b in (self.generate_btn, self.regenerate_btn, self.rerun_btn):
             b.setEnabled(not busy)

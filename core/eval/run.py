@@ -261,6 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance")
     ap.add_argument("--seed", type=int, default=0, help="generation seed")
     ap.add_argument("--seconds", type=float, default=None, help="clip length (default: random 2-12 s)")
+    ap.add_argument("--card", default=None,
+                    help="also write the results section into this model card (e.g. the model's MODEL_CARD.md)")
     a = ap.parse_args(argv)
     # the card records the full command, defaults spelled out, however it was invoked
     args = ["--model", a.model, "--set", a.split, "--n", str(a.n), "--device", a.device,
@@ -270,6 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = evaluate(a.model, split=a.split, n=a.n, device=a.device, steps=a.steps,
                        guidance=a.guidance, seed=a.seed, out_dir=a.out, seconds=a.seconds,
                        commands=["maskvat-foley eval " + shlex.join(args)])
+    if a.card:
+        write_model_card(results, a.card, commands=["maskvat-foley eval " + shlex.join(args)])
     print(json.dumps(results, indent=1))
     return 0
 
