@@ -124,3 +124,22 @@ def test_export_to_fcp_xml_round_trips(foley_edit, tmp_path):
     assert main(["export", foley_edit["path"], "-o", str(out)]) == 0
     back = otio.adapters.read_from_file(str(out))
     assert [c.name for c in back.find_clips()][:2] == ["clip 1", "clip 2"]
+
+
+def test_generate_through_a_running_engine(foley_edit, tiny_model, tmp_path):
+    """`generate --engine URL` sends the work to a real server on 127.0.0.1 (token found itself)."""
+    from maskvat_foley.core.engine.engine import Engine
+    from maskvat_foley.core.engine.server import RunningServer, create_app
+    from maskvat_foley.core.engine.token import load_token
+
+    engine = Engine(tiny_model, device="cpu", cache_dir=str(tmp_path / "cache"))
+    server = RunningServer(create_app(engine, token=load_token(), output_dir=tmp_path / "engine_out"))
+    try:
+        out = tmp_path / "via_engine" / "o.otio"
+        assert main(["-q", "generate", foley_edit["path"], "-o", str(out), "--clip", "V1.1",
+                     "--seed", "3", "--takes", "1", "--engine", server.url]) == 0
+    finally:
+        server.stop()
+    clip = otio.adapters.read_from_file(str(out)).tracks[1].find_clips()[0]
+    wav = otio.url_utils.filepath_from_url(clip.media_reference.target_url)
+    assert os.path.isfile(wav) and soundfile.info(wav).samplerate == 48000
