@@ -5,27 +5,19 @@ object with the core.engine.api contract; every engine call runs on an EngineCal
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 from collections.abc import Callable
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence, QUndoStack
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QLabel,
-    QMainWindow,
-    QMenuBar,
-    QMessageBox,
-    QSplitter,
-    QStatusBar,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import QLabel, QMainWindow, QMenuBar, QSplitter, QStatusBar, QVBoxLayout, QWidget
 
 from maskvat_foley.core.timeline import rates
+from maskvat_foley.ui.actions import build_actions
 from maskvat_foley.ui.audition import Audition
+from maskvat_foley.ui.file_dialogs import EXPORT_FILTERS, OPEN_FILTER, FileDialogsMixin
+from maskvat_foley.ui.generation import GenerationMixin
 from maskvat_foley.ui.inspector import Inspector
 from maskvat_foley.ui.progress import ProgressPanel
 from maskvat_foley.ui.session import Session
@@ -37,9 +29,8 @@ from maskvat_foley.ui.worker import EngineCall
 
 log = logging.getLogger(__name__)
 
-EXPORT_FILTERS = {"OpenTimelineIO (*.otio)": ".otio", "OpenTimelineIO bundle with media (*.otioz)": ".otioz",
-                  "Final Cut Pro 7 XML (*.xml)": ".xml", "AAF (*.aaf)": ".aaf", "CMX 3600 EDL (*.edl)": ".edl"}
-OPEN_FILTER = "Timelines (*.otio *.otioz *.otiod *.xml *.aaf *.edl);;All files (*)"
+# The filters moved to file_dialogs; re-exported for anything that imported them from here.
+__all__ = ["EXPORT_FILTERS", "OPEN_FILTER", "FoleyPanel", "MainWindow", "engine_summary"]
 
 
 def engine_summary(info: dict) -> str:
@@ -48,7 +39,9 @@ def engine_summary(info: dict) -> str:
     return f"Engine: {info.get('device', '?')} ({info.get('dtype', '?')}) · {memory} · model {info.get('model', '?')}"
 
 
-class FoleyPanel(QWidget):
+class FoleyPanel(GenerationMixin, FileDialogsMixin, QWidget):
+    """Runs: GenerationMixin (ui/generation.py); dialogs: FileDialogsMixin; menus: ui/actions.py."""
+
     engineReady = Signal(dict)
     runFinished = Signal(str)  # "done", "cancelled" or the error message
 
@@ -70,7 +63,7 @@ class FoleyPanel(QWidget):
         self.engine_label = QLabel("Engine: not connected")
         self.status.addPermanentWidget(self.engine_label)
         self._build_layout()
-        self._build_actions()
+        build_actions(self)
         self._connect()
         if engine is not None:
             self.set_engine(engine)
@@ -103,48 +96,6 @@ class FoleyPanel(QWidget):
         split.setSizes([280, 520])
         lay.addWidget(split, 1)
         lay.addWidget(self.status)
-
-    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
-        act = QAction(text, self)
-        if shortcut is not None:
-            act.setShortcut(QKeySequence(shortcut))
-            act.setShortcutContext(Qt.WidgetWithChildrenShortcut)  # works docked inside a host
-        act.triggered.connect(lambda *_: slot())
-        menu.addAction(act)
-        self.addAction(act)
-        return act
-
-    def _build_actions(self) -> None:
-        f = self.menu_bar.addMenu("&File")
-        self._action(f, "Open timeline…", self.open_dialog, QKeySequence.Open)
-        self._action(f, "Export…", self.export_dialog, "Ctrl+E")
-        self._action(f, "Relink missing media…", self.relink_dialog)
-        e = self.menu_bar.addMenu("&Edit")
-        undo = self.undo_stack.createUndoAction(self, "Undo")
-        undo.setShortcut(QKeySequence("Ctrl+Z"))
-        redo = self.undo_stack.createRedoAction(self, "Redo")
-        redo.setShortcut(QKeySequence("Ctrl+Shift+Z"))
-        for act in (undo, redo):
-            act.setShortcutContext(Qt.WidgetWithChildrenShortcut)
-            e.addAction(act)
-            self.addAction(act)
-        e.addSeparator()
-        self._action(e, "Select all clips", self.view.select_all, "Ctrl+A")
-        self._action(e, "Select clips of the track of the selection", self._select_track)
-        self._action(e, "Mark In", self.view.mark_in, "I")
-        self._action(e, "Mark Out", self.view.mark_out, "O")
-        self._action(e, "Clear marks", self.view.clear_marks, "Alt+X")
-        self._action(e, "Remove take", self._remove_current, QKeySequence.Delete)
-        g = self.menu_bar.addMenu("&Generate")
-        self._action(g, "Generate", lambda: self.generate("generate"), "Ctrl+G")
-        self._action(g, "Regenerate (new seed)", lambda: self.generate("regenerate"), "Ctrl+Shift+G")
-        self._action(g, "Re-run (same seed)", lambda: self.generate("rerun"))
-        self._action(g, "Cancel", self.cancel, "Esc")
-        v = self.menu_bar.addMenu("&View")
-        self._action(v, "Zoom in", self.view.zoom_in, "+")
-        self._action(v, "Zoom out", self.view.zoom_out, "-")
-        self._action(v, "Zoom to fit", self.view.fit, "\\")
-        self._action(v, "Play / stop take", self.toggle_play, "Space")
 
     def _connect(self) -> None:
         self.view.selectionChanged.connect(self._selection_changed)
@@ -206,14 +157,6 @@ class FoleyPanel(QWidget):
                              f"{rates.rate_str(session.rate)} fps" + (f", {len(problems)} with media problems" if problems else ""))
         self.status.showMessage(f"{len(session.clips)} clips; select clips and press Generate", 8000)
 
-    def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open timeline", "", OPEN_FILTER)
-        if path:
-            try:
-                self.open_timeline(path)
-            except Exception as exc:  # noqa: BLE001 -
-                QMessageBox.warning(self, "Open timeline", str(exc))
-
     def export_to(self, path: str) -> str:
         if self.session is None:
             raise RuntimeError("open a timeline before exporting")
@@ -222,32 +165,12 @@ class FoleyPanel(QWidget):
         self.status.showMessage(f"exported {written}", 8000)
         return written
 
-    def export_dialog(self) -> None:
-        if self.session is None:
-            return
-        stem = os.path.splitext(self.session.path)[0] + "_foley.otio"
-        path, chosen = QFileDialog.getSaveFileName(self, "Export timeline", stem, ";;".join(EXPORT_FILTERS))
-        if not path:
-            return
-        if not os.path.splitext(path)[1]:
-            path += EXPORT_FILTERS.get(chosen, ".otio")
-        try:
-            self.export_to(path)
-        except Exception as exc:  # noqa: BLE001 - never over the opened timeline, bad formats, ...: say why
-            QMessageBox.warning(self, "Export", str(exc))
-
     def relink_folder(self, folder: str) -> int:
         changes = self.session.relink(folder)
         self.view.set_timeline(self.session.clips, self.session.rate, self.view.origin, self.session.placed)
         self.view.fit()
         self.progress.append(f"relinked {len(changes)} media reference(s) under {folder}")
         return len(changes)
-
-    def relink_dialog(self) -> None:
-        if self.session is not None:
-            folder = QFileDialog.getExistingDirectory(self, "Find missing media in")
-            if folder:
-                self.relink_folder(folder)
 
     # -- selection and takes --------------------------------------------------------------------
     def _selection_changed(self, ids: list[str]) -> None:
@@ -284,97 +207,6 @@ class FoleyPanel(QWidget):
         ids = self.view.selected_ids()
         if ids:
             self.view.select_track(self.session.clip(ids[0]).track)
-
-    # -- generation -----------------------------------------------------------------------------
-    @property
-    def busy(self) -> bool:
-        return self.call is not None
-
-    def generate(self, mode: str = "generate") -> bool:
-        """Start a run on the selected clips; False (with the reason shown) when it cannot start."""
-        s = self.session
-        why = ("open a timeline first" if s is None else "a run is already going" if self.busy
-               else "the engine is not ready yet" if self.engine is None
-               else "select clips first (click, shift-click, I/O marks)" if not self.view.selected_ids() else None)
-        if why:
-            self.status.showMessage(why, 6000)
-            return False
-        jobs, skipped = s.jobs(self.view.selected_ids())
-        for clip_id, reason in skipped:
-            self.view.set_clip_error(clip_id, reason)
-            self.progress.append(f"SKIPPED {clip_id}: {reason}")
-        if not jobs:
-            self.status.showMessage("none of the selected clips can be generated; see the log", 6000)
-            return False
-        avoid = {t.seed for j in jobs for t in s.takes.get(j.clip_id, [])} if mode == "regenerate" else set()
-        params = self.settings_panel.params(mode, avoid)
-        engine, out = self.engine, s.media_dir
-        os.makedirs(out, exist_ok=True)
-        for j in jobs:
-            self.view.set_clip_error(j.clip_id, None)
-        self.progress.start([(j.clip_id, j.name) for j in jobs], f"{mode.capitalize()} (seed {params.seed})")
-        self._run(EngineCall(lambda p, c: engine.generate(jobs, params, out_dir=out, progress=p, cancel=c),
-                             mode, self), self._generated)
-        return True
-
-    def regenerate_region(self, clip_id: str, seed: int, start: int, end: int) -> bool:
-        s = self.session
-        if self.busy or self.engine is None:
-            self.status.showMessage("wait for the current run to end" if self.busy else "the engine is not ready", 6000)
-            return False
-        job, take = s.job(clip_id), s.take(clip_id, seed)
-        avoid = {t.seed for t in s.takes.get(clip_id, [])}
-        params = dataclasses.replace(self.settings_panel.params("regenerate", avoid), takes=1)
-        engine, out = self.engine, s.media_dir
-        self.progress.start([(clip_id, job.name)], f"Region {start}-{end} of take {seed}")
-        self._run(EngineCall(lambda p, c: engine.regenerate_region(job, take, start, end, params, out_dir=out,
-                                                                   progress=p, cancel=c), "region regenerate", self),
-                  lambda new: self._region_done(clip_id, new))
-        return True
-
-    def _run(self, call: EngineCall, on_success) -> None:
-        self.call = call
-        self.settings_panel.set_busy(True)
-        self.takes_panel.region_btn.setEnabled(False)
-        call.progressed.connect(self.progress.update_progress)
-        call.succeeded.connect(on_success)
-        call.cancelled.connect(lambda: self._ended("cancelled"))
-        call.failed.connect(self._ended)
-        call.start()
-
-    def _ended(self, message: str) -> None:
-        if self.call is not None:
-            self.call.wait()
-        self.call = None
-        self.settings_panel.set_busy(False)
-        self.takes_panel._update_buttons()
-        self.progress.finish(message)
-        self.status.showMessage(message, 8000)
-        self.runFinished.emit(message)
-
-    def _generated(self, results) -> None:
-        changed = self.session.add_results(results)
-        for r in results:
-            if r.error:
-                self.progress.mark_failed(r.clip_id, r.error)
-        self.view.set_placed(self.session.placed)
-        if self.takes_panel.clip_id in changed:
-            self._show_takes(self.takes_panel.clip_id)
-        n = sum(len(r.takes) for r in results)
-        self._ended(f"done: {n} take(s) for {len(changed)} clip(s) in {self.session.media_dir}")
-
-    def _region_done(self, clip_id: str, take) -> None:
-        self.session.add_takes(clip_id, [take])
-        self._takes_changed(clip_id)
-        if self.takes_panel.clip_id == clip_id:
-            self.takes_panel.select_seed(take.seed)
-        self._ended(f"done: region regenerated as take {take.seed}")
-
-    def cancel(self) -> None:
-        if self.call is not None:
-            self.call.cancel()
-            self.progress.append("cancelling…")
-        self.audition.stop()
 
     # -- audition -------------------------------------------------------------------------------
     def play(self, clip_id: str, seed: int) -> None:
@@ -420,15 +252,6 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(panel)
         self.setWindowTitle("MaskVAT Foley")
         self.resize(1480, 900)
-
-    @staticmethod
-    def choose_takes(timeline_path: str, clip_ids, *, engine, params=None, media_dir=None,
-                     parent=None):
-        """Modal chooser for host bridges: the active take per clip on Apply, else None."""
-        from maskvat_foley.ui.take_chooser import choose_takes
-
-        return choose_takes(timeline_path, clip_ids, engine=engine, params=params,
-                            media_dir=media_dir, parent=parent)
 
     def closeEvent(self, event) -> None:
         self.panel.shutdown()

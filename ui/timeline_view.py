@@ -9,31 +9,25 @@ viewport (they stay put while the clips scroll under them).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from fractions import Fraction
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView
 
-from maskvat_foley.core.timeline import rates
 from maskvat_foley.ui import theme
+from maskvat_foley.ui import timeline_overlays as overlays
 from maskvat_foley.ui.timeline_items import AudioItem, ClipItem, scene_rect
+from maskvat_foley.ui.timeline_rows import HEADER_W, MAX_PPF, MIN_PPF, ROW_H, RULER_H, Row, audio_tracks
+from maskvat_foley.ui.timeline_selection import SelectionMixin
 
-HEADER_W = 132
-RULER_H = 30
-ROW_H = {"video": 46, "audio": 34, "foley": 40}
-MIN_PPF, MAX_PPF = 0.05, 40.0
-
-
-@dataclass(frozen=True)
-class Row:
-    kind: str  # "video", "audio" or "foley"
-    label: str
-    track: int | None = None  # video track number (1-based) for video rows
+# Re-exported: these lived here before the split and callers may import them from this module.
+__all__ = ["HEADER_W", "MAX_PPF", "MIN_PPF", "ROW_H", "RULER_H", "Row", "TimelineView", "audio_tracks"]
 
 
-class TimelineView(QGraphicsView):
+class TimelineView(SelectionMixin, QGraphicsView):
+    """Selection, playhead and marks: SelectionMixin; overlay painting: timeline_overlays."""
+
     selectionChanged = Signal(list)  # selected clip ids in listing order
     playheadMoved = Signal(int)
     marksChanged = Signal(object, object)  # in frame or None, out frame (exclusive) or None
@@ -163,69 +157,6 @@ class TimelineView(QGraphicsView):
         self.ensureVisible(item, 10, 10)
         return self.mapFromScene(item.rect().center())
 
-    # -- selection ------------------------------------------------------------------------------
-    def selected_ids(self) -> list[str]:
-        return [c.id for c in self.clips if self.items[c.id].isSelected()]
-
-    def select_ids(self, ids) -> None:
-        wanted = set(ids)
-        self._quiet = True
-        for cid, item in self.items.items():
-            item.setSelected(cid in wanted)
-        self._quiet = False
-        self._emit_selection()
-
-    def select_track(self, track: int) -> None:
-        self.select_ids([c.id for c in self.clips if c.track == track])
-
-    def select_all(self) -> None:
-        self.select_ids(self.items)
-
-    def _emit_selection(self) -> None:
-        if not self._quiet:
-            self.selectionChanged.emit(self.selected_ids())
-
-    def _range_on_track(self, clip_id: str) -> list[str]:
-        """Clips between the anchor and ``clip_id`` on the anchor's track (shift-click)."""
-        anchor = self.items.get(self._anchor or "")
-        target = self.items[clip_id]
-        if anchor is None or anchor.info.track != target.info.track:
-            return [clip_id]
-        lo, hi = sorted((anchor.start, target.start))
-        return [c.id for c in self.clips if c.track == target.info.track and lo <= c.record_start <= hi]
-
-    # -- playhead and marks ---------------------------------------------------------------------
-    def set_playhead(self, frame: int) -> None:
-        self.playhead = int(frame)
-        self.viewport().update()
-        self.playheadMoved.emit(self.playhead)
-
-    def mark_in(self) -> None:
-        self.mark_in_frame = self.playhead
-        if self.mark_out_frame is not None and self.mark_out_frame <= self.mark_in_frame:
-            self.mark_out_frame = None
-        self._marks_changed()
-
-    def mark_out(self) -> None:
-        """Out is the end of the frame under the playhead (marks are inclusive, as in an NLE)."""
-        self.mark_out_frame = self.playhead + 1
-        if self.mark_in_frame is not None and self.mark_in_frame >= self.mark_out_frame:
-            self.mark_in_frame = None
-        self._marks_changed()
-
-    def clear_marks(self) -> None:
-        self.mark_in_frame = self.mark_out_frame = None
-        self._marks_changed()
-
-    def _marks_changed(self) -> None:
-        self.viewport().update()
-        self.marksChanged.emit(self.mark_in_frame, self.mark_out_frame)
-        if self.mark_in_frame is not None and self.mark_out_frame is not None and self.clips:
-            from maskvat_foley.core.timeline.selection import select
-
-            chosen = select(self.clips, tc_range=(self.mark_in_frame, self.mark_out_frame))
-            self.select_ids([c.id for c in chosen])
-
     # -- events ---------------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:
         pos = event.position()
@@ -312,119 +243,16 @@ class TimelineView(QGraphicsView):
         painter.save()
         painter.resetTransform()  # viewport coordinates: overlays do not scroll
         w, h = self.viewport().width(), self.viewport().height()
-        self._paint_marks(painter, h)
-        self._paint_ruler(painter, w)
-        self._paint_headers(painter, h)
-        x = self.mapFromScene(QPointF(self.frame_x(self.playhead), 0)).x()
-        if x >= HEADER_W:
-            painter.setPen(QPen(QColor(theme.PLAYHEAD_COLOUR), 1.5))
-            painter.drawLine(QPointF(x, 0), QPointF(x, h))
-            painter.setBrush(QColor(theme.PLAYHEAD_COLOUR))
-            painter.drawPolygon([QPointF(x - 6, 0), QPointF(x + 6, 0), QPointF(x, 9)])
+        overlays.paint_marks(self, painter, h)
+        overlays.paint_ruler(self, painter, w)
+        overlays.paint_headers(self, painter, h)
+        overlays.paint_playhead(self, painter, h)
         painter.restore()
 
     def _vx(self, frame: int) -> float:
+        """Viewport x of a frame's left edge (what the overlays paint at)."""
         return self.mapFromScene(QPointF(self.frame_x(frame), 0)).x()
-
-    def _paint_marks(self, painter: QPainter, h: int) -> None:
-        if self.mark_in_frame is None and self.mark_out_frame is None:
-            return
-        a = self._vx(self.mark_in_frame if self.mark_in_frame is not None else self.origin)
-        b = self._vx(self.mark_out_frame if self.mark_out_frame is not None else self.end)
-        colour = QColor(theme.MARK_COLOUR)
-        colour.setAlpha(40)
-        painter.fillRect(QRectF(a, RULER_H, b - a, h), colour)
-        colour.setAlpha(200)
-        painter.fillRect(QRectF(a, RULER_H - 6, b - a, 6), colour)
-
-    def _tick_step(self) -> tuple[int, int]:
-        """(label step, minor step) in frames: labels at least ~110 px apart, on round values."""
-        fps = max(1, round(self.rate))
-        steps = [1, 2, 5, 10, fps, 2 * fps, 5 * fps, 10 * fps, 30 * fps, 60 * fps, 300 * fps, 600 * fps, 3600 * fps]
-        label = next((s for s in steps if s * self.ppf >= 110), steps[-1])
-        minor = next((s for s in reversed(steps) if s < label and s * self.ppf >= 8 and label % s == 0), label)
-        return label, minor
 
     def ruler_ticks(self) -> list[tuple[int, str | None]]:
         """(frame, timecode label or None for a minor tick) across the visible width."""
-        w = self.viewport().width()
-        first = max(self.origin, self.x_frame(self.mapToScene(HEADER_W, 0).x()))
-        last = self.x_frame(self.mapToScene(w, 0).x()) + 1
-        label, minor = self._tick_step()
-        # Ticks count from the timeline's start, so labels fall on whole seconds of the edit.
-        start = first - ((first - self.origin) % minor)
-        return [(f, rates.to_timecode(f, self.rate) if (f - self.origin) % label == 0 else None)
-                for f in range(start, last + minor, minor) if self._vx(f) >= HEADER_W]
-
-    def _paint_ruler(self, painter: QPainter, w: int) -> None:
-        painter.fillRect(QRectF(0, 0, w, RULER_H), QColor(theme.RULER))
-        painter.setPen(QColor("#17181a"))
-        painter.drawLine(0, RULER_H, w, RULER_H)
-        font = QFont(painter.font())
-        font.setPixelSize(10)
-        painter.setFont(font)
-        for frame, text in self.ruler_ticks():
-            x = self._vx(frame)
-            painter.setPen(QColor(theme.TEXT_DIM if text else "#5a5e66"))
-            painter.drawLine(QPointF(x, RULER_H - (12 if text else 5)), QPointF(x, RULER_H))
-            if text:
-                painter.setPen(QColor(theme.TEXT))
-                painter.drawText(QPointF(x + 3, 12), text)
-        if self.mark_in_frame is not None or self.mark_out_frame is not None:
-            painter.setPen(QColor(theme.MARK_COLOUR))
-            for frame, glyph in ((self.mark_in_frame, "{"), (self.mark_out_frame, "}")):
-                if frame is not None:
-                    painter.drawText(QPointF(self._vx(frame) - 3, RULER_H - 8), glyph)
-
-    def _paint_headers(self, painter: QPainter, h: int) -> None:
-        painter.fillRect(QRectF(0, 0, HEADER_W, h), QColor(theme.PANEL))
-        painter.setPen(QColor(theme.TEXT))
-        font = QFont(painter.font())
-        font.setPixelSize(11)
-        font.setBold(True)
-        painter.setFont(font)
-        tc = rates.to_timecode(self.playhead, self.rate)
-        painter.setPen(QColor(theme.ACCENT))
-        painter.drawText(QRectF(8, 0, HEADER_W - 8, RULER_H), Qt.AlignVCenter | Qt.AlignLeft, tc)
-        for i, row in enumerate(self.rows):
-            top = self.mapFromScene(QPointF(0, self.row_top[i])).y()
-            r = QRectF(0, top, HEADER_W - 1, ROW_H[row.kind])
-            if r.bottom() < RULER_H:
-                continue
-            painter.fillRect(r, QColor(theme.TRACK_EVEN if i % 2 == 0 else theme.TRACK_ODD).lighter(112))
-            painter.fillRect(QRectF(0, top, 4, ROW_H[row.kind]),
-                             QColor({"video": "#3b6f9c", "audio": theme.AUDIO_COLOUR, "foley": theme.FOLEY_COLOUR}[row.kind]))
-            painter.setPen(QColor(theme.TEXT))
-            fm = painter.fontMetrics()
-            painter.drawText(r.adjusted(10, 0, -4, 0), Qt.AlignVCenter | Qt.AlignLeft,
-                             fm.elidedText(row.label, Qt.ElideRight, int(r.width() - 14)))
-        painter.setPen(QColor("#17181a"))
-        painter.drawLine(HEADER_W - 1, 0, HEADER_W - 1, h)
-
-
-def audio_tracks(timeline, rate: Fraction, origin: int) -> list[tuple[str, bool, list[tuple]]]:
-    """(label, is Foley, [(title, record start, duration, subtitle, source clip id)]) per audio track."""
-    import opentimelineio as otio
-
-    from maskvat_foley.core.timeline.placement import FOLEY_KEY, FOLEY_TRACK
-
-    out = []
-    audio = [t for t in timeline.tracks if isinstance(t, otio.schema.Track) and t.kind == otio.schema.TrackKind.Audio]
-    for n, track in enumerate(audio, start=1):
-        mark = track.metadata.get(FOLEY_KEY)
-        foley = bool(mark and dict(mark).get("foley_track")) or (track.name or "").startswith(FOLEY_TRACK)
-        blocks = []
-        for item in track:
-            if not isinstance(item, otio.schema.Clip):
-                continue
-            rng = item.range_in_parent()
-            meta = dict(item.metadata.get(FOLEY_KEY, {}))
-            sub = ""
-            if foley and meta:
-                score = meta.get("sync_score")
-                sub = f"{meta.get('active_key', '')}" + (f"  sync {float(score):.2f}" if score is not None else "") \
-                    + f"  {len(meta.get('take_keys', []))} take(s)"
-            blocks.append((item.name, origin + rates.frames(rng.start_time, rate), rates.frames(rng.duration, rate),
-                           sub, meta.get("source_clip_id")))
-        out.append((track.name or f"A{n}", foley, blocks))
-    return out
+        return overlays.ruler_ticks(self)
