@@ -93,10 +93,21 @@ def run_demo(out_dir: str, *, model: str | None = None, device: str = "auto", ta
     os.makedirs(out_dir, exist_ok=True)
     log.info("building the demo timeline in %s", out_dir)
     timeline_path = build_demo_timeline(out_dir)
+    notes = []
+    if model is None and not os.path.isdir(default_model_dir()):
+        # No trained model is bundled in this build yet: run the whole real path with an
+        # untrained one, and say so wherever the result is reported.
+        from maskvat_foley.core.model.checkpoint import init_random
+
+        model = str(init_random(os.path.join(out_dir, "untrained_model"), preset="tiny",
+                                name="untrained (no bundled model in this build)", overwrite=True))
+        notes.append("NOTE: this build has no trained default model (resources/default_model); the "
+                     "demo used an UNTRAINED model, so the takes are noise. Train one with "
+                     "`make default-model` or pass --model DIR.")
+        log.warning(notes[-1])
     model = model or default_model_dir()
     if not os.path.isdir(model):
-        raise FileNotFoundError(f"no model at {model}: the bundled default model is missing from "
-                                "this install; give one with --model DIR")
+        raise FileNotFoundError(f"model folder not found: {model}")
     engine = Engine(model, device=device)
     prepared = prepare(timeline_path, Selection(all=True))
     params = GenerationParams(seed=DEMO_SEED, takes=takes)
@@ -109,7 +120,7 @@ def run_demo(out_dir: str, *, model: str | None = None, device: str = "auto", ta
     return [f"model: {info['model']} ({info['sha256'][:12]}) on {info['device']}",
             f"demo timeline: {timeline_path}", *summary.lines(),
             f"previews (video with the best take): {os.path.join(out_dir, 'preview')} ({len(previews)} files)",
-            f"spectrograms: {os.path.join(out_dir, 'spectrograms')} ({len(pictures)} files)"]
+            f"spectrograms: {os.path.join(out_dir, 'spectrograms')} ({len(pictures)} files)", *notes]
 
 
 def write_previews(results, jobs, out_dir: str) -> list[str]:
