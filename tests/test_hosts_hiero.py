@@ -191,7 +191,7 @@ def test_generate_apply_in_one_undo_and_report_shift(media, tmp_path, monkeypatc
 
     seq = sequence(media)
     install_fake(monkeypatch, seq)
-    (p1, p2), (q,) = seq.tracks[0].items(), seq.tracks[1].items()
+    (_, p2), (q,) = seq.tracks[0].items(), seq.tracks[1].items()
     seq.selected = [p2, q]
     seq.shift = {"plate1 b Foley": 1}
     bridge = HieroBridge()

@@ -19,7 +19,6 @@ def _worker(rank: int, world: int, port: int, cfg: str, out: str, result_dir: st
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
                       MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
-    from safetensors.torch import load_file
 
     from maskvat_foley.core.train.cli import run
     from maskvat_foley.core.train.loop import Trainer

@@ -80,7 +80,7 @@ class Camera:
         self.cam, self.w, self.h, self.rng = cam, width, height, rng
         self.bank = rng.standard_normal((3, height + self.PAD, width + self.PAD, 3), dtype=np.float32)
         self.bank *= cam["noise"]
-        h8, w8 = height // 8, width // 8
+        h8 = height // 8
         self.pool = np.kron(np.eye(h8, dtype=np.float32), np.full((1, 8), 1 / 8, np.float32))
 
     def __call__(self, img: np.ndarray) -> np.ndarray:
