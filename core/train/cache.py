@@ -129,6 +129,27 @@ def build_cache(directory: str | os.PathLike, source: Any, tokenizer: Any, extra
     return d
 
 
+def code_perplexity(codes: torch.Tensor, codebook_size: int) -> torch.Tensor:
+    """exp(entropy) of each codebook's code histogram over codes [K, F]: 1 when every frame uses
+    one code (a collapsed codebook), up to codebook_size when all are used evenly."""
+    counts = torch.stack([torch.bincount(row.long(), minlength=codebook_size) for row in codes]).float()
+    p = counts / counts.sum(dim=1, keepdim=True).clamp_min(1)
+    entropy = -(p * p.clamp_min(1e-12).log()).sum(dim=1)
+    return entropy.exp()
+
+
+def check_codes_alive(clips: list[CacheClip], codebook_size: int, *, minimum: float = 2.0,
+                      where: str = "token cache") -> torch.Tensor:
+    """Refuse tokens from a collapsed codec: MaskVAT would learn a constant and sound like one."""
+    perplexity = code_perplexity(torch.cat([c.codes for c in clips], dim=1), codebook_size)
+    if float(perplexity.max()) < minimum:
+        raise ValueError(f"{where}: the codec's codebooks have collapsed (perplexity "
+                         f"{', '.join(f'{v:.2f}' for v in perplexity.tolist())}; 1 = one code for "
+                         "every frame): its tokens carry no sound to learn. Retrain the codec "
+                         "(see its summary.json code_perplexity) before training MaskVAT.")
+    return perplexity
+
+
 def load_cache(directory: str | os.PathLike) -> list[CacheClip]:
     """Every clip of a built cache, in source order."""
     from safetensors import safe_open

@@ -133,16 +133,24 @@ class _Adversary:
 
 @torch.no_grad()
 def evaluate_codec(tok: Any, source: Any, seconds: float) -> dict[str, float]:
-    """SI-SDR (dB) and log-mel L1 distance of encode -> decode on the first ``seconds`` of each clip."""
+    """SI-SDR (dB) and log-mel L1 distance of encode -> decode on the first ``seconds`` of each
+    clip, and the codebooks' perplexity (a collapsed codebook, one code for every frame, is 1)."""
+    from maskvat_foley.core.train.cache import code_perplexity
+
     tok.eval()
-    sdr, mel = [], []
+    sdr, mel, codes = [], [], []
     n = max(tok.hop, round(seconds * SAMPLE_RATE) // tok.hop * tok.hop)
     for i in range(len(source)):
         audio = torch.from_numpy(source.get(i, video=False).audio[:n].copy())[None, None]
-        rec = tok.decode(tok.encode(audio))[..., :audio.shape[-1]].float().cpu()
+        c = tok.encode(audio)
+        codes.append(c[0].cpu())
+        rec = tok.decode(c)[..., :audio.shape[-1]].float().cpu()
         sdr.append(float(si_sdr(rec, audio)[0]))
         mel.append(float(multiscale_mel_l1(rec, audio, tok.sample_rate)))
-    return {"si_sdr_db": float(np.mean(sdr)), "mel_distance": float(np.mean(mel)), "clips": len(source)}
+    perplexity = code_perplexity(torch.cat(codes, dim=1), tok.codebook_size)
+    return {"si_sdr_db": float(np.mean(sdr)), "mel_distance": float(np.mean(mel)),
+            "code_perplexity_min": float(perplexity.min()),
+            "code_perplexity_mean": float(perplexity.mean()), "clips": len(source)}
 
 
 def train_codec(cfg: CodecTrainConfig, opts: RunOptions) -> dict[str, Any]:

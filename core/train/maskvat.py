@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from maskvat_foley.core.train import dist as D
-from maskvat_foley.core.train.cache import build_cache, load_cache
+from maskvat_foley.core.train.cache import build_cache, check_codes_alive, load_cache
 from maskvat_foley.core.train.common import RunOptions, environment, loop_summary, write_summary
 from maskvat_foley.core.train.loop import LoopConfig, Trainer, from_dict
 from maskvat_foley.core.train.sources import make_source
@@ -38,6 +38,7 @@ class MaskVATTrainConfig:
     val_data: dict = field(default_factory=lambda: {"type": "foleyworld", "split": "val", "n": 16})
     shard_size: int = 32
     window: int = 160
+    min_code_perplexity: float = 2.0  # refuse a collapsed codec's tokens (0: tests of the mechanics)
     batch_size: int = 8
     fixed_batch: bool = False
     init_seed: int = 0
@@ -107,6 +108,8 @@ def train_maskvat(cfg: MaskVATTrainConfig, opts: RunOptions) -> dict[str, Any]:
         build_cache(val_dir, make_source(cfg.val_data, size, split="val"), tok, ext,
                     shard_size=cfg.shard_size, info=info, progress=opts.progress)
         clips_all, val_clips = load_cache(cache_dir), load_cache(val_dir)
+        check_codes_alive(clips_all, tok.codebook_size, minimum=cfg.min_code_perplexity,
+                          where=str(cache_dir))
         window = min(cfg.window, mcfg.max_frames)
         clips = [c for c in clips_all if c.codes.shape[-1] >= window]
         if not clips:
