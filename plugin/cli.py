@@ -15,10 +15,13 @@ log = logging.getLogger("maskvat_foley")
 
 
 # Sub-commands whose own argparse lives in their module: argv goes to module.main(argv).
+# A key of two words ("foleyworld make") takes the command and its action.
 PASSTHROUGH = {"eval": "maskvat_foley.core.eval.run:main",
-               "train": "maskvat_foley.core.train.cli:main"}
+               "train": "maskvat_foley.core.train.cli:main",
+               "foleyworld make": "maskvat_foley.core.data.make:main_make"}
 PASSTHROUGH_HELP = {"eval": "evaluate a model on FoleyWorld (onset F1, AV-Align, baselines) as JSON",
-                    "train": "train the codec, the audio-visual encoder or MaskVAT (codec|avsync|maskvat|bundle)"}
+                    "train": "train the codec, the audio-visual encoder or MaskVAT (codec|avsync|maskvat|bundle)",
+                    "foleyworld": "FoleyWorld clips: `foleyworld make --n N --seed S -o DIR` (video + true audio + JSON)"}
 
 
 class UsageError(Exception):
@@ -93,18 +96,6 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--takes", type=int, default=2)
     d.set_defaults(handler="maskvat_foley.plugin.cli_generate:cmd_demo")
 
-    fw = sub.add_parser("foleyworld", help="FoleyWorld procedural audio-visual clips")
-    fws = fw.add_subparsers(dest="fw_command", metavar="ACTION")
-    mk = fws.add_parser("make", help="write N clips (video with true audio + JSON ground truth)")
-    mk.add_argument("--n", type=int, required=True)
-    mk.add_argument("--seed", type=int, default=0)
-    mk.add_argument("-o", "--output", required=True, metavar="DIR")
-    mk.add_argument("--size", default="96x96", help="WxH (default 96x96)")
-    mk.add_argument("--workers", type=int, default=1, help="processes (default 1)")
-    mk.add_argument("--wav", action="store_true",
-                    help="also write the exact audio as WAV (the mp4's AAC is lossy)")
-    mk.set_defaults(handler="maskvat_foley.plugin.cli_data:cmd_foleyworld_make")
-
     b = sub.add_parser("bench", help="benchmarks that print JSON")
     bs = b.add_subparsers(dest="bench_command", metavar="WHAT")
     bg = bs.add_parser("generate", help="end-to-end generation speed and memory")
@@ -175,13 +166,14 @@ def _resolve(handler: str):
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    command = next((a for a in argv if not a.startswith("-")), None)
-    if command in PASSTHROUGH:
-        head = argv[: argv.index(command)]
-        args = parser.parse_args(head)  # global options (-v, -q) before the command
-        args.handler = None
+    at = next((i for i, a in enumerate(argv) if not a.startswith("-")), None)
+    key = next((k for k in (" ".join(argv[at:at + 2]), argv[at] if at is not None else None)
+                if k in PASSTHROUGH), None) if at is not None else None
+    if key is not None:
+        args = parser.parse_args(argv[:at])  # global options (-v, -q) before the command
         _setup_logging(args)
-        return _run(args, lambda: _resolve(PASSTHROUGH[command])(argv[argv.index(command) + 1:]))
+        rest = argv[at + len(key.split()):]
+        return _run(args, lambda: _resolve(PASSTHROUGH[key])(rest))
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:

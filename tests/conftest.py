@@ -24,6 +24,17 @@ def private_user_folders(tmp_path_factory):
             os.environ[k] = v
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models are op-overhead bound: one thread is faster and immune to busy CPUs."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> str:
     """A random-initialised tiny checkpoint folder (real DAC class, raw-pixel features)."""

@@ -16,13 +16,7 @@ from maskvat_foley.core.codec.tokenizer import Tokenizer, load_tokenizer
 SR = 44100
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models are op-overhead bound: one thread is faster and immune to busy CPUs."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -17,13 +17,7 @@ from maskvat_foley.core.features.length import adapt_length, frame_times_for_rat
 CODEC_RATE = Fraction(44100, 512)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models are op-overhead bound: one thread is faster and immune to busy CPUs."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def random_rgb(n: int, w: int, h: int, seed: int = 0) -> np.ndarray:

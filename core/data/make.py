@@ -117,7 +117,7 @@ def main_make(argv: Sequence[str] | None = None) -> int:
                                  description="Write FoleyWorld clips (.mp4 with audio + .json ground truth).")
     ap.add_argument("--n", type=int, required=True, help="number of clips")
     ap.add_argument("--seed", type=int, default=0, help="first seed (train 0.., val 1000000.., test 2000000..)")
-    ap.add_argument("-o", "--out", required=True, help="output folder")
+    ap.add_argument("-o", "--out", "--output", dest="out", required=True, help="output folder")
     ap.add_argument("--size", type=_size, default=(96, 96), help="WxH (default 96x96)")
     ap.add_argument("--rate", default=None, help="frame rate such as 24000/1001 (default: random per clip)")
     ap.add_argument("--seconds", default=None, help="clip length (default: random 2..12 s)")

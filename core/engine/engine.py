@@ -12,7 +12,6 @@ import math
 import os
 import secrets
 import threading
-import time
 from fractions import Fraction
 
 import numpy as np
@@ -302,7 +301,6 @@ def _reason(exc: BaseException) -> str:
 class _Reporter:
     def __init__(self, report: ProgressCallback, clip_id: str, index: int, total: int):
         self.report, self.clip_id, self.index, self.total = report, clip_id, index, total
-        self.t0 = time.monotonic()
 
     def __call__(self, stage: str, fraction: float, message: str = "") -> None:
         try:
