@@ -10,6 +10,7 @@ import logging
 import sys
 
 from maskvat_foley import __version__
+from maskvat_foley.core.jobs import GenerationParams
 
 log = logging.getLogger("maskvat_foley")
 
@@ -46,7 +47,9 @@ def _add_generation(p: argparse.ArgumentParser) -> None:
     g.add_argument("--steps", type=int, default=16, help="sampling steps (default 16)")
     g.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance (default 3)")
     g.add_argument("--beam", type=int, default=1, help="candidates ranked per take (default 1)")
-    g.add_argument("--temperature", type=float, default=1.0)
+    g.add_argument("--temperature", type=float, default=GenerationParams.temperature,
+                   help=f"sampling temperature: lower is cleaner, higher more varied takes "
+                        f"(default {GenerationParams.temperature})")
     g.add_argument("--sample-rate", type=int, default=48000, help="WAV sample rate (default 48000)")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     g.add_argument("--engine", metavar="URL",

@@ -112,3 +112,24 @@ def test_incompatible_parts_and_overwrite(tmp_path):
     again = init_random(tmp_path / "ck2", features_kw={"grid": (2, 2), "input_size": (8, 8)}, seed=2,
                         variant="seq2seq")
     assert load_checkpoint(again).sha256 == ck.sha256
+
+
+def test_float16_weights_halve_the_file_and_load_as_float32(tmp_path):
+    tok = Tokenizer(CODEC_PRESETS["tiny"], seed=0)
+    ext = extractor()
+    torch.manual_seed(2)
+    model = MaskVAT(preset("tiny", n_codebooks=3, codebook_size=128, cond_dim=ext.dim)).eval()
+    full = save_checkpoint(tmp_path / "f32", model, tok, ext, name="f32")
+    half = save_checkpoint(tmp_path / "f16", model, tok, ext, name="f16", weights_dtype=torch.float16)
+    size = lambda p: (p / "model.safetensors").stat().st_size  # noqa: E731
+    assert size(half) < 0.6 * size(full)
+    assert read_meta(half)["weights_dtype"] == "float16" and read_meta(full)["weights_dtype"] == "float32"
+    stored = load_file(str(half / "model.safetensors"))
+    assert {t.dtype for t in stored.values() if t.is_floating_point()} == {torch.float16}
+    ck = load_checkpoint(half)
+    assert {p.dtype for p in ck.model.parameters()} == {torch.float32}
+    codes = torch.randint(0, 128, (1, 3, 20))
+    cond = torch.randn(1, 20, ext.dim)
+    with torch.no_grad():
+        a, b = model(codes, cond), ck.model(codes, cond)
+    assert torch.allclose(a, b, atol=1e-2) and not torch.equal(a, b)

@@ -30,3 +30,24 @@ def test_si_sdr_ranks_reconstructions():
     noise = torch.randn(1, 1, 4000, generator=g)
     assert float(si_sdr(2 * x, x)[0]) > 60  # scale does not matter
     assert float(si_sdr(x + 0.1 * noise, x)[0]) > float(si_sdr(x + noise, x)[0])
+
+
+def test_codec_resume_with_codebook_refresh_is_bit_exact(tmp_path):
+    """The refresher's use counts are part of the saved state: a resumed run re-seeds the same codes."""
+    from safetensors.torch import load_file
+
+    cfg = tiny_config(tmp_path, codec={"refresh_every": 2, "crop_seconds": [0.1, 0.1],
+                                       "loop": {"max_steps": 6, "save_every": 100}})
+
+    def codec(out, *extra):
+        return run(["codec", "--config", cfg, "--out", str(tmp_path / out), "--no-progress", *extra])
+
+    codec("once")
+    codec("split", "--max-steps", "3")
+    codec("split", "--resume")
+    a = load_file(str(tmp_path / "once" / "state" / "model.safetensors"))
+    b = load_file(str(tmp_path / "split" / "state" / "model.safetensors"))
+    assert a.keys() == b.keys() and any(k.endswith("codebook.weight") for k in a)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert any(r.get("codes_refreshed", 0) > 0 for r in metrics(tmp_path / "once"))

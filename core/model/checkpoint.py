@@ -88,10 +88,13 @@ def _default_card(name: str, model: MaskVAT, meta: dict[str, Any]) -> str:
 def save_checkpoint(directory: str | os.PathLike, model: MaskVAT, tokenizer: Any | None,
                     extractor: Any | None, *, name: str, card: str | None = None,
                     info: dict[str, Any] | None = None, overwrite: bool = False,
-                    scorer: str = "onset-motion", scorer_dir: str | os.PathLike | None = None) -> Path:
+                    scorer: str = "onset-motion", scorer_dir: str | os.PathLike | None = None,
+                    weights_dtype: torch.dtype | None = None) -> Path:
     """Write a checkpoint folder atomically; returns its path. ``info``: free JSON (metrics...);
     ``scorer``: the synchrony scorer beam selection uses with this model (by registered name);
-    ``scorer_dir``: the folder of a trained scorer, copied to ``scorer/`` and loaded from there."""
+    ``scorer_dir``: the folder of a trained scorer, copied to ``scorer/`` and loaded from there;
+    ``weights_dtype``: store floating-point weights in this dtype (float16 halves a bundled model;
+    loading casts back to the model's float32)."""
     from safetensors.torch import save_file
 
     target = Path(directory)
@@ -103,6 +106,8 @@ def save_checkpoint(directory: str | os.PathLike, model: MaskVAT, tokenizer: Any
     tmp.mkdir()
     try:
         state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+        if weights_dtype is not None:
+            state = {k: v.to(weights_dtype) if v.is_floating_point() else v for k, v in state.items()}
         # One metadata key only: safetensors writes a metadata map in hash order, so several keys
         # would make the bytes (and the sha256) of identical weights differ from run to run.
         save_file(state, str(tmp / WEIGHTS_FILE), metadata={"format": FORMAT})
@@ -112,7 +117,8 @@ def save_checkpoint(directory: str | os.PathLike, model: MaskVAT, tokenizer: Any
             "format": FORMAT, "version": FORMAT_VERSION, "name": name, "sha256": sha,
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "parameters": count_parameters(model), "model": model.config.to_dict(),
-            "info": dict(info or {}), "scorer": {"name": scorer}}
+            "info": dict(info or {}), "scorer": {"name": scorer},
+            "weights_dtype": str(weights_dtype or torch.float32).removeprefix("torch.")}
         if scorer_dir is not None:
             if not Path(scorer_dir).is_dir():
                 raise FileNotFoundError(f"scorer folder {scorer_dir} does not exist")

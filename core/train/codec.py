@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from maskvat_foley.core.train import dist as D
+from maskvat_foley.core.train.codebooks import CodebookRefresher
 from maskvat_foley.core.train.common import RunOptions, environment, folder_sha256, loop_summary, write_summary
 from maskvat_foley.core.train.loop import LoopConfig, Trainer, from_dict
 from maskvat_foley.core.train.losses import multiscale_mel_l1, multiscale_stft_l1, si_sdr
@@ -47,6 +48,7 @@ class CodecTrainConfig:
     adv_weight: float = 1.0
     feature_weight: float = 2.0
     disc_lr: float = 1e-4
+    refresh_every: int = 10                    # re-seed unused codes every N steps (0: never)
     loop: LoopConfig = field(default_factory=LoopConfig)
 
     def __post_init__(self) -> None:
@@ -161,11 +163,18 @@ def train_codec(cfg: CodecTrainConfig, opts: RunOptions) -> dict[str, Any]:
         train_src = make_source(cfg.data, split="train")
         val_src = make_source(cfg.val_data, split="val")
         adv = _Adversary(sr, cfg.disc_lr, info) if cfg.adversarial else None
+        refresher = CodebookRefresher(tok.model.quantizer) if cfg.refresh_every > 0 else None
 
         def step_fn(step: int, model: nn.Module):
             rng = D.step_rng(cfg.seed, info, 0 if cfg.fixed_batch else step)
             x = audio_batch(train_src, cfg, rng, hop).to(info.device)
+            refreshed = None
+            if refresher is not None and step % cfg.refresh_every == 0:
+                refreshed = refresher.refresh(tok.model.encoder(x), D.step_generator(cfg.seed, info, step))
+                D.broadcast_from_main([q.codebook.weight for q in tok.model.quantizer.quantizers], info)
             out = model(x, sr)
+            if refresher is not None:
+                refresher.observe(out["codes"].detach())
             y = out["audio"][..., :x.shape[-1]]
             parts = {"mel": multiscale_mel_l1(y, x, sr), "wave": F.l1_loss(y, x),
                      "stft": multiscale_stft_l1(y, x), "commitment": out["vq/commitment_loss"].mean(),
@@ -174,6 +183,8 @@ def train_codec(cfg: CodecTrainConfig, opts: RunOptions) -> dict[str, Any]:
                     + cfg.stft_weight * parts["stft"] + cfg.commitment_weight * parts["commitment"]
                     + cfg.codebook_weight * parts["codebook"])
             metrics = {k: float(v.detach()) for k, v in parts.items()}
+            if refreshed is not None:
+                metrics["codes_refreshed"] = float(sum(refreshed))
             if adv is not None:
                 metrics["disc"] = adv.update(y, x)
                 g_adv, g_feat = adv.generator_losses(y, x)
@@ -184,7 +195,8 @@ def train_codec(cfg: CodecTrainConfig, opts: RunOptions) -> dict[str, Any]:
 
         trainer = Trainer(tok.model, cfg.loop, opts.out, info, step_fn,
                           val_fn=lambda m: evaluate_codec(tok, val_src, cfg.val_seconds),
-                          extra={"adversary": adv} if adv is not None else None, name="codec",
+                          extra={k: v for k, v in (("adversary", adv), ("codebooks", refresher))
+                                 if v is not None} or None, name="codec",
                           progress=opts.progress)
         result = trainer.run(resume=opts.resume, stop_at=opts.stop_at, max_minutes=opts.max_minutes)
         summary: dict[str, Any] = {}

@@ -115,6 +115,17 @@ def mean_over_ranks(values: dict[str, float], info: DistInfo) -> dict[str, float
     return {n: v / info.world_size for n, v in zip(names, t.tolist())}
 
 
+def broadcast_from_main(tensors: list[torch.Tensor], info: DistInfo) -> None:
+    """Overwrite ``tensors`` on every rank with rank 0's values (in-place edits made outside the
+    optimizer, which DDP does not synchronise)."""
+    if not info.distributed:
+        return
+    import torch.distributed as dist
+
+    for t in tensors:
+        dist.broadcast(t.data, src=0)
+
+
 def any_rank(flag: bool, info: DistInfo) -> bool:
     """True on every rank when ``flag`` is true on any (a stop decision all ranks must share)."""
     if not info.distributed:
