@@ -99,13 +99,15 @@ def test_model_card_section(run, tmp_path):
 
 def test_main_prints_json(run, tmp_path, capsys):
     _, _, model = run
-    assert main(["--model", str(model), "--n", "1", "--seconds", "1", "--steps", "1",
-                 "--out", str(tmp_path / "cli")]) == 0
+    assert main(["--model", str(model), "--n", "1", "--seconds", "1", "--steps", "1", "--beam", "2",
+                 "--temperature", "0.3", "--out", str(tmp_path / "cli")]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["config"]["n"] == 1 and printed["metrics"]["fad_logmel"] is None  # one clip
+    assert printed["config"]["beam"] == 2 and printed["config"]["temperature"] == 0.3
     assert (tmp_path / "cli" / "eval.json").is_file()
     card = (tmp_path / "cli" / "MODEL_CARD_eval.md").read_text()
     assert f"maskvat-foley eval --model {model} --set test --n 1" in card
+    assert "temperature 0.3" in card and "the best of 2 by the synchrony scorer" in card
 
 
 def test_bad_arguments(tmp_path):

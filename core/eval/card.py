@@ -48,7 +48,9 @@ def model_card_section(results: dict[str, Any], commands: Sequence[str] = ()) ->
     lines = [BEGIN, f"## Evaluation on FoleyWorld ({cfg['split']} split, {cfg['n']} clips)", "",
              f"Model `{model['name']}` (weights sha256 `{str(model['sha256'])[:16]}`), codec "
              f"`{model['codec']}`, features `{model['extractor']}`; {cfg['steps']} steps, guidance "
-             f"{cfg['guidance']}, temperature {cfg.get('temperature', 1.0)}, seed {cfg['seed']}, one take per clip, device {cfg['device']}.", "",
+             f"{cfg['guidance']}, temperature {cfg.get('temperature', 1.0)}, seed {cfg['seed']}, "
+             "one take per clip"
+             f"{beam_note(cfg.get('beam', 1))}, device {cfg['device']}.", "",
              "| system | " + " | ".join(h for _, h, _ in COLUMNS) + " |",
              "|---" * (len(COLUMNS) + 1) + "|", _row("**model**", met)]
     lines += [_row(name, b["metrics"]) for name, b in results.get("baselines", {}).items()]
@@ -89,3 +91,7 @@ def write_model_card(results: dict[str, Any], path: str | os.PathLike,
     tmp.write_text(text)
     os.replace(tmp, p)
     return p
+
+
+def beam_note(beam: int) -> str:
+    return f" (the best of {beam} by the synchrony scorer)" if beam > 1 else ""

@@ -86,7 +86,7 @@ def score_audio(audio: np.ndarray, truth: ClipTruth, sample_rate: int = SAMPLE_R
 
 def evaluate(model_dir: str | os.PathLike | None = None, *, split: str = "test", n: int = 20,
              device: str = "cpu", steps: int = 16, guidance: float = 3.0, temperature: float = 0.5,
-             seed: int = 0,
+             beam: int = 1, seed: int = 0,
              out_dir: str | os.PathLike | None = None, seconds: Fraction | float | None = None,
              size: tuple[int, int] = (96, 96), commands: Sequence[str] = (),
              progress: bool = True) -> dict[str, Any]:
@@ -113,7 +113,8 @@ def evaluate(model_dir: str | os.PathLike | None = None, *, split: str = "test",
     engine = Engine(model_dir, device=device, cache_dir=str(out / "feature_cache"))
     tok = engine.ckpt.tokenizer
     scorer = getattr(engine, "scorer", None)
-    params = GenerationParams(seed=seed, takes=1, steps=steps, guidance=guidance, beam=1, temperature=temperature,
+    params = GenerationParams(seed=seed, takes=1, steps=steps, guidance=guidance, beam=beam,
+                              temperature=temperature,
                               sample_rate=SAMPLE_RATE, channels=1, device=device)
     clips, model_scores = [], []
     base_scores: dict[str, list[Scored]] = {name: [] for name in bl.BASELINES}
@@ -159,7 +160,8 @@ def evaluate(model_dir: str | os.PathLike | None = None, *, split: str = "test",
                   "codec": tok.name, "extractor": engine.ckpt.extractor.name,
                   "scorer": getattr(scorer, "name", None) if scorer is not None else None},
         "config": {"split": split, "n": n, "seeds": [seeds.start, seeds.stop], "device": str(engine.device),
-                   "steps": steps, "guidance": guidance, "temperature": temperature, "seed": seed, "sample_rate": SAMPLE_RATE,
+                   "steps": steps, "guidance": guidance, "temperature": temperature, "beam": beam,
+                   "seed": seed, "sample_rate": SAMPLE_RATE,
                    "seconds": None if seconds is None else fraction_str(Fraction(str(seconds))),
                    "size": list(size), "onset_params": _clean(vars(on.DEFAULT)),
                    "tolerance": "one video frame of each clip's rate"},
@@ -262,6 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance")
     ap.add_argument("--temperature", type=float, default=0.5,
                     help="sampling temperature (default 0.5, the product's default)")
+    ap.add_argument("--beam", type=int, default=1,
+                    help="candidates per take ranked by the synchrony scorer (default 1: no selection)")
     ap.add_argument("--seed", type=int, default=0, help="generation seed")
     ap.add_argument("--seconds", type=float, default=None, help="clip length (default: random 2-12 s)")
     ap.add_argument("--card", default=None,
@@ -269,11 +273,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     a = ap.parse_args(argv)
     # the card records the full command, defaults spelled out, however it was invoked
     args = ["--model", a.model, "--set", a.split, "--n", str(a.n), "--device", a.device,
-            "--steps", str(a.steps), "--guidance", str(a.guidance), "--temperature", str(a.temperature), "--seed", str(a.seed)]
+            "--steps", str(a.steps), "--guidance", str(a.guidance), "--temperature", str(a.temperature),
+            "--beam", str(a.beam), "--seed", str(a.seed)]
     args += ["--seconds", str(a.seconds)] if a.seconds is not None else []
     args += ["--out", a.out] if a.out is not None else []
     results = evaluate(a.model, split=a.split, n=a.n, device=a.device, steps=a.steps,
-                       guidance=a.guidance, temperature=a.temperature, seed=a.seed, out_dir=a.out, seconds=a.seconds,
+                       guidance=a.guidance, temperature=a.temperature, beam=a.beam, seed=a.seed,
+                       out_dir=a.out, seconds=a.seconds,
                        commands=["maskvat-foley eval " + shlex.join(args)])
     if a.card:
         write_model_card(results, a.card, commands=["maskvat-foley eval " + shlex.join(args)])
