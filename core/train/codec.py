@@ -170,7 +170,9 @@ def train_codec(cfg: CodecTrainConfig, opts: RunOptions) -> dict[str, Any]:
             x = audio_batch(train_src, cfg, rng, hop).to(info.device)
             refreshed = None
             if refresher is not None and step % cfg.refresh_every == 0:
-                refreshed = refresher.refresh(tok.model.encoder(x), D.step_generator(cfg.seed, info, step))
+                with torch.no_grad():
+                    z = tok.model.encoder(x)
+                refreshed = refresher.refresh(z, D.step_generator(cfg.seed, info, step))
                 D.broadcast_from_main([q.codebook.weight for q in tok.model.quantizer.quantizers], info)
             out = model(x, sr)
             if refresher is not None:
