@@ -50,7 +50,7 @@ def model_card_section(results: dict[str, Any], commands: Sequence[str] = ()) ->
              f"`{model['codec']}`, features `{model['extractor']}`; {cfg['steps']} steps, guidance "
              f"{cfg['guidance']}, temperature {cfg.get('temperature', 1.0)}, seed {cfg['seed']}, "
              "one take per clip"
-             f"{beam_note(cfg.get('beam', 1))}, device {cfg['device']}.", "",
+             f"{_beam_note(cfg.get('beam', 1))}, device {cfg['device']}.", "",
              "| system | " + " | ".join(h for _, h, _ in COLUMNS) + " |",
              "|---" * (len(COLUMNS) + 1) + "|", _row("**model**", met)]
     lines += [_row(name, b["metrics"]) for name, b in results.get("baselines", {}).items()]
@@ -93,5 +93,5 @@ def write_model_card(results: dict[str, Any], path: str | os.PathLike,
     return p
 
 
-def beam_note(beam: int) -> str:
+def _beam_note(beam: int) -> str:
     return f" (the best of {beam} by the synchrony scorer)" if beam > 1 else ""

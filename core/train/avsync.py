@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from maskvat_foley.core.train import dist as D
-from maskvat_foley.core.train.common import RunOptions, environment, folder_sha256, loop_summary, write_summary
+from maskvat_foley.core.train.common import RunOptions, folder_sha256, stage_summary, write_summary
 from maskvat_foley.core.train.loop import LoopConfig, Trainer, from_dict
 from maskvat_foley.core.train.sources import SAMPLE_RATE, ClipPool, make_source
 from maskvat_foley.core.train.syncnet import SyncNet, SyncNetConfig, lagged_similarity, save_scorer
@@ -217,12 +217,10 @@ def train_avsync(cfg: AVSyncConfig, opts: RunOptions) -> dict[str, Any]:
         if info.is_main:
             f_dir = model.extractor.save(opts.out / "features")
             s_dir = save_scorer(model.net, opts.out / "scorer")
-            summary = {"stage": "avsync", "command": opts.command, "config": cfg.to_dict(),
-                       "features_sha256": folder_sha256(f_dir), "scorer_sha256": folder_sha256(s_dir),
-                       "parameters": {"extractor": sum(p.numel() for p in model.extractor.parameters()),
-                                      "scorer": sum(p.numel() for p in model.net.parameters())},
-                       "world_size": info.world_size, "device": str(info.device),
-                       "environment": environment(), **loop_summary(result)}
+            params = {"extractor": sum(p.numel() for p in model.extractor.parameters()),
+                      "scorer": sum(p.numel() for p in model.net.parameters())}
+            summary = stage_summary("avsync", opts, cfg, info, result, features_sha256=folder_sha256(f_dir),
+                                    scorer_sha256=folder_sha256(s_dir), parameters=params)
             write_summary(opts.out, summary)
         D.barrier(info)
         return summary

@@ -19,7 +19,7 @@ from torch import nn
 
 from maskvat_foley.core.train import dist as D
 from maskvat_foley.core.train.codebooks import CodebookRefresher
-from maskvat_foley.core.train.common import RunOptions, environment, folder_sha256, loop_summary, write_summary
+from maskvat_foley.core.train.common import RunOptions, folder_sha256, stage_summary, write_summary
 from maskvat_foley.core.train.loop import LoopConfig, Trainer, from_dict
 from maskvat_foley.core.train.losses import multiscale_mel_l1, multiscale_stft_l1, si_sdr
 from maskvat_foley.core.train.sources import SAMPLE_RATE, make_source
@@ -204,11 +204,9 @@ def train_codec(cfg: CodecTrainConfig, opts: RunOptions) -> dict[str, Any]:
         summary: dict[str, Any] = {}
         if info.is_main:
             codec_dir = tok.save(opts.out / "codec")
-            summary = {"stage": "codec", "command": opts.command, "config": cfg.to_dict(),
-                       "codec": tok.config.to_dict(), "codec_sha256": folder_sha256(codec_dir),
-                       "parameters": sum(p.numel() for p in tok.model.parameters()),
-                       "world_size": info.world_size, "device": str(info.device),
-                       "environment": environment(), **loop_summary(result)}
+            summary = stage_summary("codec", opts, cfg, info, result, codec=tok.config.to_dict(),
+                                    codec_sha256=folder_sha256(codec_dir),
+                                    parameters=sum(p.numel() for p in tok.model.parameters()))
             write_summary(opts.out, summary)
         D.barrier(info)
         return summary

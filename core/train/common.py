@@ -68,3 +68,11 @@ def loop_summary(result: Any) -> dict[str, Any]:
     return {"step": result.step, "stopped": result.stopped, "train_seconds": round(result.seconds, 2),
             "run_seconds": round(result.run_seconds, 2), "run_steps": result.run_steps,
             "steps_per_s": round(result.steps_per_s, 4), "last": result.last, "val": result.val}
+
+
+def stage_summary(stage: str, opts: Any, cfg: Any, info: Any, result: Any, **details: Any) -> dict[str, Any]:
+    """What every stage's summary.json holds (stage, command, config, where it ran, the loop's
+    numbers) around the stage's own ``details``."""
+    return {"stage": stage, "command": opts.command, "config": cfg.to_dict(), **details,
+            "world_size": info.world_size, "device": str(info.device), "environment": environment(),
+            **loop_summary(result)}

@@ -19,7 +19,7 @@ from torch import nn
 
 from maskvat_foley.core.train import dist as D
 from maskvat_foley.core.train.cache import build_cache, check_codes_alive, load_cache
-from maskvat_foley.core.train.common import RunOptions, environment, loop_summary, write_summary
+from maskvat_foley.core.train.common import RunOptions, stage_summary, write_summary
 from maskvat_foley.core.train.loop import LoopConfig, Trainer, from_dict
 from maskvat_foley.core.train.sources import make_source
 
@@ -148,10 +148,9 @@ def train_maskvat(cfg: MaskVATTrainConfig, opts: RunOptions) -> dict[str, Any]:
         result = trainer.run(resume=opts.resume, stop_at=opts.stop_at, max_minutes=opts.max_minutes)
         summary: dict[str, Any] = {}
         if info.is_main:
-            summary = {"stage": "maskvat", "command": opts.command, "config": cfg.to_dict(),
-                       "model": mcfg.to_dict(), "parameters": count_parameters(model),
-                       "cache_clips": len(clips_all), "window": window, "world_size": info.world_size,
-                       "device": str(info.device), "environment": environment(), **loop_summary(result)}
+            summary = stage_summary("maskvat", opts, cfg, info, result, model=mcfg.to_dict(),
+                                    parameters=count_parameters(model), cache_clips=len(clips_all),
+                                    window=window)
             scorer_dir = Path(cfg.scorer) if cfg.scorer else None
             ckpt = save_checkpoint(opts.out / "model", model.cpu().eval(), tok, ext, name=cfg.name,
                                    card=model_card(cfg.name, summary, []), info=_card_info(summary),
