@@ -22,7 +22,7 @@ test: setup
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache
 
-# Train the bundled default model on FoleyWorld (CPU: about 85 minutes on 2 cores; see
+# Train the bundled default model on FoleyWorld (CPU: about 70 minutes on 2 cores; see
 # resources/default_model/MODEL_CARD.md for the measured numbers), then evaluate it.
 RUNS ?= train-runs
 default-model: setup

@@ -4,7 +4,7 @@ The folders core/, ui/, plugin/ and resources/ keep the layout the design asks f
 installed as maskvat_foley.core, .ui, .plugin and .resources so that nothing generic lands at the
 top of site-packages. Metadata lives in pyproject.toml.
 """
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 FOLDERS = {"core": "maskvat_foley.core", "ui": "maskvat_foley.ui",
            "plugin": "maskvat_foley.plugin", "resources": "maskvat_foley.resources"}
@@ -14,6 +14,8 @@ packages = ["maskvat_foley"]
 for folder, name in FOLDERS.items():
     package_dir[name] = folder
     packages.append(name)
-    packages += [f"{name}.{sub}" for sub in find_packages(folder)]
+    # Namespace discovery: data folders (the bundled model, host scripts) are packages too, so
+    # setuptools ships them without warning that they are "absent from packages".
+    packages += [f"{name}.{sub}" for sub in find_namespace_packages(folder, exclude=["*__pycache__*"])]
 
 setup(packages=packages, package_dir=package_dir)

@@ -8,7 +8,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from maskvat_foley.core.engine.server import serve
 
     serve(model_dir=args.model, device=args.device, host=args.host, port=args.port,
-          output_dir=args.output_dir)
+          output_dir=args.output_dir, allow_hosts=tuple(args.allow_host))
     return 0
 
 

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
-import os
+import secrets
 
 from maskvat_foley.plugin.cli import UsageError
 
 log = logging.getLogger(__name__)
+
+MAX_SEED = 2**31 - 1  # the engine's bound (core.engine.engine.MAX_SEED), without importing torch here
 
 
 def params_from_args(args: argparse.Namespace):
@@ -61,7 +64,7 @@ class ClipProgressBar:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from maskvat_foley.core.pipeline import Selection, generate_timeline, prepare
+    from maskvat_foley.core.pipeline import Selection, check_outputs, generate_timeline, prepare
 
     chosen = [bool(args.clip), args.track is not None, bool(args.range), args.all]
     if sum(chosen) != 1:
@@ -69,13 +72,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
     selection = Selection(clips=tuple(args.clip), track=args.track,
                           tc_range=tuple(args.range) if args.range else None, all=args.all)
     params = params_from_args(args)
-    # Check the timeline and selection before loading a model: bad input fails fast.
-    if os.path.abspath(args.output) == os.path.abspath(args.timeline):
-        raise UsageError(f"refusing to overwrite the input timeline {args.timeline}; choose another -o")
+    # Everything that can be checked is checked before a model is loaded: bad input fails fast.
+    try:
+        check_outputs(args.timeline, args.output, args.media_dir)
+    except ValueError as exc:  # an output not to write: the input itself, a picture-only format
+        raise UsageError(str(exc)) from None
     prepared = prepare(args.timeline, selection, media_roots=args.media_root)
     if not prepared.jobs:
         reasons = "; ".join(f"{c}: {r}" for c, r in prepared.skipped) or "no clips selected"
         raise RuntimeError(f"nothing to generate ({reasons})")
+    if params.seed is None:
+        params = dataclasses.replace(params, seed=secrets.randbelow(MAX_SEED - params.takes))
+        print(f"seed {params.seed} (random; --seed {params.seed} makes these takes again)", flush=True)
     engine = open_engine(args.model, args.device, args.engine)
     bar = ClipProgressBar()
     try:

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from maskvat_foley.plugin.cli import UsageError
 
 NOTES = {
     "resolve": "restart DaVinci Resolve; run it from Workspace > Scripts > MaskVAT Foley",
     "hiero": "restart Nuke Studio / Hiero; open Window > MaskVAT Foley or right-click the timeline",
-    "blender": "in Blender enable Preferences > Add-ons > MaskVAT Foley; Sequencer > Strip > MaskVAT Foley",
+    "blender": "in Blender enable Preferences > Add-ons > MaskVAT Foley (or `blender --addons "
+               "maskvat_foley_blender`); then Sequencer > Strip > MaskVAT Foley",
 }
 
 
@@ -21,6 +23,8 @@ def cmd_install(args: argparse.Namespace) -> int:
     except HostError as exc:
         raise UsageError(str(exc)) from None
     print(f"installed the {args.host} script: {path}")
+    if args.host == "blender":  # the add-on runs the engine and the work with this interpreter
+        print(f"it runs MaskVAT Foley with {sys.executable}")
     print(NOTES[args.host])
     return 0
 

@@ -11,9 +11,11 @@ from maskvat_foley.plugin.cli import UsageError
 def cmd_clips(args: argparse.Namespace) -> int:
     from maskvat_foley.core.timeline.clips import list_clips
     from maskvat_foley.core.timeline.io import read_timeline
+    from maskvat_foley.core.timeline.media_check import check_media
 
     timeline = read_timeline(args.timeline, media_roots=args.media_root)
-    clips = list_clips(timeline, timeline_dir=os.path.dirname(os.path.abspath(args.timeline)))
+    # Probing flags ranges that run past their media (status "short") before anyone generates.
+    clips = check_media(list_clips(timeline, timeline_dir=os.path.dirname(os.path.abspath(args.timeline))))
     if args.json:
         print(json.dumps([c.to_json() for c in clips], indent=2, ensure_ascii=False))
         return 0
@@ -39,12 +41,15 @@ def _shown(path: str | None) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from maskvat_foley.core.timeline.export import export
+    """Exit 0 when the file holds everything asked for; 1 when it was written without the Foley
+    tracks (an EDL holds one video track: the logged warning names the formats that keep them)."""
+    from maskvat_foley.core.timeline.export import export_format, export_timeline
     from maskvat_foley.core.timeline.io import read_timeline
 
     if os.path.abspath(args.output) == os.path.abspath(args.input):
         raise UsageError(f"refusing to overwrite the input timeline {args.input}; choose another -o")
+    export_format(args.output, args.format)  # an unknown or refused format fails before reading
     timeline = read_timeline(args.input, media_roots=args.media_root)
-    export(timeline, args.output, args.format, input_path=args.input)
+    result = export_timeline(timeline, args.output, args.format, input_path=args.input)
     print(f"wrote {args.output}")
-    return 0
+    return 1 if result.foley_left_out else 0

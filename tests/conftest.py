@@ -1,27 +1,89 @@
-"""Shared fixtures: a tiny random MaskVAT model folder and a small real edit (OTIO + PyAV video)."""
+"""Shared fixtures: a tiny random MaskVAT model folder and a small real edit (OTIO + PyAV video).
+
+Tests never touch the user's real home: before any test module (or Qt) is imported, HOME and the
+XDG folders point into a temporary folder, for this process and every process the tests start, and
+the run fails if the real config/cache folders of the app changed anyway.
+"""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
 RATE = Fraction(24000, 1001)
 
+REAL_HOME = Path(os.path.expanduser("~"))
+# The app's folders in the real home: QSettings ("MaskVAT"), token and caches ("maskvat-foley"),
+# the engine's default output and the host bridges' work folder.
+GUARDED = tuple(REAL_HOME / p for p in (".config/MaskVAT", ".config/maskvat-foley", ".cache/maskvat-foley",
+                                        ".local/share/maskvat-foley", "MaskVAT Foley"))
+PRIVATE_HOME = Path(tempfile.mkdtemp(prefix="maskvat-foley-tests-home-"))
+PRIVATE_ENV = {
+    "HOME": str(PRIVATE_HOME),
+    "XDG_CONFIG_HOME": str(PRIVATE_HOME / ".config"),
+    "XDG_CACHE_HOME": str(PRIVATE_HOME / ".cache"),
+    "XDG_DATA_HOME": str(PRIVATE_HOME / ".local" / "share"),
+    "XDG_STATE_HOME": str(PRIVATE_HOME / ".local" / "state"),
+    "MASKVAT_FOLEY_CONFIG_DIR": str(PRIVATE_HOME / ".config" / "maskvat-foley"),
+    "MASKVAT_FOLEY_WORK_DIR": str(PRIVATE_HOME / "MaskVAT Foley"),
+}
+
+
+def snapshot(folders=GUARDED) -> dict[str, tuple]:
+    """Every file and folder under ``folders`` with its size and modification time."""
+    state = {}
+    for top in folders:
+        top = Path(top)
+        if not top.exists():
+            continue
+        for path in [top, *top.rglob("*")]:
+            try:
+                st = path.lstat()
+            except FileNotFoundError:
+                continue
+            state[str(path)] = (st.st_size, st.st_mtime_ns)
+    return state
+
+
+def changes(before: dict, after: dict) -> list[str]:
+    return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+
+
+_REAL_BEFORE = snapshot()
+os.environ.update(PRIVATE_ENV)  # now, before Qt reads where QSettings live
+
 
 @pytest.fixture(scope="session", autouse=True)
-def private_user_folders(tmp_path_factory):
-    """Caches and the engine token go to temporary folders, for this process and its children."""
-    base = tmp_path_factory.mktemp("user")
-    saved = {k: os.environ.get(k) for k in ("XDG_CACHE_HOME", "MASKVAT_FOLEY_CONFIG_DIR")}
-    os.environ["XDG_CACHE_HOME"] = str(base / "cache")
-    os.environ["MASKVAT_FOLEY_CONFIG_DIR"] = str(base / "config")
+def private_user_folders():
+    """QSettings of every scope and format go to the private home too (Qt may cache its paths)."""
+    try:
+        from PySide6.QtCore import QSettings
+    except ImportError:
+        yield
+        return
+    for fmt in (QSettings.NativeFormat, QSettings.IniFormat):
+        QSettings.setPath(fmt, QSettings.UserScope, PRIVATE_ENV["XDG_CONFIG_HOME"])
+        QSettings.setPath(fmt, QSettings.SystemScope, str(PRIVATE_HOME / "xdg-system"))
     yield
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+
+
+def pytest_sessionfinish(session, exitstatus):
+    changed = changes(_REAL_BEFORE, snapshot())
+    if changed:
+        writer = session.config.get_terminal_writer()
+        writer.line()
+        writer.line(
+            "FAILED: tests wrote into the real home's app folders (they must stay in temporary folders): "
+            + ", ".join(changed[:10]), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(PRIVATE_HOME, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +156,20 @@ def copy_edit(edit: dict, dest) -> str:
     target = os.path.join(str(dest), "edit")
     shutil.copytree(edit["folder"], target)
     return os.path.join(target, "edit.otio")
+
+
+def engine_media(base) -> dict[str, str]:
+    """Two short real videos ("a" dark, "b" bright, 24 frames at 23.976) and a corrupt one, for the
+    engine tests."""
+    import numpy as np
+
+    from maskvat_foley.core.media.video_writer import write_video
+
+    media = {}
+    for name, shade in (("a", 40), ("b", 200)):
+        frames = [np.full((48, 64, 3), (shade + 9 * i) % 256, np.uint8) for i in range(24)]
+        media[name] = str(write_video(base / f"{name}.mp4", frames, RATE))
+    corrupt = base / "corrupt.mp4"
+    corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4000))
+    media["corrupt"] = str(corrupt)
+    return media

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from conftest import engine_media
 from maskvat_foley.core.engine.api import Cancelled
 from maskvat_foley.core.engine.client import (EngineClient, EngineError, EngineUnavailable,
                                               ensure_local_engine)
@@ -32,20 +33,13 @@ FAST = GenerationParams(seed=1, takes=1, steps=2, guidance=1.0)
 def env(tmp_path_factory):
     """Config dir (token), tiny model, engine, media, and a running server, shared by the module."""
     from maskvat_foley.core.engine.engine import Engine
-    from maskvat_foley.core.media.video_writer import write_video
     from maskvat_foley.core.model.checkpoint import init_random
 
     base = tmp_path_factory.mktemp("engine")
     mp = pytest.MonkeyPatch()
     mp.setenv("MASKVAT_FOLEY_CONFIG_DIR", str(base / "config"))
     model = init_random(base / "model", "tiny")
-    media = {}
-    for name, shade in (("a", 40), ("b", 200)):
-        frames = [np.full((48, 64, 3), (shade + 9 * i) % 256, np.uint8) for i in range(24)]
-        media[name] = str(write_video(base / f"{name}.mp4", frames, RATE))
-    corrupt = base / "corrupt.mp4"
-    corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4000))
-    media["corrupt"] = str(corrupt)
+    media = engine_media(base)
     engine = Engine(str(model), device="cpu", cache_dir=str(base / "cache"))
     token = load_token()
     out = base / "out"
@@ -243,7 +237,7 @@ def test_missing_media_fails_only_its_clip(client, env, tmp_path):
 
 
 def test_server_survives_failing_jobs(client, env):
-    # A corrupt media file fails its clip; the job is done.
+    # A corrupt media file fails its clip (and so its one-clip job); the server goes on.
     (res,) = client.wait(client.submit([clip(env, "corrupt")], FAST), poll=0.05)
     assert not res.ok and res.error
     # A take whose file is not audio makes the engine raise: the whole job fails with the message.

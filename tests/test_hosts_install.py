@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -78,20 +79,67 @@ def test_cli_install_uninstall_with_home(tmp_path, monkeypatch, capsys):
 
 
 def test_blender_newest_version_folder_and_dest(tmp_path, monkeypatch):
-    env = {"HOME": str(tmp_path)}
+    env = {"HOME": str(tmp_path)}  # no PATH: no Blender to ask for its version either
     with pytest.raises(HostError, match="no Blender user folder"):
         default_dest("blender", "linux", env)
     for v in ("4.2", "5.0", "config-backup"):
         (tmp_path / ".config" / "blender" / v).mkdir(parents=True)
     path = install("blender", platform="linux", env=env)
-    assert path == tmp_path / ".config" / "blender" / "5.0" / "scripts" / "addons" / "maskvat_foley_blender.py"
-    text = path.read_text()
-    assert text.startswith(MARKER) and "bl_info" in text
-    compile(text, str(path), "exec")
+    assert path == tmp_path / ".config" / "blender" / "5.0" / "scripts" / "addons" / "maskvat_foley_blender"
+    init = (path / "__init__.py").read_text()
+    assert init.startswith(MARKER) and "bl_info" in init and '"blender": (3, 4, 0)' in init
+    for py in path.glob("*.py"):
+        compile(py.read_text(), str(py), "exec")
+    assert json.loads((path / "config.json").read_text())["python"] == sys.executable
     dest = tmp_path / "custom addons"
+    monkeypatch.setenv("HOME", str(tmp_path))
     assert run_cli(["install", "blender", "--dest", str(dest)]) == 0
-    assert (dest / "maskvat_foley_blender.py").is_file()
+    assert (dest / "maskvat_foley_blender" / "config.json").is_file()
+    (dest / "maskvat_foley_blender" / "__pycache__").mkdir()
+    (dest / "maskvat_foley_blender" / "__pycache__" / "engine.cpython-311.pyc").write_bytes(b"x")
     assert run_cli(["uninstall", "blender", "--dest", str(dest)]) == 0 and list(dest.iterdir()) == []
+
+
+@pytest.mark.parametrize("platform,env,expected", [
+    ("linux", {}, ".config/blender/4.2/scripts/addons"),
+    ("linux", {"XDG_CONFIG_HOME": "xdg"}, "xdg/blender/4.2/scripts/addons"),
+    ("darwin", {}, "Library/Application Support/Blender/4.2/scripts/addons"),
+    ("win32", {"APPDATA": "AppData/Roaming"}, "AppData/Roaming/Blender Foundation/Blender/4.2/scripts/addons"),
+    ("linux", {"BLENDER_USER_RESOURCES": "res"}, "res/scripts/addons"),
+    ("win32", {"BLENDER_USER_SCRIPTS": "scripts", "BLENDER_USER_RESOURCES": "res"}, "scripts/addons"),
+    ("linux", {"BLENDER_USER_CONFIG": "cfg"}, ".config/blender/4.2/scripts/addons"),  # moves prefs only
+])
+def test_blender_folder_before_blender_ever_ran(tmp_path, platform, env, expected):
+    """No version folder yet: the installed Blender's version names it (asked by
+    ``installed_version``; tests/test_blender_real.py asks the real one)."""
+    from maskvat_foley.plugin.hosts.blender_install import addons_folder
+
+    env = {"HOME": str(tmp_path), **{k: str(tmp_path / v) for k, v in env.items()}}
+    asked = []
+    folder = addons_folder(platform, env, find_version=lambda p, e: asked.append(p) or "4.2")
+    assert folder == tmp_path / expected
+    assert asked == ([] if "BLENDER_USER_SCRIPTS" in env or "BLENDER_USER_RESOURCES" in env else [platform])
+
+
+def test_blender_addon_replaces_only_its_own(tmp_path):
+    legacy = tmp_path / "maskvat_foley_blender.py"  # the single-file add-on of earlier versions
+    legacy.write_text(MARKER + ": Blender add-on\n")
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "maskvat_foley_blender.cpython-311.pyc").write_bytes(b"x")
+    path = install("blender", tmp_path)
+    assert not legacy.exists() and list((tmp_path / "__pycache__").iterdir()) == []
+    (path / "notes.txt").write_text("the user's own file\n")
+    assert install("blender", tmp_path) == path and (path / "notes.txt").is_file()  # reinstall in place
+    removed = uninstall("blender", tmp_path)
+    assert path / "config.json" in removed and [p.name for p in path.iterdir()] == ["notes.txt"]
+    foreign = tmp_path / "other" / "maskvat_foley_blender"
+    foreign.mkdir(parents=True)
+    (foreign / "__init__.py").write_text("bl_info = {}\n")
+    with pytest.raises(HostError, match="not written by maskvat-foley"):
+        install("blender", tmp_path / "other")
+    with pytest.raises(HostError, match="left alone"):
+        uninstall("blender", tmp_path / "other")
+    assert (foreign / "__init__.py").read_text() == "bl_info = {}\n"
 
 
 def test_foreign_file_is_never_overwritten_or_removed(tmp_path):

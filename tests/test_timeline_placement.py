@@ -12,7 +12,7 @@ from maskvat_foley.core.timeline import rates
 from maskvat_foley.core.timeline.clips import list_clips
 from maskvat_foley.core.timeline.io import read_timeline
 from maskvat_foley.core.timeline.placement import (DEFAULT_MEDIA, PlacementError, find_foley_clip, place_takes,
-                                                   remove_take, set_active_take)
+                                                   remove_take, set_active_take, take_keys)
 
 RATE = Fraction(30000, 1001)
 
@@ -120,6 +120,54 @@ def test_placing_again_replaces_instead_of_stacking(placed, tmp_path):
     third = place_takes(read_timeline(path), {a.id: (a, [tb.write_take(tmp_path, a, 44)], 44)})
     assert len([c for t in _foley_tracks(third) for c in t.find_clips()]) == 3
     assert _serialized_tracks(third, {"V1"}) == _serialized_tracks(timeline)
+
+
+def test_lists_in_metadata_stay_lists_through_a_file(tmp_path):
+    """Metadata read back from a file holds OTIO vectors, not lists: placing again must not turn them
+    into their string spelling (a region take's "region", the clip's "take_keys")."""
+    path = tb.write(tb.simple(RATE, str(tmp_path)), tmp_path / "cut.otio")
+    info = list_clips(read_timeline(path))[0]
+    takes = [tb.write_take(tmp_path, info, 1, region=[2, 10]), tb.write_take(tmp_path, info, 2)]
+    placed = tb.write(place_takes(read_timeline(path), {info.id: (info, takes, 1)}), tmp_path / "placed.otio")
+    for changed in (set_active_take(read_timeline(placed), info.id, 1),
+                    remove_take(read_timeline(placed), info.id, 2)):
+        back = read_timeline(tb.write(changed, tmp_path / "changed.otio"))  # held: OTIO frees it otherwise
+        meta = find_foley_clip(back, info.id).metadata["maskvat_foley"]
+        assert not isinstance(meta["take_keys"], str) and list(meta["region"]) == [2, 10]
+
+
+def test_take_keys_of_older_files_written_as_one_string(placed, tmp_path):
+    timeline, result, infos, _ = placed
+    old = result.deepcopy()
+    for spelling in ("['seed-22', 'seed-11']", "seed-22, seed-11"):
+        find_foley_clip(old, "V1.2").metadata["maskvat_foley"]["take_keys"] = spelling
+        read = read_timeline(tb.write(old, tmp_path / "old.otio"))
+        assert take_keys(find_foley_clip(read, "V1.2")) == ["seed-22", "seed-11"]
+        # Placing another clip's takes rewrites the old clip's keys as a list.
+        a = infos[0]
+        again = read_timeline(tb.write(place_takes(read, {a.id: (a, [tb.write_take(tmp_path, a, 33)], 33)}),
+                                       tmp_path / "again.otio"))
+        keys = find_foley_clip(again, "V1.2").metadata["maskvat_foley"]["take_keys"]
+        assert not isinstance(keys, str) and list(keys) == ["seed-22", "seed-11"]
+    assert take_keys(find_foley_clip(result, "V1.1")) == ["seed-11", "seed-22"]  # a list as written
+
+
+def test_time_reference_wraps_at_24_hours():
+    """TimeReference counts samples within the timecode day, as the timecode shown wraps: a day is
+    24 h of timecode frames (24 a second at 23.976; drop frame leaves out its dropped labels)."""
+    ntsc = Fraction(24000, 1001)
+    assert rates.frames_per_day(ntsc) == rates.frames_per_day(Fraction(24)) == 24 * 3600 * 24
+    assert rates.frames_per_day(RATE) == 2_589_408 and rates.frames_per_day(RATE, drop_frame=False) == 2_592_000
+    assert rates.frames_per_day(Fraction(60000, 1001)) == 5_178_816
+    day = rates.frames_per_day(ntsc)
+    assert rates.to_timecode(day + 34, ntsc) == "00:00:01:10"
+    assert rates.sample_span(day + 34, day + 70, ntsc, 48000) == (34 * 2002, 36 * 2002)
+    # A clip over midnight starts before it, keeps its exact length.
+    assert rates.sample_span(day - 10, day + 10, ntsc, 48000) == ((day - 10) * 2002, 20 * 2002)
+    assert rates.sample_span(86400, 86401, ntsc, 48000) == (172_972_800, 2002)  # the README's hour
+    df_day = rates.frames_per_day(RATE)
+    assert rates.to_timecode(df_day + 5, RATE) == "00:00:00;05"
+    assert rates.sample_span(df_day + 5, df_day + 10, RATE, 48000)[0] == rates.frame_to_sample(5, RATE, 48000)
 
 
 def test_several_video_tracks_and_one_hour_start(tmp_path):

@@ -261,6 +261,22 @@ def test_cancel_and_refusals(qtbot, panel):
         os.rename(s.clip("V1.2").media + ".moved", s.clip("V1.2").media)
 
 
+def test_panels_without_settings_of_their_own_keep_out_of_the_real_home(qtbot):
+    """The take chooser and a panel opened without settings use the user's QSettings: in the tests
+    those must be the private home's (conftest), never ~/.config/MaskVAT of whoever runs them."""
+    import conftest
+    from maskvat_foley.ui.settings_panel import SettingsPanel, default_settings
+
+    assert Path(default_settings().fileName()).is_relative_to(conftest.PRIVATE_HOME)
+    before = conftest.snapshot()
+    panel = SettingsPanel()
+    qtbot.addWidget(panel)
+    panel.takes.setValue(panel.takes.value() + 1)
+    panel.settings.sync()
+    assert Path(panel.settings.fileName()).is_relative_to(conftest.PRIVATE_HOME)
+    assert conftest.changes(before, conftest.snapshot()) == []
+
+
 def test_take_chooser_returns_the_active_takes_on_apply(qtbot, env, tmp_path):
     """The host bridges' modal chooser: generate inside it, Apply, get one take per clip."""
     from PySide6.QtWidgets import QApplication, QDialogButtonBox

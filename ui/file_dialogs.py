@@ -10,7 +10,9 @@ import os
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 EXPORT_FILTERS = {"OpenTimelineIO (*.otio)": ".otio", "OpenTimelineIO bundle with media (*.otioz)": ".otioz",
-                  "Final Cut Pro 7 XML (*.xml)": ".xml", "AAF (*.aaf)": ".aaf", "CMX 3600 EDL (*.edl)": ".edl"}
+                  "Final Cut Pro 7 XML (*.xml)": ".xml", "AAF (*.aaf)": ".aaf",
+                  "Shotcut / MLT XML (*.mlt)": ".mlt", "GStreamer Editing Services, Pitivi (*.xges)": ".xges",
+                  "CMX 3600 EDL, picture only (*.edl)": ".edl"}
 OPEN_FILTER = "Timelines (*.otio *.otioz *.otiod *.xml *.aaf *.edl);;All files (*)"
 
 

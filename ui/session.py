@@ -41,10 +41,11 @@ class Session:
         from maskvat_foley.core.pipeline import timeline_stem
         from maskvat_foley.core.timeline.clips import list_clips
         from maskvat_foley.core.timeline.io import read_timeline
+        from maskvat_foley.core.timeline.media_check import check_media
 
         path = os.path.abspath(path)
         timeline = read_timeline(path, media_roots=media_roots)
-        clips = list_clips(timeline, timeline_dir=os.path.dirname(path))
+        clips = check_media(list_clips(timeline, timeline_dir=os.path.dirname(path)))
         media_dir = media_dir or os.path.join(os.path.dirname(path), f"{timeline_stem(path)}_foley")
         return cls(path, timeline, clips, timeline.deepcopy(), os.path.abspath(media_dir))
 
@@ -165,12 +166,13 @@ class Session:
     def relink(self, folder: str) -> list[tuple[str, str, str]]:
         """Find missing media by file name under ``folder``; lists the clips again."""
         from maskvat_foley.core.timeline.clips import list_clips
+        from maskvat_foley.core.timeline.media_check import check_media
         from maskvat_foley.core.timeline.relink import relink
 
         timeline_dir = os.path.dirname(self.path)
         changes = relink(self.timeline, [folder], timeline_dir)
         relink(self.placed, [folder], timeline_dir)
-        self.clips = list_clips(self.timeline, timeline_dir=timeline_dir)
+        self.clips = check_media(list_clips(self.timeline, timeline_dir=timeline_dir))
         for name, old, new in changes:
             log.info("relinked %s: %s -> %s", name, old, new)
         return changes

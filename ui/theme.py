@@ -5,7 +5,7 @@ from __future__ import annotations
 # generation) take precedence over a plain "ok".
 STATUS_COLOURS = {
     "ok": "#3b6f9c", "missing": "#8e3b3b", "offline": "#9a6428", "unsupported": "#5f5480",
-    "flagged": "#7d6a34", "error": "#b83a3a",
+    "flagged": "#7d6a34", "error": "#b83a3a", "short": "#8a4f6d",
 }
 FOLEY_COLOUR = "#3f8a5a"
 AUDIO_COLOUR = "#4a5560"

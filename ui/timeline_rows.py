@@ -24,7 +24,7 @@ def audio_tracks(timeline, rate: Fraction, origin: int) -> list[tuple[str, bool,
     """(label, is Foley, [(title, record start, duration, subtitle, source clip id)]) per audio track."""
     import opentimelineio as otio
 
-    from maskvat_foley.core.timeline.placement import FOLEY_KEY, FOLEY_TRACK
+    from maskvat_foley.core.timeline.placement import FOLEY_KEY, FOLEY_TRACK, take_keys
 
     out = []
     audio = [t for t in timeline.tracks if isinstance(t, otio.schema.Track) and t.kind == otio.schema.TrackKind.Audio]
@@ -41,7 +41,7 @@ def audio_tracks(timeline, rate: Fraction, origin: int) -> list[tuple[str, bool,
             if foley and meta:
                 score = meta.get("sync_score")
                 sub = f"{meta.get('active_key', '')}" + (f"  sync {float(score):.2f}" if score is not None else "") \
-                    + f"  {len(meta.get('take_keys', []))} take(s)"
+                    + f"  {len(take_keys(item))} take(s)"
             blocks.append((item.name, origin + rates.frames(rng.start_time, rate), rates.frames(rng.duration, rate),
                            sub, meta.get("source_clip_id")))
         out.append((track.name or f"A{n}", foley, blocks))

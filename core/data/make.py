@@ -116,13 +116,13 @@ def main_make(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="maskvat-foley foleyworld make",
                                  description="Write FoleyWorld clips (.mp4 with audio + .json ground truth).")
     ap.add_argument("--n", type=int, required=True, help="number of clips")
-    ap.add_argument("--seed", type=int, default=0, help="first seed (train 0.., val 1000000.., test 2000000..)")
+    ap.add_argument("--seed", type=int, default=0, help="first seed: train 0.., val 1000000.., test 2000000.. (default 0)")
     ap.add_argument("-o", "--out", "--output", dest="out", required=True, help="output folder")
     ap.add_argument("--size", type=_size, default=(96, 96), help="WxH (default 96x96)")
     ap.add_argument("--rate", default=None, help="frame rate such as 24000/1001 (default: random per clip)")
     ap.add_argument("--seconds", default=None, help="clip length (default: random 2..12 s)")
     ap.add_argument("--kinds", default=None, help="comma-separated kinds, 'none' for silent (default: random)")
-    ap.add_argument("--workers", type=int, default=1, help="processes")
+    ap.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     ap.add_argument("--wav", action="store_true", help="also write the exact audio as 16-bit WAV")
     a = ap.parse_args(argv)
     kinds = None if a.kinds is None else [k for k in a.kinds.split(",") if k]

@@ -3,8 +3,11 @@
     engine.generate(jobs, params, out_dir=..., progress=callback, cancel=event) -> list[ClipResult]
 
 ``progress`` receives core.jobs.Progress objects; ``cancel`` is a threading.Event checked between
-clips and sampling steps (a cancelled run raises Cancelled, takes finished so far stay on disk).
-Each clip fails alone: a missing file or an unusable clip gives a ClipResult with ``error`` set.
+clips and sampling steps (a cancelled run raises Cancelled, whose ``results`` hold the clips
+finished before it; their takes stay on disk). Each clip fails alone: a missing file or an
+unusable clip gives a ClipResult with ``error`` set. The server's queue also passes
+``confine=DIR`` (its output folder), so an engine it serves takes that keyword and re-checks,
+right before each write, that the write stays in DIR (see core.engine.outdir).
 """
 from __future__ import annotations
 
@@ -17,7 +20,12 @@ ProgressCallback = Callable[[Progress], None]
 
 
 class Cancelled(Exception):
-    """Generation stopped because the caller set the cancel event."""
+    """Generation stopped because the caller set the cancel event. ``results``: the clips that
+    were finished before it (takes on disk), in order."""
+
+    def __init__(self, *args, results: list[ClipResult] | None = None):
+        super().__init__(*args)
+        self.results: list[ClipResult] = list(results or [])
 
 
 class EngineProtocol(Protocol):

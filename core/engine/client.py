@@ -26,7 +26,7 @@ from maskvat_foley.core.jobs import ClipJob, ClipResult, GenerationParams, Progr
 log = logging.getLogger(__name__)
 
 DEFAULT_URL = "http://127.0.0.1:8765"
-FINISHED = ("done", "failed", "cancelled")
+FINISHED = ("done", "failed", "cancelled", "lost")
 _PROGRESS_FIELDS = tuple(f.name for f in dataclasses.fields(Progress))
 
 
@@ -130,7 +130,10 @@ class EngineClient:
 
     def wait(self, job_id: str, progress: ProgressCallback | None = None, poll: float = 0.2,
              cancel: threading.Event | None = None, timeout: float | None = None) -> list[ClipResult]:
-        """Poll until the job ends; report progress changes; raise Cancelled / EngineError."""
+        """Poll until the job ends; report progress changes. Like the in-process engine: a job
+        whose clips all failed returns their failed results, a cancelled one raises Cancelled
+        carrying the clips it finished; a job that failed as a whole (or was lost in an engine
+        restart) raises EngineError."""
         seen: dict[str, tuple] = {}
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -150,17 +153,29 @@ class EngineClient:
                 raise TimeoutError(f"engine job {job_id} still {st['state']} after {timeout} s")
             time.sleep(poll)
         if st["state"] == "cancelled":
-            raise Cancelled(f"engine job {job_id} cancelled")
-        if st["state"] == "failed":
+            raise Cancelled(f"engine job {job_id} cancelled", results=self.results(job_id))
+        if st["state"] == "lost":
+            raise EngineError(0, f"engine job {job_id} lost: {st['error']}")
+        results = self.results(job_id)
+        if st["state"] == "failed" and not (results and all(r.error for r in results)):
             raise EngineError(0, f"engine job {job_id} failed: {st['error']}")
-        return self.results(job_id)
+        return results
 
     # -- the engine contract (core.engine.api) ------------------------------------------------
     def generate(self, jobs: list[ClipJob], params: GenerationParams, *, out_dir: str | None = None,
                  progress: ProgressCallback | None = None,
                  cancel: threading.Event | None = None) -> list[ClipResult]:
         sub = self._subdir(out_dir)
-        results = self.wait(self.submit(jobs, params, sub), progress=progress, cancel=cancel)
+        try:
+            results = self.wait(self.submit(jobs, params, sub), progress=progress, cancel=cancel)
+        except Cancelled as stopped:  # the finished clips' takes are delivered all the same
+            stopped.results = self._deliver(stopped.results, out_dir, sub)
+            raise
+        return self._deliver(results, out_dir, sub)
+
+    @staticmethod
+    def _deliver(results: list[ClipResult], out_dir: str | None, sub: str | None) -> list[ClipResult]:
+        """Copy the takes into ``out_dir`` when the server wrote them elsewhere."""
         if out_dir is not None and sub is None:
             for r in results:
                 r.takes = [_copy_take(t, out_dir) for t in r.takes]

@@ -19,7 +19,11 @@ import torch
 
 from maskvat_foley import __version__
 from maskvat_foley.core.engine.api import Cancelled, ProgressCallback
+from maskvat_foley.core.engine.clip_media import (ClipFailed, check_clip_media, clip_span,
+                                                  read_clip_frames)
 from maskvat_foley.core.engine.device import autocast, dtype_name, is_out_of_memory, memory_info, pick_device
+from maskvat_foley.core.engine.outdir import ensure_dir
+from maskvat_foley.core.engine.regular import open_regular
 from maskvat_foley.core.engine.takes import load_codes, write_take
 from maskvat_foley.core.jobs import ClipJob, ClipResult, GenerationParams, Progress, Take
 
@@ -38,10 +42,6 @@ def default_model_dir() -> str:
 def default_cache_dir() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "maskvat-foley", "features")
-
-
-class ClipFailed(Exception):
-    """This clip cannot be generated (bad media, unusable range); others go on."""
 
 
 class Engine:
@@ -73,31 +73,42 @@ class Engine:
 
     # -- generation ---------------------------------------------------------------------------
     def generate(self, jobs: list[ClipJob], params: GenerationParams, *, out_dir: str,
-                 progress: ProgressCallback | None = None,
-                 cancel: threading.Event | None = None) -> list[ClipResult]:
-        os.makedirs(out_dir, exist_ok=True)
+                 progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
+                 confine: str | None = None) -> list[ClipResult]:
+        """See core.engine.api. ``confine``: a real folder every write must stay in (a server's
+        output folder), checked right before each file is written."""
+        ensure_dir(out_dir, confine)
         report = progress or (lambda p: None)
-        results = []
-        for index, job in enumerate(jobs):
-            _check(cancel)
-            step = _Reporter(report, job.clip_id, index, len(jobs))
-            try:
-                with self._lock:
-                    takes = self._generate_clip(job, params, out_dir, step, cancel)
-                results.append(ClipResult(job.clip_id, takes))
-                step("done", 1.0)
-            except Cancelled:
-                raise
-            except Exception as exc:  # one clip fails alone, with its reason
-                reason = _reason(exc)
-                if not isinstance(exc, (ClipFailed, ValueError, FileNotFoundError)):
-                    log.exception("clip %s failed", job.clip_id)
-                results.append(ClipResult(job.clip_id, error=reason))
-                step("failed", 1.0, reason)
+        results: list[ClipResult] = []
+        try:
+            for index, job in enumerate(jobs):
+                _check(cancel)
+                results.append(self._one_clip(job, params, out_dir, confine,
+                                              _Reporter(report, job.clip_id, index, len(jobs)),
+                                              cancel))
+        except Cancelled as stopped:
+            stopped.results = list(results)  # the clips finished before the cancel are kept
+            raise
         return results
 
+    def _one_clip(self, job: ClipJob, params: GenerationParams, out_dir: str, confine,
+                  step: "_Reporter", cancel) -> ClipResult:
+        try:
+            with self._lock:
+                takes = self._generate_clip(job, params, out_dir, step, cancel, confine)
+        except Cancelled:
+            raise
+        except Exception as exc:  # one clip fails alone, with its reason
+            reason = _reason(exc)
+            if not isinstance(exc, (ClipFailed, ValueError, FileNotFoundError)):
+                log.exception("clip %s failed", job.clip_id)
+            step("failed", 1.0, reason)
+            return ClipResult(job.clip_id, error=reason)
+        step("done", 1.0)
+        return ClipResult(job.clip_id, takes)
+
     def _generate_clip(self, job: ClipJob, params: GenerationParams, out_dir: str,
-                       step: "_Reporter", cancel) -> list[Take]:
+                       step: "_Reporter", cancel, confine: str | None = None) -> list[Take]:
         cond = self.features(job, step)
         seeds = _seeds(params)
         step("sampling", 0.0, f"{len(seeds)} take(s), seeds {seeds[0]}..{seeds[-1]}")
@@ -108,7 +119,7 @@ class Engine:
             score = None if scores is None else float(scores[t])
             takes.append(write_take(job, waves[t], self.ckpt.tokenizer.sample_rate, seed, params,
                                     out_dir, self._provenance(job, params, score),
-                                    codes=codes[t].cpu().numpy()))
+                                    codes=codes[t].cpu().numpy(), confine=confine))
         # Best first: the panel and the timeline's active take start with the best-synced one.
         takes.sort(key=lambda tk: -(tk.sync_score if tk.sync_score is not None else -1e9))
         return takes
@@ -118,42 +129,27 @@ class Engine:
         from maskvat_foley.core.engine.feature_cache import FeatureKey
         from maskvat_foley.core.features.length import adapt_length
 
-        if job.media_path is None:
-            raise ClipFailed(f"clip {job.clip_id} ({job.name}) has no media file")
-        if not os.path.exists(job.media_path):
-            raise ClipFailed(f"media file not found: {job.media_path}")
+        check_clip_media(job)  # bounds and a regular file, before the media is hashed or opened
         extractor, tok = self.ckpt.extractor, self.ckpt.tokenizer
         n_out = codec_frames(job, tok.frame_rate)
         key = FeatureKey.for_job(job, extractor.name, extractor.config(), self.ckpt.sha256)
         cached = self.cache.get(key)
         if cached is not None and cached.shape[0] == n_out:
             return cached.to(self.device)
+        span = clip_span(job)  # the media is long enough: checked before a frame is listed
         if step:
             step("decode", 0.0)
-        frames = self._read_frames(job, extractor.input_size)
+        frames = read_clip_frames(job, span, extractor.input_size)
         if step:
             step("features", 0.0)
         feats = extractor.extract(frames.rgb)
         self.feature_calls += 1
         cond = adapt_length(feats.float().cpu(), frames.times, n_out, tok.frame_rate)
-        self.cache.put(key, cond)
-        return cond.to(self.device)
-
-    def _read_frames(self, job: ClipJob, size):
-        from maskvat_foley.core.media.video import MediaError, media_frame_offset, probe, read_frames
-
         try:
-            origin = job.media_origin
-            if origin == 0:
-                # A reference without an available range: trust the file's own timecode when the
-                # source range clearly counts from it.
-                tc_origin = media_frame_offset(probe(job.media_path), job.media_rate)
-                origin = tc_origin if 0 < tc_origin <= job.source_start else 0
-            return read_frames(job.media_path, job.source_start, job.source_duration,
-                               job.media_rate, size=size, time_scalar=job.time_scalar,
-                               origin_frame=origin)
-        except MediaError as exc:
-            raise ClipFailed(str(exc)) from None
+            self.cache.put(key, cond)
+        except Exception as exc:  # noqa: BLE001 - a cache that cannot be written costs speed, not the take
+            log.warning("feature cache not written (%s); the clip goes on without it", exc)
+        return cond.to(self.device)
 
     def _sample(self, cond: torch.Tensor, seeds: list[int], params: GenerationParams, cancel,
                 step=None, fixed: torch.Tensor | None = None):
@@ -226,7 +222,7 @@ class Engine:
     def regenerate_region(self, job: ClipJob, take: Take, start_frame: int, end_frame: int,
                           params: GenerationParams, *, out_dir: str,
                           progress: ProgressCallback | None = None,
-                          cancel: threading.Event | None = None) -> Take:
+                          cancel: threading.Event | None = None, confine: str | None = None) -> Take:
         """A new take equal to ``take`` outside record frames [start, end) of the clip (relative
         to its record start), resampled inside them with a new (or the given) seed."""
         if not 0 <= start_frame < end_frame <= job.record_duration:
@@ -255,7 +251,8 @@ class Engine:
             meta.update(region=[start_frame, end_frame], region_of=take.path,
                         base_seed=take.seed)
             new_take = write_take(job, wave, tok.sample_rate, seed, params, out_dir, meta,
-                                  codes=new.cpu().numpy(), suffix=f"_r{start_frame}-{end_frame}")
+                                  codes=new.cpu().numpy(), suffix=f"_r{start_frame}-{end_frame}",
+                                  confine=confine)
         step("done", 1.0)
         return new_take
 
@@ -263,7 +260,8 @@ class Engine:
         import soxr
         import soundfile
 
-        audio, sr = soundfile.read(take.path, dtype="float32", always_2d=True)
+        with open_regular(take.path) as f:  # checked on the open file: never a pipe
+            audio, sr = soundfile.read(f, dtype="float32", always_2d=True)
         tok = self.ckpt.tokenizer
         mono = soxr.resample(audio.mean(axis=1), sr, tok.sample_rate)
         with torch.inference_mode():

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from maskvat_foley.core.engine.regular import open_regular
 from maskvat_foley.core.jobs import ClipJob, fraction_str
 
 if TYPE_CHECKING:
@@ -38,20 +39,23 @@ def content_hash(path: str | os.PathLike) -> str:
     """A stable hash of a media file's content: BLAKE2b of its size and first and last MiB.
 
     Fast on multi-GB media; independent of path and mtime so copies and relinked media share
-    entries. Raises FileNotFoundError naming the file.
+    entries. Raises FileNotFoundError naming the file, and ValueError for anything but a regular
+    file: it is opened without blocking and checked before a byte is read, so a named pipe or a
+    device can neither block the caller nor feed it forever.
     """
     p = Path(path)
     try:
-        size = p.stat().st_size
-        h = hashlib.blake2b(digest_size=20)
-        h.update(str(size).encode())
-        with p.open("rb") as f:
-            h.update(f.read(_CHUNK))
-            if size > _CHUNK:
-                f.seek(max(_CHUNK, size - _CHUNK))
-                h.update(f.read(_CHUNK))
+        f = open_regular(p)
     except FileNotFoundError:
         raise FileNotFoundError(f"media file not found: {p}") from None
+    with f:
+        size = os.fstat(f.fileno()).st_size
+        h = hashlib.blake2b(digest_size=20)
+        h.update(str(size).encode())
+        h.update(f.read(_CHUNK))
+        if size > _CHUNK:
+            f.seek(max(_CHUNK, size - _CHUNK))
+            h.update(f.read(_CHUNK))
     return h.hexdigest()
 
 

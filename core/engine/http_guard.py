@@ -1,10 +1,24 @@
-"""ASGI guard in front of the engine's API: bearer token and body size, checked before FastAPI
-(or any JSON parser) sees the request."""
+"""ASGI guard in front of the engine's API: Host header, bearer token and body size, checked
+before FastAPI (or any JSON parser) sees the request."""
 from __future__ import annotations
 
 import json
+import re
 
 from maskvat_foley.core.engine.token import check_token
+
+# Names a local client reaches the engine by. A web page the user visits can point a hostname of
+# its own at 127.0.0.1 (DNS rebinding); its requests then carry that name in Host and are refused.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+_HOST = re.compile(r"(?:\[(?P<v6>[0-9a-f:.]+)\]|(?P<name>[^:\[\]]+))(?::\d{1,5})?", re.ASCII)
+
+
+def host_allowed(header: bytes | None, allowed: frozenset[str]) -> bool:
+    """Whether a Host header (name or address, optional port) names one of ``allowed``."""
+    if not header:
+        return False
+    m = _HOST.fullmatch(header.decode("latin-1").strip().lower())
+    return bool(m) and (m.group("v6") or m.group("name")) in allowed
 
 
 async def _send_json(send, status: int, doc: dict, headers: list | None = None) -> None:
@@ -16,16 +30,23 @@ async def _send_json(send, status: int, doc: dict, headers: list | None = None) 
 
 
 class Guard:
-    """ASGI middleware: 401 without the right bearer token, 413 for bodies over ``max_body``
-    (by Content-Length, or counted while reading a chunked body), then replays the body."""
+    """ASGI middleware: 403 when the Host header is not one of ``allowed_hosts``, 401 without the
+    right bearer token, 413 for bodies over ``max_body`` (by Content-Length, or counted while
+    reading a chunked body), then replays the body."""
 
-    def __init__(self, app, token: str, max_body: int):
+    def __init__(self, app, token: str, max_body: int,
+                 allowed_hosts: frozenset[str] = LOOPBACK_HOSTS):
         self.app, self.token, self.max_body = app, token, max_body
+        self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
+        if not host_allowed(headers.get(b"host"), self.allowed_hosts):
+            return await _send_json(send, 403, {"error": "Host header not allowed: the engine "
+                                                "answers only requests for "
+                                                + ", ".join(sorted(self.allowed_hosts))})
         scheme, _, given = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
         if scheme.lower() != "bearer" or not check_token(given.strip(), self.token):
             return await _send_json(send, 401, {"error": "missing or wrong bearer token "

@@ -4,7 +4,10 @@ Each job is a list of clip jobs plus generation parameters (``generate``), or on
 region to resample (``region``). The worker records per-clip progress from the engine's callbacks,
 cancels through the threading.Event the engine checks, marks a job failed with its message when the
 engine raises and goes on, splits a batch in halves when the GPU runs out of memory, and writes a
-result JSON next to the takes before it marks a job done.
+result JSON next to the takes before it marks a job finished. A job whose every clip failed is
+failed, not done; a cancelled job keeps the clips it finished. With ``root`` (a server's output
+folder) every write is re-checked to stay inside it; with ``history`` every job is noted in the
+on-disk job index, so that it can be answered for after a restart.
 """
 from __future__ import annotations
 
@@ -17,85 +20,17 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
-from enum import Enum
-from pathlib import Path
-from typing import Any
 
 from maskvat_foley.core.engine.api import Cancelled, EngineProtocol
-from maskvat_foley.core.jobs import ClipJob, ClipResult, GenerationParams, Progress, Take
+# Job, JobState, Region, QueueFull and QueueClosed were defined here; importers keep working.
+from maskvat_foley.core.engine.job import (Job, JobState, QueueClosed, QueueFull, Region,  # noqa: F401
+                                           all_failed_message)
+from maskvat_foley.core.engine.outdir import ensure_dir
+from maskvat_foley.core.jobs import ClipJob, ClipResult, GenerationParams, Progress
 
 log = logging.getLogger(__name__)
 
 OOM_MESSAGE = "out of GPU memory for this clip even alone; try fewer takes or beams, or the CPU"
-
-
-class JobState(str, Enum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def finished(self) -> bool:
-        return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
-
-
-class QueueFull(Exception):
-    """The queue holds its maximum of waiting jobs; retry later."""
-
-
-class QueueClosed(Exception):
-    """The queue is shutting down and takes no new jobs."""
-
-
-@dataclass
-class Region:
-    """A region job's input: resample record frames [start_frame, end_frame) of ``take``."""
-
-    take: Take
-    start_frame: int
-    end_frame: int
-
-
-@dataclass
-class Job:
-    id: str
-    kind: str  # "generate" | "region"
-    clips: list[ClipJob]
-    params: GenerationParams
-    out_dir: str
-    region: Region | None = None
-    state: JobState = JobState.QUEUED
-    error: str | None = None
-    results: list[ClipResult] = field(default_factory=list)
-    progress: dict[str, Progress] = field(default_factory=dict)
-    created: float = field(default_factory=time.time)
-    started: float | None = None
-    finished: float | None = None
-    cancel: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def result_path(self) -> Path:
-        return Path(self.out_dir) / f"maskvat-job-{self.id}.json"
-
-    def status(self) -> dict[str, Any]:
-        """A JSON-able snapshot: state, error and the latest progress of every clip."""
-        progress = []
-        for c in self.clips:
-            p = self.progress.get(c.clip_id)
-            progress.append(p.to_dict() if p else {"clip_id": c.clip_id, "stage": "queued",
-                                                   "fraction": 0.0, "message": ""})
-        return {"job_id": self.id, "kind": self.kind, "state": self.state.value, "error": self.error,
-                "clips": len(self.clips), "progress": progress, "created": self.created,
-                "started": self.started, "finished": self.finished}
-
-    def result_doc(self) -> dict[str, Any]:
-        doc = self.status()
-        doc.update(params=self.params.to_dict(), jobs=[c.to_dict() for c in self.clips],
-                   results=[r.to_dict() for r in self.results])
-        return doc
 
 
 def is_oom(e: BaseException) -> bool:
@@ -115,8 +50,11 @@ def _free_gpu_memory() -> None:
 class JobQueue:
     """FIFO of jobs run one at a time on ``engine`` by a worker thread."""
 
-    def __init__(self, engine: EngineProtocol, *, max_queued: int = 64, keep_finished: int = 1000):
+    def __init__(self, engine: EngineProtocol, *, max_queued: int = 64, keep_finished: int = 1000,
+                 root: str | None = None, history=None):
         self.engine = engine
+        self.root, self.history = root, history  # history: a core.engine.history.JobHistory
+        self._confine = {} if root is None else {"confine": root}
         self.max_queued = max_queued
         self.keep_finished = keep_finished
         self._jobs: dict[str, Job] = {}
@@ -146,6 +84,7 @@ class JobQueue:
                 raise QueueFull(f"the engine queue is full ({self.max_queued} jobs waiting)")
             self._jobs[job.id] = job
             self._pending.append(job)
+            self._note(job)
             self._cv.notify_all()
         log.info("job %s queued: %s of %d clip(s)", job.id, kind, len(clips))
         return job
@@ -227,29 +166,30 @@ class JobQueue:
     def _execute(self, job: Job) -> None:
         state, error, results = JobState.DONE, None, []
         try:
-            os.makedirs(job.out_dir, exist_ok=True)
+            ensure_dir(job.out_dir, self.root)  # again at use: it may be a symlink since submit
             if job.kind == "region":
                 results = self._region(job)
             else:
                 results = self._generate(job, job.clips)
-            results = [self._check_files(r) for r in results]
-        except Cancelled:
-            state, error = JobState.CANCELLED, "cancelled while running"
+        except Cancelled as stopped:
+            state, error, results = JobState.CANCELLED, "cancelled while running", stopped.results
         except Exception as e:  # noqa: BLE001 - the job fails alone, with its message
             log.exception("job %s failed", job.id)
             state, error = JobState.FAILED, f"{type(e).__name__}: {e}"
-        if state is JobState.DONE:
-            # The result file goes to disk before anyone can see "done".
-            job.results = results
-            self._write_result(job, state)
+        results = [self._check_files(r) for r in results]
+        if state is JobState.DONE and results and not any(r.ok for r in results):
+            state, error = JobState.FAILED, all_failed_message(results)  # not a success
+        # The result file goes to disk before anyone can see the job finished.
+        job.results = results
+        self._write_result(job, state, error)
         with self._cv:
-            job.results = results
             self._finish(job, state, error)
 
     def _generate(self, job: Job, clips: list[ClipJob]) -> list[ClipResult]:
         try:
             return self.engine.generate(clips, job.params, out_dir=job.out_dir,
-                                        progress=self._progress(job), cancel=job.cancel)
+                                        progress=self._progress(job), cancel=job.cancel,
+                                        **self._confine)
         except Exception as e:
             if not is_oom(e):
                 raise
@@ -260,14 +200,19 @@ class JobQueue:
                 return [ClipResult(clips[0].clip_id, error=OOM_MESSAGE)]
             half = len(clips) // 2
             log.warning("job %s: out of GPU memory on %d clips; retrying in halves", job.id, len(clips))
-            return self._generate(job, clips[:half]) + self._generate(job, clips[half:])
+            first = self._generate(job, clips[:half])
+            try:
+                return first + self._generate(job, clips[half:])
+            except Cancelled as stopped:
+                stopped.results = first + stopped.results
+                raise
 
     def _region(self, job: Job) -> list[ClipResult]:
         r, clip = job.region, job.clips[0]
         try:
             take = self.engine.regenerate_region(clip, r.take, r.start_frame, r.end_frame, job.params,
                                                  out_dir=job.out_dir, progress=self._progress(job),
-                                                 cancel=job.cancel)
+                                                 cancel=job.cancel, **self._confine)
         except Exception as e:
             if not is_oom(e):
                 raise
@@ -291,19 +236,24 @@ class JobQueue:
     def _finish(self, job: Job, state: JobState, error: str | None) -> None:
         """Mark ``job`` finished (caller holds the lock) and forget the oldest finished jobs."""
         job.state, job.error, job.finished = state, error, time.time()
+        self._note(job)
         self._finished.append(job.id)
         while len(self._finished) > self.keep_finished:
             self._jobs.pop(self._finished.popleft(), None)
         self._cv.notify_all()
         log.info("job %s %s%s", job.id, state.value, f": {error}" if error else "")
 
-    def _write_result(self, job: Job, state: JobState | None = None) -> None:
+    def _note(self, job: Job) -> None:
+        if self.history is not None:
+            self.history.record(job)
+
+    def _write_result(self, job: Job, state: JobState | None = None, error: str | None = None) -> None:
         """Write the job's result JSON atomically (state given: before the job shows it)."""
         doc = job.result_doc()
         if state is not None:
-            doc["state"] = state.value
+            doc.update(state=state.value, error=error)
         try:
-            os.makedirs(job.out_dir, exist_ok=True)
+            ensure_dir(job.out_dir, self.root)
             fd, tmp = tempfile.mkstemp(prefix=".maskvat-job-", suffix=".tmp", dir=job.out_dir)
             with os.fdopen(fd, "w") as f:
                 json.dump(doc, f, indent=1)

@@ -1,15 +1,16 @@
 """The local engine server: FastAPI over one Engine and its job queue.
 
-Every request needs ``Authorization: Bearer <token>``; bodies are size-checked before they are
-read into a parser; outputs go only under the server's output folder; any bad input is a 4xx
-with a JSON ``{"error": ...}`` naming what is wrong, never a traceback.
+Every request needs a loopback Host and ``Authorization: Bearer <token>``; bodies are
+size-checked before they are read into a parser, and depth-checked; outputs go only under the
+server's output folder (checked at submit and again at each write); any bad input is a 4xx with a
+JSON ``{"error": ...}`` naming what is wrong, never a traceback. Jobs are noted in an index in
+the output folder, so a job from before a restart is still answered for (its results, or "lost").
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import ipaddress
-import json
 import logging
 import os
 import secrets
@@ -24,12 +25,14 @@ from fastapi.responses import JSONResponse
 
 from maskvat_foley import __version__
 from maskvat_foley.core.engine.api import EngineProtocol
-from maskvat_foley.core.engine.http_guard import Guard
-from maskvat_foley.core.engine.queue import JobQueue, QueueClosed, QueueFull, Region
+from maskvat_foley.core.engine.history import JobHistory
+from maskvat_foley.core.engine.http_guard import LOOPBACK_HOSTS, Guard
+from maskvat_foley.core.engine.job import QueueClosed, QueueFull, Region
+from maskvat_foley.core.engine.queue import JobQueue
 from maskvat_foley.core.engine.token import config_dir, load_token
 from maskvat_foley.core.engine.validate import (MAX_BODY, MAX_CLIPS, ApiError, check_keys, inside,
-                                                parse_clip_job, parse_dataclass, parse_params,
-                                                value)
+                                                parse_body, parse_clip_job, parse_dataclass,
+                                                parse_params, value)
 from maskvat_foley.core.jobs import Take
 
 log = logging.getLogger(__name__)
@@ -37,21 +40,25 @@ log = logging.getLogger(__name__)
 
 # -- the app ------------------------------------------------------------------------------------
 def create_app(engine: EngineProtocol, *, token: str, output_dir: str | os.PathLike,
-               max_body: int = MAX_BODY, max_queued: int = 64):
-    """The ASGI app (Guard around FastAPI). ``app.state.queue`` is its JobQueue."""
+               max_body: int = MAX_BODY, max_queued: int = 64,
+               allowed_hosts: frozenset[str] = LOOPBACK_HOSTS):
+    """The ASGI app (Guard around FastAPI). ``app.state.queue`` is its JobQueue,
+    ``app.state.history`` its JobHistory (the on-disk job index)."""
     root = Path(os.path.realpath(output_dir))
     root.mkdir(parents=True, exist_ok=True)
-    queue = JobQueue(engine, max_queued=max_queued)
+    history = JobHistory(root)  # before the queue: clears what a killed engine left
+    queue = JobQueue(engine, max_queued=max_queued, root=str(root), history=history)
     engine_info = dict(engine.info())
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
         yield
         queue.shutdown(cancel_running=True)
+        history.close()
 
     api = FastAPI(title="MaskVAT Foley engine", version=__version__, docs_url=None,
                   redoc_url=None, openapi_url=None, lifespan=lifespan)
-    api.state.queue = queue
+    api.state.queue, api.state.history = queue, history
 
     @api.exception_handler(ApiError)
     async def api_error(request, e: ApiError):
@@ -65,14 +72,7 @@ def create_app(engine: EngineProtocol, *, token: str, output_dir: str | os.PathL
                             status_code=500)
 
     async def body_of(request: Request) -> dict:
-        raw = await request.body()
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as e:
-            raise ApiError(400, f"malformed JSON body: {e}") from None
-        if not isinstance(body, dict):
-            raise ApiError(422, "the body must be a JSON object")
-        return body
+        return parse_body(await request.body())
 
     def out_dir_for(body: dict, job_id: str) -> str:
         sub = body.get("out_subdir")
@@ -87,7 +87,7 @@ def create_app(engine: EngineProtocol, *, token: str, output_dir: str | os.PathL
         return {"job_id": job.id, "state": job.state.value}
 
     def job_or_404(job_id: str):
-        job = queue.get(job_id)
+        job = queue.get(job_id) or history.lookup(job_id)  # the index: jobs from before a restart
         if job is None:
             raise ApiError(404, f"no job {job_id!r} (unknown or long finished)")
         return job
@@ -150,8 +150,7 @@ def create_app(engine: EngineProtocol, *, token: str, output_dir: str | os.PathL
 
     @api.post("/v1/jobs/{job_id}/cancel")
     def cancel_job(job_id: str):
-        job_or_404(job_id)
-        return queue.cancel(job_id).status()
+        return (queue.cancel(job_id) or job_or_404(job_id)).status()
 
     @api.get("/v1/jobs/{job_id}/results")
     def job_results(job_id: str):
@@ -161,7 +160,7 @@ def create_app(engine: EngineProtocol, *, token: str, output_dir: str | os.PathL
         return {"job_id": job.id, "state": job.state.value, "error": job.error,
                 "result_file": str(job.result_path), "results": [r.to_dict() for r in job.results]}
 
-    app = Guard(api, token, max_body)
+    app = Guard(api, token, max_body, allowed_hosts)
     app.state = api.state  # tests and the runner reach the queue through the outer app too
     return app
 
@@ -212,21 +211,26 @@ class RunningServer:
 
 
 def serve(model_dir: str | None = None, device: str = "auto", host: str = "127.0.0.1",
-          port: int = 8765, output_dir: str | None = None, *, cache_dir: str | None = None) -> None:
-    """Load the model once and serve it until interrupted."""
+          port: int = 8765, output_dir: str | None = None, *, cache_dir: str | None = None,
+          allow_hosts: tuple[str, ...] = ()) -> None:
+    """Load the model once and serve it until interrupted. Requests must name the engine by a
+    loopback name, the bound address, or one of ``allow_hosts`` in their Host header."""
     if model_dir is not None and not os.path.isdir(model_dir):  # fail before the heavy imports
         raise FileNotFoundError(f"model folder not found: {model_dir}")
     import uvicorn
 
     from maskvat_foley.core.engine.engine import Engine
 
+    allowed = LOOPBACK_HOSTS | {h.strip("[]").lower() for h in allow_hosts}
     if not is_loopback(host):
         log.warning("serving on %s, which is not a loopback address: other machines can reach the "
                     "engine; anyone with the token can make it read media and write files", host)
+        if host not in ("0.0.0.0", "::", ""):  # clients name a wildcard bind by some other name
+            allowed = allowed | {host.strip("[]").lower()}
     token = load_token()
     out = Path(output_dir) if output_dir else default_output_dir()
     engine = Engine(model_dir, device=device, cache_dir=cache_dir)
-    app = create_app(engine, token=token, output_dir=out)
+    app = create_app(engine, token=token, output_dir=out, allowed_hosts=allowed)
     info = engine.info()
     log.info("MaskVAT Foley engine %s on http://%s:%d (model %s, device %s), outputs in %s",
              __version__, host, port, info.get("model"), info.get("device"), out)
@@ -242,9 +246,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--output-dir", metavar="DIR")
     p.add_argument("--cache-dir", metavar="DIR", help="feature cache folder")
+    p.add_argument("--allow-host", metavar="NAME", action="append", default=[],
+                   help="a further name clients may send in the Host header (besides localhost, "
+                        "127.0.0.1, ::1 and --host); repeatable")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    serve(args.model, args.device, args.host, args.port, args.output_dir, cache_dir=args.cache_dir)
+    serve(args.model, args.device, args.host, args.port, args.output_dir, cache_dir=args.cache_dir,
+          allow_hosts=tuple(args.allow_host))
     return 0
 
 

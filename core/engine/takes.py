@@ -5,13 +5,14 @@ import datetime as _dt
 import json
 import os
 import re
+import tempfile
 
 import numpy as np
 
 from maskvat_foley import __version__
+from maskvat_foley.core.engine.outdir import SIDECAR_DIR, ensure_dir
+from maskvat_foley.core.engine.regular import open_regular
 from maskvat_foley.core.jobs import ClipJob, GenerationParams, Take
-
-SIDECAR_DIR = ".maskvat"  # token sidecars (for region regenerate) live here, out of the editor's way
 
 
 def safe_name(text: str) -> str:
@@ -28,26 +29,41 @@ def codes_path(out_dir: str, stem: str) -> str:
     return os.path.join(out_dir, SIDECAR_DIR, stem + ".codes.npy")
 
 
-def save_codes(out_dir: str, stem: str, codes: np.ndarray) -> str:
+def save_codes(out_dir: str, stem: str, codes: np.ndarray, confine: str | None = None) -> str:
     path = codes_path(out_dir, stem)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp.npy"
-    np.save(tmp, codes.astype(np.int16))
-    os.replace(tmp, path)
+    folder = ensure_dir(os.path.dirname(path), confine)
+    # A fresh name (O_EXCL): nothing planted at a predictable name can redirect the write.
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp.npy", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, codes.astype(np.int16))
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
     return path
 
 
 def load_codes(take: Take) -> np.ndarray | None:
     path = take.metadata.get("codes_path")
-    if path and os.path.exists(path):
-        return np.load(path, allow_pickle=False).astype(np.int64)
-    return None
+    if not path:
+        return None
+    try:
+        f = open_regular(path)  # never a pipe planted where a sidecar was
+    except FileNotFoundError:
+        return None
+    with f:
+        return np.load(f, allow_pickle=False).astype(np.int64)
 
 
 def write_take(job: ClipJob, wave: np.ndarray, wave_rate: int, seed: int,
                params: GenerationParams, out_dir: str, provenance: dict,
-               codes: np.ndarray | None = None, suffix: str = "") -> Take:
-    """Fit ``wave`` to the clip's exact sample span and write it as a Broadcast WAV take."""
+               codes: np.ndarray | None = None, suffix: str = "", confine: str | None = None) -> Take:
+    """Fit ``wave`` to the clip's exact sample span and write it as a Broadcast WAV take.
+
+    confine: a real folder ``out_dir`` must lie in; checked again (no symlinks) right before the
+    sidecar and the WAV are written (see outdir.confined)."""
     from maskvat_foley.core.media.bwf import write_bwf
     from maskvat_foley.core.media.resample import fit_to_span
 
@@ -63,7 +79,8 @@ def write_take(job: ClipJob, wave: np.ndarray, wave_rate: int, seed: int,
                 software=f"maskvat-foley {__version__}", sample_rate=params.sample_rate,
                 time_reference=time_reference, num_samples=int(audio.shape[-1]))
     if codes is not None:
-        meta["codes_path"] = save_codes(out_dir, stem, codes)
+        meta["codes_path"] = save_codes(out_dir, stem, codes, confine)
+    ensure_dir(out_dir, confine)  # right before the write: no symlink since the check at submit
     write_bwf(path, audio, params.sample_rate, time_reference=time_reference,
               description=describe(meta), comment=full_description(meta),
               timecode_rate=job.timeline_rate)

@@ -3,18 +3,28 @@ path kept inside the output folder. Errors are ApiError(status, message) naming 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
+import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from maskvat_foley.core.engine.limits import ClipOutOfBounds, check_clip
 from maskvat_foley.core.jobs import ClipJob, GenerationParams
 
 MAX_BODY = 1 << 20  # 1 MiB of JSON is thousands of clip jobs
+MAX_DEPTH = 32  # the API's documents nest 6 levels; a take's metadata gets the rest
 MAX_CLIPS = 256
 PARAM_LIMITS = {"takes": (1, 16), "steps": (1, 256), "beam": (1, 16), "channels": (1, 2),
                 "sample_rate": (8000, 192000), "seed": (0, 2**31 - 2)}  # the engine's seed range
+
+
+# An exact number as JSON may spell it: 24, "24000/1001", "23.976", "2.4e1". Digits are capped
+# because Fraction("1e999999999") computes 10**999999999 before any range check could run.
+_FRACTION = re.compile(r"\d{1,12}(/\d{1,12}|(\.\d{1,12})?([eE][+-]?\d{1,3})?)", re.ASCII)
+_MAX_INT_FRACTION = 10**12
 
 
 class ApiError(Exception):
@@ -41,10 +51,14 @@ def value(where: str, name: str, kind: str, v: Any) -> Any:
             raise bad
         v = float(v)
     elif base == "Fraction":
+        if isinstance(v, bool) or not isinstance(v, (str, int)):
+            raise bad
+        if isinstance(v, int) and abs(v) > _MAX_INT_FRACTION:
+            raise bad
+        if isinstance(v, str) and not _FRACTION.fullmatch(v.strip()):
+            raise bad
         try:
-            if isinstance(v, bool) or not isinstance(v, (str, int)):
-                raise ValueError
-            v = Fraction(str(v))
+            v = Fraction(str(v).strip())
         except (ValueError, ZeroDivisionError):
             raise bad from None
         if v <= 0:
@@ -78,6 +92,10 @@ def parse_clip_job(d: Any, where: str = "job") -> ClipJob:
     job = parse_dataclass(ClipJob, d, where)
     if job.source_duration <= 0 or job.record_duration <= 0:
         raise ApiError(422, f"{where} (clip {job.clip_id!r}): durations must be positive")
+    try:
+        check_clip(job)  # before anything is sized from the job's numbers
+    except ClipOutOfBounds as e:
+        raise ApiError(422, f"{where} (clip {job.clip_id!r}): {e}") from None
     return job
 
 
@@ -90,6 +108,35 @@ def parse_params(d: Any) -> GenerationParams:
     if p.temperature <= 0:
         raise ApiError(422, f"params.temperature must be positive, got {p.temperature}")
     return p
+
+
+def parse_body(raw: bytes) -> dict:
+    """A request body as a JSON object, nested at most MAX_DEPTH levels (else 400)."""
+    too_deep = ApiError(400, f"malformed JSON body: nested deeper than {MAX_DEPTH} levels")
+    try:
+        body = json.loads(raw)
+    except RecursionError:  # the parser recurses once per level; a deep body must not be a 500
+        raise too_deep from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ApiError(400, f"malformed JSON body: {e}") from None
+    if too_deep_doc(body, MAX_DEPTH):  # under the parser's limit, still too deep to store
+        raise too_deep
+    if not isinstance(body, dict):
+        raise ApiError(422, "the body must be a JSON object")
+    return body
+
+
+def too_deep_doc(doc: Any, limit: int) -> bool:
+    """Whether JSON containers in ``doc`` nest deeper than ``limit`` (walked without recursion)."""
+    stack = [(doc, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, (dict, list)):
+            if level > limit:
+                return True
+            stack.extend((child, level + 1) for child in
+                         (node.values() if isinstance(node, dict) else node))
+    return False
 
 
 def check_keys(body: dict, allowed: set[str], required: set[str]) -> None:

@@ -90,6 +90,10 @@ def write_bwf(path: str | os.PathLike, audio: np.ndarray, sample_rate: int = 480
         chunks.append(_chunk(b"LIST", b"INFO" + _chunk(b"ICMT", comment.encode("utf-8") + b"\0")
                              + _chunk(b"ISFT", originator.encode("utf-8") + b"\0")))
     chunks.append(_chunk(b"data", data))
+    if len(data) % 2:
+        # An odd-sized data chunk ends in a pad byte; GStreamer's WAV reader (GES, Pitivi) gives up
+        # on a file whose last chunk is padded, so a small JUNK chunk follows it.
+        chunks.append(_chunk(b"JUNK", b"\0" * 4))
     body = b"WAVE" + b"".join(chunks)
 
     path.parent.mkdir(parents=True, exist_ok=True)

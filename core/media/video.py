@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -73,13 +74,25 @@ class Frames:
         return len(self.times)
 
 
-def _check_path(path: str | os.PathLike) -> str:
+def regular_file(path: str | os.PathLike) -> str:
+    """``path`` as a string if it names a regular file (symlinks followed), else MediaError.
+
+    Checked without opening it: opening a named pipe blocks until a writer comes, and a device
+    (/dev/zero) never ends, so neither must ever reach a decoder or a hash.
+    """
     p = str(path)
     if os.path.isdir(p) or "%" in os.path.basename(p):
         raise MediaError(f"{p}: image sequences are not supported yet; render the clip to a movie file")
-    if not os.path.isfile(p):
-        raise MediaError(f"media file not found: {p}")
+    try:
+        mode = os.stat(p).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise MediaError(f"media file not found: {p}") from None
+    except OSError as exc:
+        raise MediaError(f"{p}: cannot read the media file ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(mode):
+        raise MediaError(f"{p}: not a regular file (a pipe, socket or device); media must be a file")
     return p
+
 
 
 def _open(path: str):
@@ -108,7 +121,7 @@ def _stream_timecode(container, stream) -> str | None:
 
 def probe(path: str | os.PathLike) -> VideoInfo:
     """What a video file holds: size, exact rate, start time, length, audio, timecode."""
-    p = _check_path(path)
+    p = regular_file(path)
     with _open(p) as container:
         vs = _video_stream(container, p)
         raw_rate = vs.average_rate or vs.guessed_rate or vs.base_rate
@@ -153,6 +166,18 @@ def media_frame_offset(info: VideoInfo, rate: Fraction | int | float | str) -> i
     return round_half_up(Fraction(info.timecode_frame) * rate / info.rate)
 
 
+def file_origin(info: VideoInfo, rate: Fraction | int | float | str, media_start: int, source_start: int) -> int:
+    """The source frame number of the file's first frame, as clips count it.
+
+    A media reference's available range says where the file starts; without one (start 0), the
+    file's timecode counts as the origin when the source range clearly counts from it.
+    """
+    if media_start != 0:
+        return media_start
+    tc = media_frame_offset(info, rate)
+    return tc if 0 < tc <= source_start else 0
+
+
 class _SeekedPastTarget(Exception):
     pass
 
@@ -170,7 +195,7 @@ def read_frames(path: str | os.PathLike, start_frame: int, num_frames: int,
     """
     import av
 
-    p = _check_path(path)
+    p = regular_file(path)
     rate, ts = exact_rate(rate), Fraction(time_scalar)
     if num_frames <= 0:
         raise ValueError(f"{p}: num_frames must be positive, got {num_frames}")
@@ -272,7 +297,7 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     """The first audio stream of a file as float32 [channels, samples] and its sample rate."""
     import av
 
-    p = _check_path(path)
+    p = regular_file(path)
     with _open(p) as container:
         if not container.streams.audio:
             raise MediaError(f"{p}: has no audio stream")

@@ -18,12 +18,47 @@ from maskvat_foley.core.jobs import ClipJob
 from maskvat_foley.core.timeline import rates
 from maskvat_foley.core.timeline.io import TimelineError, media_path
 
-STATUSES = ("ok", "missing", "unsupported", "offline")
+STATUSES = ("ok", "missing", "unsupported", "offline", "short")  # short: see media_check
 FLAGS = ("speed_effect", "freeze_frame", "transition", "nested", "zero_length")
 
 
 class ClipNotUsable(TimelineError):
     """A clip that Foley cannot be generated for (speed effect, missing media, zero length, ...)."""
+
+
+@dataclass(frozen=True)
+class MediaExtent:
+    """What a clip reads of its media file against what the file holds (core.timeline.media_check).
+
+    ``first``/``end``: the file frames the clip reads, [first, end) at the clip's media rate with 0
+    the file's first frame; ``frames`` at ``file_rate``: the file's own length.
+    """
+
+    first: int
+    end: int
+    rate: Fraction
+    frames: int
+    file_rate: Fraction
+
+    @property
+    def short(self) -> bool:
+        """The last frame read starts past the file's end by a file frame or more: the engine's own
+        rule (core.engine.clip_media.check_span), whose frame of slack absorbs containers that
+        round their duration."""
+        last = Fraction(self.end - 1) / self.rate
+        return self.first < 0 or last >= Fraction(self.frames + 1) / self.file_rate
+
+    def describe(self) -> str:
+        def secs(frames: int, rate: Fraction) -> str:
+            return f"{float(Fraction(frames) / rate):.3f} s"
+
+        return (f"it reads file frames {self.first}-{self.end} at {rates.rate_str(self.rate)} fps "
+                f"(to {secs(self.end, self.rate)}) but the file holds {self.frames} frames at "
+                f"{rates.rate_str(self.file_rate)} fps ({secs(self.frames, self.file_rate)})")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"first_frame": self.first, "end_frame": self.end, "rate": rates.rate_str(self.rate),
+                "media_frames": self.frames, "media_rate": rates.rate_str(self.file_rate)}
 
 
 @dataclass(frozen=True)
@@ -51,6 +86,7 @@ class ClipInfo:
     flags: tuple[str, ...] = ()
     time_scalar: Fraction = Fraction(1)
     media_url: str | None = None
+    extent: MediaExtent | None = None  # set once the media file was probed (media_check)
 
     @property
     def record_end(self) -> int:
@@ -71,6 +107,7 @@ class ClipInfo:
             "source_start": self.source_start, "source_duration": self.source_duration,
             "media_rate": rates.rate_str(self.media_rate), "media": self.media, "status": self.status,
             "flags": list(self.flags), "time_scalar": rates.rate_str(self.time_scalar),
+            "media_extent": self.extent.to_json() if self.extent is not None else None,
         }
 
 
@@ -241,6 +278,8 @@ def clip_job(info: ClipInfo, timeline_name: str) -> ClipJob:
                             "it is refused rather than generating audio that drifts from the picture")
     if info.status != "ok":
         reason = {"missing": "has no media reference", "offline": f"media file not found: {info.media}",
+                  "short": f"runs past the end of its media {info.media}: "
+                           f"{info.extent.describe() if info.extent else 'the file is shorter'}",
                   "unsupported": f"has a media reference Foley cannot read ({info.media_url or 'not a file'})"}
         raise ClipNotUsable(f"{where} {reason.get(info.status, info.status)}")
     if info.visible_duration <= 0 or info.visible_source_duration <= 0:

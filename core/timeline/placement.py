@@ -7,6 +7,7 @@ clip's media range starts at its record frame, the same timecode its Broadcast W
 """
 from __future__ import annotations
 
+import ast
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -44,13 +45,32 @@ def _plain(value: Any) -> Any:
     """Metadata OTIO can serialize: Fractions as exact strings, tuples as lists."""
     if isinstance(value, Fraction):
         return rates.rate_str(value)
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
+        # OTIO hands lists back as AnyVector, which is no list: str() would make it a string.
+        return [_plain(v) for v in value]
     return str(value)
+
+
+def take_keys(clip: otio.schema.Clip) -> list[str]:
+    """The take keys of a Foley clip, best first, as a list: also from files that stored them as one
+    string (older versions), and from the media references when the metadata has none."""
+    meta = clip.metadata.get(FOLEY_KEY)
+    stored = meta.get("take_keys") if isinstance(meta, Mapping) else None
+    refs = [k for k in clip.media_references() if k != DEFAULT_MEDIA]
+    if isinstance(stored, str):
+        try:  # "['seed-1', 'seed-2']": a list written through str()
+            stored = ast.literal_eval(stored)
+        except (ValueError, SyntaxError):
+            stored = re.split(r"[,\s]+", stored)
+    if isinstance(stored, Sequence) and not isinstance(stored, str):
+        keys = [str(k) for k in stored if str(k) in refs]
+        if keys:
+            return keys + [k for k in refs if k not in keys]
+    return refs
 
 
 def _take_info(take: Take) -> dict[str, Any]:
@@ -136,8 +156,10 @@ def _take_out_foley(timeline: otio.schema.Timeline, track_name: str, rate: Fract
             rng = item.range_in_parent()
             meta = item.metadata.get(FOLEY_KEY, {})
             key = str(meta.get("source_clip_id") or f"{track.name}#{n}")  # keep clips we did not make
-            entries[key] = _Entry(key, rates.frames(rng.start_time, rate), rates.frames(rng.duration, rate),
-                                  item.deepcopy())
+            clip = item.deepcopy()
+            if isinstance(meta, Mapping) and "take_keys" in meta:
+                clip.metadata[FOLEY_KEY]["take_keys"] = take_keys(clip)  # older files: a string
+            entries[key] = _Entry(key, rates.frames(rng.start_time, rate), rates.frames(rng.duration, rate), clip)
         timeline.tracks.remove(track)
     return entries
 

@@ -71,12 +71,26 @@ def frame_to_sample(frame: int, rate: Fraction, sample_rate: int) -> int:
 def sample_span(start_frame: int, end_frame: int, rate: Fraction, sample_rate: int) -> tuple[int, int]:
     """(TimeReference, sample count) of audio covering record frames [start, end).
 
-    The count is round(end*SR/r) - round(start*SR/r); the TimeReference is round(start*SR/r).
+    The count is round(end*SR/r) - round(start*SR/r); the TimeReference is round(start*SR/r) of
+    the start's timecode within its day (see ``frames_per_day``): a start at or past 24:00:00:00
+    wraps to the timecode it is shown at, as editors and DAWs do.
     """
     if end_frame < start_frame:
         raise ValueError(f"end frame {end_frame} is before start frame {start_frame}")
-    first = frame_to_sample(start_frame, rate, sample_rate)
-    return first, frame_to_sample(end_frame, rate, sample_rate) - first
+    count = frame_to_sample(end_frame, rate, sample_rate) - frame_to_sample(start_frame, rate, sample_rate)
+    return frame_to_sample(start_frame % frames_per_day(rate), rate, sample_rate), count
+
+
+def frames_per_day(rate: Fraction, drop_frame: bool | None = None) -> int:
+    """Frames in 24 hours of timecode at ``rate``: timecode frames, so 23.976 counts 24 a second
+    (2,073,600), and drop frame (the default at 29.97 and 59.94) leaves out its dropped labels."""
+    rate = Fraction(rate)
+    nominal = -(-rate.numerator // rate.denominator)  # timecode counts whole frames: 24000/1001 -> 24
+    day = nominal * 24 * 3600
+    if is_drop_frame_rate(rate) if drop_frame is None else drop_frame:
+        # Labels 0 and 1 (0-3 at 59.94) are skipped each minute except every tenth minute.
+        day -= (nominal // 15) * (24 * 60 - 24 * 6)
+    return day
 
 
 def is_drop_frame_rate(rate: Fraction) -> bool:

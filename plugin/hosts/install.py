@@ -1,13 +1,14 @@
 """Install and uninstall the host-side scripts into each host's per-user folder (or --dest).
 
-Each installed file is a template from ``hosts/scripts`` with its ``CONFIG`` line filled with the
-Python that runs MaskVAT Foley and its site folders, so the host finds the package. Uninstall
-removes only files carrying the MARKER line (a user's own file of the same name stays).
+Resolve and Hiero get one file, a template from ``hosts/scripts`` with its ``CONFIG`` line filled
+with the Python that runs MaskVAT Foley and its site folders, so the host finds the package.
+Blender gets the thin add-on package ``maskvat_foley_blender`` with a config.json naming that
+Python (``blender_install``). Uninstall removes only what carries the MARKER line (a user's own
+file of the same name stays).
 """
 from __future__ import annotations
 
 import os
-import re
 import sys
 import sysconfig
 from dataclasses import dataclass
@@ -26,10 +27,9 @@ class Spec:
     filename: str  # name in the host's folder
 
 
-SPECS = {
+SPECS = {  # single-file hosts; Blender's package add-on is blender_install's
     "resolve": Spec("resolve_menu.py", "MaskVAT Foley.py"),
     "hiero": Spec("hiero_startup.py", "maskvat_foley_hiero.py"),
-    "blender": Spec("blender_addon.py", "maskvat_foley_blender.py"),
 }
 
 
@@ -44,7 +44,7 @@ def _appdata(env) -> Path:
 
 
 def default_dest(host: str, platform: str | None = None, env=None) -> Path:
-    """The per-user folder each host scans (Blender: the newest version folder that exists)."""
+    """The per-user folder each host scans (Blender: see ``blender_install.addons_folder``)."""
     platform, env = platform or sys.platform, os.environ if env is None else env
     home = _home(env)
     if host == "resolve":
@@ -58,18 +58,9 @@ def default_dest(host: str, platform: str | None = None, env=None) -> Path:
     if host == "hiero":
         return home / ".nuke" / "Python" / "Startup"
     if host == "blender":
-        if platform == "win32":
-            base = _appdata(env) / "Blender Foundation" / "Blender"
-        elif platform == "darwin":
-            base = home / "Library" / "Application Support" / "Blender"
-        else:
-            base = Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "blender"
-        versions = sorted((p for p in base.glob("*") if re.fullmatch(r"\d+\.\d+", p.name) and p.is_dir()),
-                          key=lambda p: tuple(map(int, p.name.split("."))))
-        if not versions:
-            raise HostError(f"no Blender user folder under {base} (start Blender once, or give --dest "
-                            "<Blender user folder>/<version>/scripts/addons)")
-        return versions[-1] / "scripts" / "addons"
+        from maskvat_foley.plugin.hosts.blender_install import addons_folder
+
+        return addons_folder(platform, env)
     raise HostError(f"unknown host {host!r}; expected one of {', '.join(HOSTS)}")
 
 
@@ -89,10 +80,15 @@ def render(host: str, cfg: dict | None = None) -> str:
 
 
 def install(host: str, dest: str | os.PathLike | None = None, *, platform: str | None = None, env=None) -> Path:
-    """Write the host script; returns its path. Refuses to overwrite a file we did not write."""
-    if host not in SPECS:
+    """Write the host script (Blender: the add-on folder); returns its path. Refuses to overwrite
+    what we did not write."""
+    if host not in HOSTS:
         raise HostError(f"unknown host {host!r}; expected one of {', '.join(HOSTS)}")
     folder = Path(dest) if dest is not None else default_dest(host, platform, env)
+    if host == "blender":
+        from maskvat_foley.plugin.hosts.blender_install import install_addon
+
+        return install_addon(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / SPECS[host].filename
     if target.exists() and not _ours(target):
@@ -105,9 +101,13 @@ def install(host: str, dest: str | os.PathLike | None = None, *, platform: str |
 
 def uninstall(host: str, dest: str | os.PathLike | None = None, *, platform: str | None = None, env=None) -> list[Path]:
     """Remove what install wrote (and the host's compiled copies of it); returns what was removed."""
-    if host not in SPECS:
+    if host not in HOSTS:
         raise HostError(f"unknown host {host!r}; expected one of {', '.join(HOSTS)}")
     folder = Path(dest) if dest is not None else default_dest(host, platform, env)
+    if host == "blender":
+        from maskvat_foley.plugin.hosts.blender_install import uninstall_addon
+
+        return uninstall_addon(folder)
     target = folder / SPECS[host].filename
     removed = []
     if target.is_file():

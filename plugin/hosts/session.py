@@ -107,7 +107,7 @@ def run(bridge: HostBridge, engine, params: GenerationParams, work_dir: str, *,
         out = os.path.join(work_dir, f"{stem}_foley.otio")
         summary = generate_timeline(prepared, out, params, engine, media_dir=os.path.join(work_dir, "media"),
                                     progress=progress, cancel=cancel)
-        outcome.foley_timeline = out
+        outcome.foley_timeline = summary.output  # None when no clip got Foley
         outcome.skipped += [(r.clip_id, r.error) for r in summary.results if r.error]
         chosen = {r.clip_id: r.takes[0] for r in summary.results if r.ok and r.takes}
     outcome.placements = placements_for(prepared.clips, chosen)
