@@ -1,8 +1,9 @@
 """Package mapping: one import package, maskvat_foley, built from the top-level folders.
 
-The folders core/, ui/, plugin/ and resources/ keep the layout the design asks for; they are
-installed as maskvat_foley.core, .ui, .plugin and .resources so that nothing generic lands at the
-top of site-packages. Metadata lives in pyproject.toml.
+The folders core/, ui/, plugin/ and resources/ stay at the top of the repository, where the parts
+of the product are easy to find; they are installed as maskvat_foley.core, .ui, .plugin and
+.resources so that nothing generic lands at the top of site-packages. From a plain checkout,
+maskvat_foley/__init__.py finds the same folders. Metadata lives in pyproject.toml.
 """
 from setuptools import find_namespace_packages, setup
 

@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass
 from fractions import Fraction
 
+from maskvat_foley.core.jobs import GenerationParams
+
 log = logging.getLogger(__name__)
 
 TIMELINE_RATE = Fraction(24000, 1001)
@@ -82,11 +84,10 @@ def build_demo_timeline(out_dir: str, size: tuple[int, int] = (128, 96)) -> str:
     return path
 
 
-def run_demo(out_dir: str, *, model: str | None = None, device: str = "auto", takes: int = 2,
-             progress=None) -> list[str]:
+def run_demo(out_dir: str, *, model: str | None = None, device: str = "auto",
+             takes: int = GenerationParams.takes, progress=None) -> list[str]:
     """Build the demo, generate ``takes`` takes per clip, write previews; returns report lines."""
     from maskvat_foley.core.engine.engine import Engine, default_model_dir
-    from maskvat_foley.core.jobs import GenerationParams
     from maskvat_foley.core.pipeline import Selection, generate_timeline, prepare
 
     out_dir = os.path.abspath(out_dir)

@@ -1,13 +1,37 @@
-"""Typed data that crosses module boundaries: what to generate, how, and what came back.
+"""Typed data that crosses module boundaries: what to generate, how, and what came back; and the
+few names every layer must spell the same way (seed range, take keys, the Foley track's name).
 
 Times are exact: frame counts at an exact rate (Fraction), never float seconds.
 """
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
+
+# Seeds lie in [0, MAX_SEED): take i of a run uses (seed + i) % MAX_SEED, and every seed fits the
+# 32-bit signed spin boxes of Qt and host UIs.
+MAX_SEED = 2**31 - 1
+FOLEY_TRACK = "Foley (MaskVAT)"  # the audio track(s) placement adds; hosts name theirs the same
+
+
+def take_key(seed: int) -> str:
+    """The media reference key of the take with ``seed`` on its Foley clip."""
+    return f"seed-{seed}"
+
+
+def random_seed(takes: int = 1, avoid: Iterable[int] = ()) -> int:
+    """A random first seed whose run (seed .. seed+takes-1) stays below MAX_SEED and uses none of
+    ``avoid`` (the seeds a clip already has, so a regenerate never repeats a take)."""
+    import secrets
+
+    avoid = set(avoid)
+    while True:
+        seed = secrets.randbelow(MAX_SEED - takes)
+        if not avoid.intersection(range(seed, seed + takes)):
+            return seed
 
 
 @dataclass(frozen=True)
@@ -76,13 +100,13 @@ class GenerationParams:
     temperature: float = 0.5
     sample_rate: int = 48000
     channels: int = 1
-    device: str = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "GenerationParams":
+        d = without_retired(d)
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - names
         if unknown:
@@ -90,13 +114,22 @@ class GenerationParams:
         return cls(**d)
 
 
+# Fields GenerationParams had and dropped, still accepted (and ignored) in job records and
+# requests written before: "device" never reached the engine, whose device is chosen at start.
+RETIRED_PARAMS = frozenset({"device"})
+
+
+def without_retired(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if k not in RETIRED_PARAMS}
+
+
 @dataclass
 class Take:
     """One generated sound for one clip, written to a Broadcast WAV.
 
-    ``num_samples`` and ``time_reference`` follow the design's rounding rule: a take for record
-    frames [a, b) at rate r holds round(b*SR/r) - round(a*SR/r) samples and starts at sample
-    round(a*SR/r) of the timecode day.
+    ``num_samples`` and ``time_reference`` follow the rounding rule that makes adjacent takes tile
+    (core.timeline.rates.sample_span): a take for record frames [a, b) at rate r holds
+    round(b*SR/r) - round(a*SR/r) samples and starts at sample round(a*SR/r) of the timecode day.
     """
 
     clip_id: str
@@ -111,7 +144,7 @@ class Take:
     @property
     def key(self) -> str:
         """Media reference key of this take on the Foley clip."""
-        return f"seed-{self.seed}"
+        return take_key(self.seed)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -119,6 +152,12 @@ class Take:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Take":
         return cls(**d)
+
+
+def best_first(takes: Sequence[Take]) -> list[Take]:
+    """Takes ordered by sync score, best first, unscored last; equal scores keep their order. The
+    first is the one a clip starts with on the timeline, in the panel and in a host."""
+    return sorted(takes, key=lambda t: -(t.sync_score if t.sync_score is not None else float("-inf")))
 
 
 def fraction_str(x: Fraction | int) -> str:

@@ -7,6 +7,7 @@ and then removes the files it made: no timeline, no orphan takes, no partial fil
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -108,3 +109,39 @@ class NewFiles:
         for path in removed:
             log.debug("removed %s (the run failed)", path)
         return removed
+
+
+@contextlib.contextmanager
+def removed_on_output_error(media_dir: str):
+    """Files that appear in ``media_dir`` (and its sidecar folder) are removed again when the block
+    raises OutputError: a run that cannot write its outputs leaves no orphan takes."""
+    from maskvat_foley.core.engine.takes import SIDECAR_DIR
+
+    made = NewFiles(media_dir, os.path.join(media_dir, SIDECAR_DIR))
+    try:
+        yield
+    except OutputError:
+        made.remove()
+        raise
+
+
+def check_outputs(input_path: str, output: str, media_dir: str | None = None) -> str:
+    """Before any work: the output is not the input (through links too), its format is known, and
+    the timeline's folder and the media folder can be written. Returns the media folder."""
+    from maskvat_foley.core.timeline.conform import FOLEY_FORMATS
+    from maskvat_foley.core.timeline.export import NAMES, PICTURE_ONLY, export_format
+    from maskvat_foley.core.timeline.io import same_file
+
+    if same_file(output, input_path):
+        raise ValueError(f"refusing to overwrite the input timeline {input_path}; choose another output")
+    fmt = export_format(output)
+    if fmt in PICTURE_ONLY:
+        raise ValueError(f"{output}: {NAMES[fmt]} keeps only the picture, so the Foley tracks would be lost; "
+                         f"write .otio, {FOLEY_FORMATS}, and `maskvat-foley export` it to {fmt.upper()} "
+                         "for the picture")
+    if os.path.isdir(output):
+        raise OutputError(f"cannot write the timeline {output}: it is a folder")
+    media_dir = os.path.abspath(media_dir or os.path.dirname(os.path.abspath(output)))
+    for folder in dict.fromkeys((os.path.dirname(os.path.abspath(output)), media_dir)):
+        ensure_writable(folder)
+    return media_dir

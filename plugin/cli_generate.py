@@ -1,29 +1,47 @@
-"""`maskvat-foley generate` and `maskvat-foley demo`."""
+"""`maskvat-foley generate`: Foley for the selected clips of a timeline, written to a new timeline."""
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import logging
-import secrets
 
-from maskvat_foley.plugin.cli import UsageError
+from maskvat_foley.plugin.cli_options import (DEVICE_HELP, UsageError, add_media_root, add_model, add_params,
+                                              at_least)
 
-log = logging.getLogger(__name__)
 
-MAX_SEED = 2**31 - 1  # the engine's bound (core.engine.engine.MAX_SEED), without importing torch here
+def add_parser(sub) -> None:
+    g = sub.add_parser("generate", help="generate Foley for selected clips and write a new timeline")
+    g.add_argument("timeline", help="OTIO timeline (or FCP XML, AAF, EDL, .otioz); never modified")
+    g.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output timeline (.otio, .otioz, .xml, .aaf, .edl); never the input")
+    s = g.add_argument_group("selection (one of)")
+    s.add_argument("--clip", action="append", default=[], metavar="ID",
+                   help="clip id (V1.2) or clip name; repeatable")
+    s.add_argument("--track", type=int, metavar="N", help="every clip of video track N (from 1)")
+    s.add_argument("--range", nargs=2, metavar=("TCIN", "TCOUT"),
+                   help="every clip overlapping [TCIN, TCOUT), timecodes at the timeline rate")
+    s.add_argument("--all", action="store_true", help="every video clip")
+    add_media_root(g)
+    g.add_argument("--media-dir", metavar="DIR",
+                   help="where the WAV takes go (default: next to the output timeline)")
+    o = g.add_argument_group("generation")
+    add_model(o)
+    o.add_argument("--seed", type=int,
+                   help="seed of the first take (takes use seed, seed+1, ...; a seed gives the same takes "
+                        "again) (default: a random seed, printed so the takes can be made again)")
+    add_params(o, "takes", "steps", "guidance", "beam", "temperature", "sample_rate")
+    o.add_argument("--device", default="auto", help=DEVICE_HELP)
+    o.add_argument("--engine", metavar="URL", help="send the work to a running engine (maskvat-foley engine serve)")
+    g.set_defaults(handler=cmd_generate)
 
 
 def params_from_args(args: argparse.Namespace):
     from maskvat_foley.core.jobs import GenerationParams
 
     for name in ("takes", "steps", "beam"):
-        if getattr(args, name) < 1:
-            raise UsageError(f"--{name} must be at least 1")
-    if args.sample_rate < 8000:
-        raise UsageError("--sample-rate must be at least 8000")
-    return GenerationParams(seed=args.seed, takes=args.takes, steps=args.steps,
-                            guidance=args.guidance, beam=args.beam, temperature=args.temperature,
-                            sample_rate=args.sample_rate, device=args.device)
+        at_least(getattr(args, name), name)
+    at_least(args.sample_rate, "sample-rate", 8000)
+    return GenerationParams(seed=args.seed, takes=args.takes, steps=args.steps, guidance=args.guidance,
+                            beam=args.beam, temperature=args.temperature, sample_rate=args.sample_rate)
 
 
 def open_engine(model: str | None, device: str, url: str | None):
@@ -64,49 +82,35 @@ class ClipProgressBar:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from maskvat_foley.core.pipeline import Selection, check_outputs, generate_timeline, prepare
+    from maskvat_foley.core import pipeline
+    from maskvat_foley.core.jobs import random_seed
+    from maskvat_foley.core.outputs import check_outputs
 
     chosen = [bool(args.clip), args.track is not None, bool(args.range), args.all]
     if sum(chosen) != 1:
         raise UsageError("choose exactly one of --clip, --track, --range or --all")
-    selection = Selection(clips=tuple(args.clip), track=args.track,
-                          tc_range=tuple(args.range) if args.range else None, all=args.all)
+    selection = pipeline.Selection(clips=tuple(args.clip), track=args.track,
+                                   tc_range=tuple(args.range) if args.range else None, all=args.all)
     params = params_from_args(args)
     # Everything that can be checked is checked before a model is loaded: bad input fails fast.
     try:
         check_outputs(args.timeline, args.output, args.media_dir)
     except ValueError as exc:  # an output not to write: the input itself, a picture-only format
         raise UsageError(str(exc)) from None
-    prepared = prepare(args.timeline, selection, media_roots=args.media_root)
+    prepared = pipeline.prepare(args.timeline, selection, media_roots=args.media_root)
     if not prepared.jobs:
         reasons = "; ".join(f"{c}: {r}" for c, r in prepared.skipped) or "no clips selected"
         raise RuntimeError(f"nothing to generate ({reasons})")
     if params.seed is None:
-        params = dataclasses.replace(params, seed=secrets.randbelow(MAX_SEED - params.takes))
+        params = dataclasses.replace(params, seed=random_seed(params.takes))
         print(f"seed {params.seed} (random; --seed {params.seed} makes these takes again)", flush=True)
     engine = open_engine(args.model, args.device, args.engine)
     bar = ClipProgressBar()
     try:
-        summary = generate_timeline(prepared, args.output, params, engine,
-                                    media_dir=args.media_dir, progress=bar)
+        summary = pipeline.generate_timeline(prepared, args.output, params, engine, media_dir=args.media_dir,
+                                             progress=bar)
     finally:
         bar.close()
     for line in summary.lines():
         print(line)
     return 0 if summary.takes else 1
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from maskvat_foley.core.demo import run_demo
-
-    if args.takes < 1:
-        raise UsageError("--takes must be at least 1")
-    bar = ClipProgressBar()
-    try:
-        lines = run_demo(args.output, model=args.model, device=args.device, takes=args.takes,
-                         progress=bar)
-    finally:
-        bar.close()
-    for line in lines:
-        print(line)
-    return 0

@@ -5,9 +5,9 @@
 
 Interactive: the panel uses the engine at --engine, else the local engine server (started with
 the model when none answers, and stopped on exit if this command started it).
-Screenshot: nothing is shown; a temporary settings file keeps the user's settings untouched;
-"generating" and "takes" run the model in-process (or at --engine) on the selected clips
-(default: every clip that can be generated) with few steps.
+Screenshot: nothing is shown; a temporary settings file keeps the user's settings untouched, so
+the panel shows its defaults (the command line's); "generating" and "takes" run the model
+in-process (or at --engine) on the selected clips (default: every clip that can be generated).
 """
 from __future__ import annotations
 
@@ -16,12 +16,24 @@ import logging
 import os
 import tempfile
 
-from maskvat_foley.plugin.cli import UsageError
+from maskvat_foley.plugin.cli_options import DEVICE_HELP, UsageError, add_model
 
 log = logging.getLogger(__name__)
 
 STATES = ("timeline", "generating", "takes")
-SCREENSHOT_STEPS = 4
+
+
+def add_parser(sub) -> None:
+    pn = sub.add_parser("panel", help="open the Foley panel (PySide6) on a timeline")
+    pn.add_argument("timeline", nargs="?", help="timeline to open")
+    add_model(pn)
+    pn.add_argument("--engine", metavar="URL", help="use a running engine instead of starting one")
+    pn.add_argument("--device", default="auto", help=DEVICE_HELP)
+    pn.add_argument("--screenshot", metavar="OUT.png", help="render the panel offscreen into a PNG and exit")
+    pn.add_argument("--select", metavar="IDS", help="comma-separated clip ids to select")
+    pn.add_argument("--state", choices=STATES, default="timeline", help="what the screenshot shows")
+    pn.add_argument("--size", default="1480x900", help="window size WxH for --screenshot")
+    pn.set_defaults(handler=cmd_panel)
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -129,7 +141,6 @@ def screenshot(args: argparse.Namespace, state: str) -> int:
         engine = _screenshot_engine(args) if (state != "timeline" or args.engine or args.model) else None
         panel = FoleyPanel(engine, settings=settings)
         panel.resize(*_size(getattr(args, "size", None) or "1480x900"))
-        panel.settings_panel.steps.setValue(SCREENSHOT_STEPS)
         if args.model:
             panel.settings_panel.model.setText(os.path.abspath(args.model))
         loop = QEventLoop()

@@ -9,7 +9,8 @@ import pytest
 import soundfile
 
 from maskvat_foley.core.eval.card import BEGIN, END, write_model_card
-from maskvat_foley.core.eval.run import evaluate, main
+from maskvat_foley.core.eval.run import evaluate
+from maskvat_foley.plugin.cli_eval import main
 from maskvat_foley.core.model.checkpoint import init_random
 
 ONSET_KEYS = {"onset_precision", "onset_recall", "onset_f1", "onset_offset_ms", "tp", "fp", "fn"}

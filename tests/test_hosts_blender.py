@@ -203,7 +203,8 @@ def test_addon_settings_and_commands(tmp_path, monkeypatch):
     env = {"MASKVAT_FOLEY_ENGINE": "http://localhost:9000/", "MASKVAT_FOLEY_MODEL": "/m",
            "MASKVAT_FOLEY_DEVICE": "cpu"}
     s = addon_config.resolve(cfg, {"device": "", "model": "/prefs/model"}, env)
-    assert (s.engine_url, s.port, s.local, s.model, s.device) == ("http://localhost:9000", 9000, True, "/prefs/model", "cpu")
+    assert (s.engine_url, s.port, s.local, s.model, s.device) == ("http://localhost:9000", 9000, True,
+                                                                   "/prefs/model", "cpu")
     assert addon_engine.serve_command(s) == [python, "-m", "maskvat_foley", "engine", "serve", "--host", "localhost",
                                              "--port", "9000", "--device", "cpu", "--model", "/prefs/model"]
     with pytest.raises(addon_config.SetupError, match="install blender"):

@@ -178,7 +178,10 @@ def media(tmp_path_factory):
     return [video(base / f"plate{n}.mov", 30, RATE, 50 * n) for n in (1, 2)]
 
 
-def sequence(media, tc_start=rates.from_timecode("10:00:00:00", RATE), fps=RATE):
+TEN_HOURS = rates.from_timecode("10:00:00:00", RATE)
+
+
+def sequence(media, tc_start=TEN_HOURS, fps=RATE):
     a, b = media
     v1 = [TrackItem("plate1", 0, 19, 3, 22, Clip(MediaSource(a), RATE, 86400, 30)),
           TrackItem("plate2", 25, 44, 0, 19, Clip(MediaSource(b), RATE, 86400, 30))]

@@ -14,23 +14,20 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from maskvat_foley.plugin.cli_install import add_parsers
+from maskvat_foley.plugin.cli_install import add_parser
 from maskvat_foley.plugin.hosts import HostError
 from maskvat_foley.plugin.hosts.install import MARKER, default_dest, install, uninstall
 
 
 def parse(argv):
     p = argparse.ArgumentParser()
-    add_parsers(p.add_subparsers(dest="command"))
+    add_parser(p.add_subparsers(dest="command"))
     return p.parse_args(argv)
 
 
 def run_cli(argv):
-    import importlib
-
     args = parse(argv)
-    module, _, name = args.handler.partition(":")
-    return getattr(importlib.import_module(module), name)(args)
+    return args.handler(args)
 
 
 def installed_config(path: Path) -> dict:
@@ -75,7 +72,8 @@ def test_cli_install_uninstall_with_home(tmp_path, monkeypatch, capsys):
     assert run_cli(["uninstall", "hiero"]) == 0
     assert sorted(p.relative_to(startup).as_posix() for p in startup.rglob("*")) == [
         "__pycache__", "__pycache__/studio_menu.cpython-311.pyc", "studio_menu.py"]
-    assert "nothing of maskvat-foley was installed" in (run_cli(["uninstall", "hiero"]) == 0 and capsys.readouterr().out)
+    assert "nothing of maskvat-foley was installed" in (run_cli(["uninstall", "hiero"]) == 0
+                                                        and capsys.readouterr().out)
 
 
 def test_blender_newest_version_folder_and_dest(tmp_path, monkeypatch):

@@ -168,7 +168,8 @@ def test_mixed_rates_round_trip_to_the_frame(mixed, tmp_path, ext):
     back = read_timeline(out)
     assert _layout(back) == _layout(timeline)
     foley = [(c.name, tb.rates.frames(c.source_range.start_time, RATE),
-              os.path.basename(media_path(c.media_reference, None))) for c in back.find_clips() if c.name.endswith("Foley")]
+              os.path.basename(media_path(c.media_reference, None)))
+             for c in back.find_clips() if c.name.endswith("Foley")]
     infos = {f"{i.name} Foley": i for i in list_clips(timeline)}
     assert sorted(foley) == sorted((name, i.visible_start, f"{i.id}_4.wav") for name, i in infos.items())
 

@@ -10,7 +10,7 @@ import torch
 from maskvat_foley.core.features.base import create, load_extractor
 from maskvat_foley.core.train.avsync import FRAME_RATE, HOP, crop_item
 from maskvat_foley.core.train.cache import codec_rate_features
-from maskvat_foley.core.train.cli import run
+from maskvat_foley.plugin.cli_train import run
 from maskvat_foley.core.train.sources import FoleyWorldSource
 from maskvat_foley.core.train.syncnet import FoleyWorldAVScorer, load_scorer
 from test_train_helpers import metrics, tiny_config

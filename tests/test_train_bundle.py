@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from maskvat_foley.core.model.checkpoint import load_checkpoint
-from maskvat_foley.core.train.cli import main, run
+from maskvat_foley.plugin.cli_train import main, run
 from maskvat_foley.core.train.syncnet import FoleyWorldAVScorer
 from test_train_helpers import tiny_config
 

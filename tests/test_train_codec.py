@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from maskvat_foley.core.codec.tokenizer import Tokenizer
-from maskvat_foley.core.train.cli import run
+from maskvat_foley.plugin.cli_train import run
 from maskvat_foley.core.train.losses import si_sdr
 from test_train_helpers import metrics, tiny_config
 

@@ -20,7 +20,7 @@ def _worker(rank: int, world: int, port: int, stage: str, cfg: str, out: str, re
                       MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
 
-    from maskvat_foley.core.train.cli import run
+    from maskvat_foley.plugin.cli_train import run
     from maskvat_foley.core.train.loop import Trainer
     seen: dict = {}
     orig = Trainer.run

@@ -7,7 +7,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from maskvat_foley.core.train.cli import run
+from maskvat_foley.plugin.cli_train import run
 from maskvat_foley.core.train.loop import LoopConfig, lr_at
 from test_train_helpers import metrics, tiny_config
 

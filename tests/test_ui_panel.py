@@ -164,7 +164,8 @@ def test_generate_regenerate_choose_undo_export(qtbot, panel, tmp_path):
     assert scores == sorted(scores, reverse=True) and s.active["V1.1"] == tp.takes[0].seed
 
     # Regenerate: new seeds, takes added, not replaced.
-    assert run(qtbot, panel, lambda: qtbot.mouseClick(panel.settings_panel.regenerate_btn, Qt.LeftButton)).startswith("done")
+    regenerate = panel.settings_panel.regenerate_btn
+    assert run(qtbot, panel, lambda: qtbot.mouseClick(regenerate, Qt.LeftButton)).startswith("done")
     for clip_id, seeds in first_seeds.items():
         now = {t.seed for t in s.takes[clip_id]}
         assert len(now) == 4 and seeds < now
@@ -259,6 +260,25 @@ def test_cancel_and_refusals(qtbot, panel):
         assert "SKIPPED V1.2" in panel.progress.log.toPlainText()
     finally:
         os.rename(s.clip("V1.2").media + ".moved", s.clip("V1.2").media)
+
+
+def test_cancel_keeps_the_clips_finished_before_it(qtbot, panel):
+    """Cancelled after the first clip: its takes are kept and placed, the rest are not made."""
+    s = panel.session
+    panel.view.select_ids(["V1.1", "V1.2", "V1.3"])
+    panel.settings_panel.steps.setValue(128)
+
+    def cancel_after_the_first(p):
+        if p.clip_id == "V1.1" and p.stage == "done":
+            panel.cancel()
+
+    def start():
+        assert panel.generate()
+        panel.call.progressed.connect(cancel_after_the_first)
+    assert run(qtbot, panel, start) == "cancelled"
+    assert len(s.takes["V1.1"]) == 2 and "V1.3" not in s.takes
+    assert "kept" in panel.progress.log.toPlainText()
+    assert "V1.1" in [i.source_clip_id for i in panel.view.audio_items if i.foley]
 
 
 def test_panels_without_settings_of_their_own_keep_out_of_the_real_home(qtbot):

@@ -36,7 +36,9 @@ def make_timeline(folder) -> otio.schema.Timeline:
     tl.global_start_time = rt(rates.from_timecode("01:00:00;00", DF))
     v1, v2 = otio.schema.Track(name="V1"), otio.schema.Track(name="B-roll")
     tl.tracks.extend([v1, v2])
-    ext = lambda name: otio.schema.ExternalReference(target_url=str(folder / name), available_range=tr(0, 300))
+    def ext(name):
+        return otio.schema.ExternalReference(target_url=str(folder / name), available_range=tr(0, 300))
+
     v1.append(otio.schema.Clip(name="ok", media_reference=ext("a.mp4"), source_range=tr(0, 40)))
     v1.append(otio.schema.Clip(name="offline", media_reference=ext("gone.mp4"), source_range=tr(0, 30)))
     v1.append(otio.schema.Clip(name="missing", media_reference=otio.schema.MissingReference(), source_range=tr(0, 20)))
@@ -127,7 +129,8 @@ def test_settings_persist_and_seed_rules(qtbot, tmp_path):
     assert first.params("rerun").seed == 77
     second = SettingsPanel(QSettings(ini, QSettings.IniFormat))
     qtbot.addWidget(second)
-    assert (second.seed.value(), second.takes.value(), second.guidance.value(), second.lock.isChecked()) == (77, 3, 4.5, True)
+    assert (second.seed.value(), second.takes.value(), second.guidance.value(),
+            second.lock.isChecked()) == (77, 3, 4.5, True)
     second.lock.setChecked(False)
     fresh = second.params("generate")
     assert fresh.seed != 77 and second.seed.value() == fresh.seed  # unlocked: a new seed, shown

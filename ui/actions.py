@@ -24,9 +24,9 @@ def build_actions(panel) -> None:
     """Fill ``panel.menu_bar``; slots are the panel's (and its timeline view's) methods."""
     view = panel.view
     f = panel.menu_bar.addMenu("&File")
-    add_action(panel, f, "Open timeline…", panel.open_dialog, QKeySequence.Open)
-    add_action(panel, f, "Export…", panel.export_dialog, "Ctrl+E")
-    add_action(panel, f, "Relink missing media…", panel.relink_dialog)
+    add_action(panel, f, "Open timeline…", panel.dialogs.open, QKeySequence.Open)
+    add_action(panel, f, "Export…", panel.dialogs.export, "Ctrl+E")
+    add_action(panel, f, "Relink missing media…", panel.dialogs.relink)
     e = panel.menu_bar.addMenu("&Edit")
     undo = panel.undo_stack.createUndoAction(panel, "Undo")
     undo.setShortcut(QKeySequence("Ctrl+Z"))

@@ -10,6 +10,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from maskvat_foley.core.jobs import GenerationParams
 from maskvat_foley.ui import theme
 
 
@@ -123,7 +124,7 @@ class SpectrogramView(QWidget):
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.image: QImage | None = None
 
-    def set_audio(self, audio: np.ndarray | None, sample_rate: int = 48000) -> None:
+    def set_audio(self, audio: np.ndarray | None, sample_rate: int = GenerationParams.sample_rate) -> None:
         from maskvat_foley.core.media.spectrogram import spectrogram_rgb
 
         if audio is None or not len(audio):

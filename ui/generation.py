@@ -1,74 +1,95 @@
-"""Generation runs of the panel: start a run (or a region regenerate) on an EngineCall thread, take
-its results into the session, and end it (done, cancelled or failed). A mixin of FoleyPanel.
+"""Generation runs of the panel: start a run (or a region regenerate) on an EngineCall thread,
+take its results into the session, and end it (done, cancelled or failed).
 
-A mixin rather than a separate controller object so the slots stay bound to the panel widget (the
-worker's signals are queued onto it, as before) and the panel's public API (generate,
-regenerate_region, cancel, busy, the ``call`` attribute hosts wait on) is unchanged. The panel
-provides: session, engine, call, view, status, progress, settings_panel, takes_panel, audition,
-the runFinished signal and _show_takes / _takes_changed.
+A QObject handed the widgets it drives, so the worker thread's signals are queued onto the UI
+thread. The session and the engine change while the panel lives (another timeline, another
+model), so it is handed getters for those. A run goes through core.pipeline.run_jobs, the same
+step the command line and the hosts use.
 """
 from __future__ import annotations
 
 import dataclasses
-import os
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
 
 from maskvat_foley.ui.worker import EngineCall
 
 
-class GenerationMixin:
+class GenerationRuns(QObject):
+    takesAdded = Signal(list)  # clip ids whose takes changed (a run, or a cancelled run's finished clips)
+    regionDone = Signal(str, int)  # clip id, seed of the new take
+    finished = Signal(str)  # "done: ...", "cancelled" or the error message
+
+    def __init__(self, *, session: Callable, engine: Callable, view, settings_panel, takes_panel, progress,
+                 status, audition, parent=None):
+        super().__init__(parent)
+        self._session, self._engine = session, engine
+        self.view, self.settings_panel, self.takes_panel = view, settings_panel, takes_panel
+        self.progress, self.status, self.audition = progress, status, audition
+        self.call: EngineCall | None = None
+
     @property
     def busy(self) -> bool:
         return self.call is not None
 
+    def _refuse(self, why: str) -> bool:
+        self.status.showMessage(why, 6000)
+        return False
+
     def generate(self, mode: str = "generate") -> bool:
         """Start a run on the selected clips; False (with the reason shown) when it cannot start."""
-        s = self.session
+        from maskvat_foley.core.pipeline import run_jobs
+
+        s, engine = self._session(), self._engine()
         why = ("open a timeline first" if s is None else "a run is already going" if self.busy
-               else "the engine is not ready yet" if self.engine is None
+               else "the engine is not ready yet" if engine is None
                else "select clips first (click, shift-click, I/O marks)" if not self.view.selected_ids() else None)
         if why:
-            self.status.showMessage(why, 6000)
-            return False
+            return self._refuse(why)
         jobs, skipped = s.jobs(self.view.selected_ids())
         for clip_id, reason in skipped:
             self.view.set_clip_error(clip_id, reason)
             self.progress.append(f"SKIPPED {clip_id}: {reason}")
         if not jobs:
-            self.status.showMessage("none of the selected clips can be generated; see the log", 6000)
-            return False
+            return self._refuse("none of the selected clips can be generated; see the log")
         avoid = {t.seed for j in jobs for t in s.takes.get(j.clip_id, [])} if mode == "regenerate" else set()
         params = self.settings_panel.params(mode, avoid)
-        engine, out = self.engine, s.media_dir
-        os.makedirs(out, exist_ok=True)
+        out = s.media_dir
         for j in jobs:
             self.view.set_clip_error(j.clip_id, None)
         self.progress.start([(j.clip_id, j.name) for j in jobs], f"{mode.capitalize()} (seed {params.seed})")
-        self._run(EngineCall(lambda p, c: engine.generate(jobs, params, out_dir=out, progress=p, cancel=c),
-                             mode, self), self._generated)
+        self._run(EngineCall(lambda p, c: run_jobs(engine, jobs, params, out, progress=p, cancel=c), mode, self),
+                  self._generated)
         return True
 
     def regenerate_region(self, clip_id: str, seed: int, start: int, end: int) -> bool:
-        s = self.session
-        if self.busy or self.engine is None:
-            self.status.showMessage("wait for the current run to end" if self.busy else "the engine is not ready", 6000)
-            return False
+        s, engine = self._session(), self._engine()
+        if self.busy or engine is None:
+            return self._refuse("wait for the current run to end" if self.busy else "the engine is not ready")
         job, take = s.job(clip_id), s.take(clip_id, seed)
         avoid = {t.seed for t in s.takes.get(clip_id, [])}
         params = dataclasses.replace(self.settings_panel.params("regenerate", avoid), takes=1)
-        engine, out = self.engine, s.media_dir
+        out = s.media_dir
         self.progress.start([(clip_id, job.name)], f"Region {start}-{end} of take {seed}")
         self._run(EngineCall(lambda p, c: engine.regenerate_region(job, take, start, end, params, out_dir=out,
                                                                    progress=p, cancel=c), "region regenerate", self),
                   lambda new: self._region_done(clip_id, new))
         return True
 
+    def cancel(self) -> None:
+        if self.call is not None:
+            self.call.cancel()
+            self.progress.append("cancelling…")
+        self.audition.stop()
+
     def _run(self, call: EngineCall, on_success) -> None:
         self.call = call
         self.settings_panel.set_busy(True)
-        self.takes_panel.region_btn.setEnabled(False)
+        self.takes_panel.set_busy(True)
         call.progressed.connect(self.progress.update_progress)
         call.succeeded.connect(on_success)
-        call.cancelled.connect(lambda: self._ended("cancelled"))
+        call.cancelled.connect(self._cancelled)
         call.failed.connect(self._ended)
         call.start()
 
@@ -77,31 +98,34 @@ class GenerationMixin:
             self.call.wait()
         self.call = None
         self.settings_panel.set_busy(False)
-        self.takes_panel._update_buttons()
+        self.takes_panel.set_busy(False)
         self.progress.finish(message)
         self.status.showMessage(message, 8000)
-        self.runFinished.emit(message)
+        self.finished.emit(message)
 
-    def _generated(self, results) -> None:
-        changed = self.session.add_results(results)
+    def _add(self, results) -> int:
+        """Takes of ``results`` into the session (placed on the timeline); returns how many."""
+        changed = self._session().add_results(results)
         for r in results:
             if r.error:
                 self.progress.mark_failed(r.clip_id, r.error)
-        self.view.set_placed(self.session.placed)
-        if self.takes_panel.clip_id in changed:
-            self._show_takes(self.takes_panel.clip_id)
+        self.takesAdded.emit(changed)
+        return len(changed)
+
+    def _generated(self, results) -> None:
+        clips = self._add(results)
         n = sum(len(r.takes) for r in results)
-        self._ended(f"done: {n} take(s) for {len(changed)} clip(s) in {self.session.media_dir}")
+        self._ended(f"done: {n} take(s) for {clips} clip(s) in {self._session().media_dir}")
+
+    def _cancelled(self, results) -> None:
+        # The clips finished before the cancel cost their sampling already: keep them as takes.
+        if results:
+            clips = self._add(results)
+            self.progress.append(f"kept {sum(len(r.takes) for r in results)} take(s) of the {clips} "
+                                 "clip(s) finished before the cancel")
+        self._ended("cancelled")
 
     def _region_done(self, clip_id: str, take) -> None:
-        self.session.add_takes(clip_id, [take])
-        self._takes_changed(clip_id)
-        if self.takes_panel.clip_id == clip_id:
-            self.takes_panel.select_seed(take.seed)
+        self._session().add_takes(clip_id, [take])
+        self.regionDone.emit(clip_id, take.seed)
         self._ended(f"done: region regenerated as take {take.seed}")
-
-    def cancel(self) -> None:
-        if self.call is not None:
-            self.call.cancel()
-            self.progress.append("cancelling…")
-        self.audition.stop()

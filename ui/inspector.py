@@ -46,7 +46,8 @@ class Inspector(QGroupBox):
         i = infos[0]
         v = self.values
         v["Clip"].setText(f"{i.name}  ({i.id})")
-        v["Track"].setText(f"V{i.track}" + (f" ({i.track_name})" if i.track_name and i.track_name != f"V{i.track}" else ""))
+        named = i.track_name and i.track_name != f"V{i.track}"
+        v["Track"].setText(f"V{i.track}" + (f" ({i.track_name})" if named else ""))
         v["Record in"].setText(rates.to_timecode(i.record_start, i.rate))
         v["Record out"].setText(rates.to_timecode(i.record_end, i.rate))
         v["Duration"].setText(f"{i.record_duration} frames @ {rates.rate_str(i.rate)} fps")

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMenuBar, QSplitter, QStatusB
 from maskvat_foley.core.timeline import rates
 from maskvat_foley.ui.actions import build_actions
 from maskvat_foley.ui.audition import Audition
-from maskvat_foley.ui.file_dialogs import EXPORT_FILTERS, OPEN_FILTER, FileDialogsMixin
-from maskvat_foley.ui.generation import GenerationMixin
+from maskvat_foley.ui.file_dialogs import FileDialogs
+from maskvat_foley.ui.generation import GenerationRuns
 from maskvat_foley.ui.inspector import Inspector
 from maskvat_foley.ui.progress import ProgressPanel
 from maskvat_foley.ui.session import Session
@@ -29,9 +29,6 @@ from maskvat_foley.ui.worker import EngineCall
 
 log = logging.getLogger(__name__)
 
-# The filters moved to file_dialogs; re-exported for anything that imported them from here.
-__all__ = ["EXPORT_FILTERS", "OPEN_FILTER", "FoleyPanel", "MainWindow", "engine_summary"]
-
 
 def engine_summary(info: dict) -> str:
     mem = info.get("device_memory") or {}
@@ -39,8 +36,9 @@ def engine_summary(info: dict) -> str:
     return f"Engine: {info.get('device', '?')} ({info.get('dtype', '?')}) · {memory} · model {info.get('model', '?')}"
 
 
-class FoleyPanel(GenerationMixin, FileDialogsMixin, QWidget):
-    """Runs: GenerationMixin (ui/generation.py); dialogs: FileDialogsMixin; menus: ui/actions.py."""
+class FoleyPanel(QWidget):
+    """Runs: ``self.runs`` (ui/generation.py); dialogs: ``self.dialogs`` (ui/file_dialogs.py); menus:
+    ui/actions.py."""
 
     engineReady = Signal(dict)
     runFinished = Signal(str)  # "done", "cancelled" or the error message
@@ -51,7 +49,6 @@ class FoleyPanel(GenerationMixin, FileDialogsMixin, QWidget):
         self.setWindowTitle("MaskVAT Foley")
         self.engine, self.engine_factory, self.engine_info = None, engine_factory, {}
         self.session: Session | None = None
-        self.call: EngineCall | None = None
         self.undo_stack = QUndoStack(self)
         self.view = TimelineView()
         self.inspector = Inspector()
@@ -62,6 +59,11 @@ class FoleyPanel(GenerationMixin, FileDialogsMixin, QWidget):
         self.status = QStatusBar()
         self.engine_label = QLabel("Engine: not connected")
         self.status.addPermanentWidget(self.engine_label)
+        self.runs = GenerationRuns(session=lambda: self.session, engine=lambda: self.engine, view=self.view,
+                                   settings_panel=self.settings_panel, takes_panel=self.takes_panel,
+                                   progress=self.progress, status=self.status, audition=self.audition, parent=self)
+        self.dialogs = FileDialogs(self, session=lambda: self.session, open_timeline=self.open_timeline,
+                                   export_to=self.export_to, relink_folder=self.relink_folder)
         self._build_layout()
         build_actions(self)
         self._connect()
@@ -98,6 +100,9 @@ class FoleyPanel(GenerationMixin, FileDialogsMixin, QWidget):
         lay.addWidget(self.status)
 
     def _connect(self) -> None:
+        self.runs.takesAdded.connect(self._takes_added)
+        self.runs.regionDone.connect(self._region_done)
+        self.runs.finished.connect(self.runFinished.emit)
         self.view.selectionChanged.connect(self._selection_changed)
         self.settings_panel.run.connect(self.generate)
         self.settings_panel.cancelRequested.connect(self.cancel)
@@ -111,6 +116,37 @@ class FoleyPanel(GenerationMixin, FileDialogsMixin, QWidget):
         self.audition.positionChanged.connect(self.takes_panel.waveform.set_cursor)
         self.audition.stopped.connect(lambda: self.takes_panel.waveform.set_cursor(None))
         self.audition.started.connect(self.progress.append)
+
+    # -- runs (GenerationRuns) -------------------------------------------------------------------
+    @property
+    def call(self) -> EngineCall | None:
+        """The run going on (hosts and screenshots wait on it), or None."""
+        return self.runs.call
+
+    @property
+    def busy(self) -> bool:
+        return self.runs.busy
+
+    def generate(self, mode: str = "generate") -> bool:
+        """Start a run on the selected clips: "generate", "regenerate" (new seed) or "rerun" (same
+        seed); False, with the reason in the status bar, when it cannot start."""
+        return self.runs.generate(mode)
+
+    def regenerate_region(self, clip_id: str, seed: int, start: int, end: int) -> bool:
+        return self.runs.regenerate_region(clip_id, seed, start, end)
+
+    def cancel(self) -> None:
+        self.runs.cancel()
+
+    def _takes_added(self, clip_ids: list[str]) -> None:
+        self.view.set_placed(self.session.placed)
+        if self.takes_panel.clip_id in clip_ids:
+            self._show_takes(self.takes_panel.clip_id)
+
+    def _region_done(self, clip_id: str, seed: int) -> None:
+        self._takes_changed(clip_id)
+        if self.takes_panel.clip_id == clip_id:
+            self.takes_panel.select_seed(seed)
 
     # -- engine ---------------------------------------------------------------------------------
     def start_engine(self) -> None:
@@ -145,16 +181,15 @@ class FoleyPanel(GenerationMixin, FileDialogsMixin, QWidget):
         self.audition.stop()
         self.session = session
         self.undo_stack.clear()
-        tl = session.timeline
-        origin = rates.frames(tl.global_start_time, session.rate) if tl.global_start_time is not None else 0
-        self.view.set_timeline(session.clips, session.rate, origin, session.placed)
-        self.view.set_playhead(origin)
+        self.view.set_timeline(session.clips, session.rate, session.origin, session.placed)
+        self.view.set_playhead(session.origin)
         self.view.fit()
         self.setWindowTitle(f"MaskVAT Foley — {os.path.basename(path)}")
         self._selection_changed([])
         problems = [c for c in session.clips if c.status != "ok"]
-        self.progress.append(f"opened {path}: {len(session.clips)} video clip(s) at "
-                             f"{rates.rate_str(session.rate)} fps" + (f", {len(problems)} with media problems" if problems else ""))
+        note = f", {len(problems)} with media problems" if problems else ""
+        self.progress.append(f"opened {path}: {len(session.clips)} video clip(s) at {rates.rate_str(session.rate)} fps"
+                             + note)
         self.status.showMessage(f"{len(session.clips)} clips; select clips and press Generate", 8000)
 
     def export_to(self, path: str) -> str:

@@ -91,7 +91,8 @@ class ProgressPanel(QGroupBox):
         self.overall.setValue(int(total * 1000))
         elapsed = time.monotonic() - self.started
         if 0.02 < total < 1:
-            self.eta.setText(f"elapsed {format_seconds(elapsed)}, about {format_seconds(elapsed * (1 - total) / total)} left")
+            left = format_seconds(elapsed * (1 - total) / total)
+            self.eta.setText(f"elapsed {format_seconds(elapsed)}, about {left} left")
         elif total >= 1:
             self.eta.setText(f"finished in {format_seconds(elapsed)}")
 

@@ -1,8 +1,9 @@
-"""What the panel is working on: the opened timeline, its clips, the takes per clip, the active
-take of each, and the placed timeline (the Foley tracks as they will be exported). No Qt here.
+"""What the panel is working on: the opened timeline and its clips (a core.pipeline.Opened), the
+takes per clip, the active take of each, and the placed timeline (the Foley tracks as they will
+be exported). No Qt here.
 
-The opened timeline is never written; ``placed`` is a new timeline rebuilt with the core
-placement functions whenever takes arrive, the active take changes or a take is removed.
+The opened timeline is never written; ``placed`` is a new timeline rebuilt with the pipeline's
+placement whenever takes arrive, the active take changes or a take is removed.
 """
 from __future__ import annotations
 
@@ -10,27 +11,16 @@ import logging
 import os
 from dataclasses import dataclass, field
 
-from maskvat_foley.core.jobs import ClipJob, ClipResult, Take
+from maskvat_foley.core import pipeline
+from maskvat_foley.core.jobs import ClipJob, ClipResult, Take, best_first
 
 log = logging.getLogger(__name__)
 
 
-def _score(take: Take) -> float:
-    return take.sync_score if take.sync_score is not None else float("-inf")
-
-
-def best_first(takes: list[Take]) -> list[Take]:
-    """Takes ordered best sync score first (unscored last), stable for equal scores."""
-    return sorted(takes, key=lambda t: -_score(t))
-
-
 @dataclass
-class Session:
-    path: str
-    timeline: object  # otio.schema.Timeline as read (media URLs made absolute)
-    clips: list  # ClipInfo, listing order
-    placed: object  # otio.schema.Timeline with the Foley tracks
-    media_dir: str
+class Session(pipeline.Opened):
+    placed: object = None  # otio.schema.Timeline with the Foley tracks
+    media_dir: str = ""
     takes: dict[str, list[Take]] = field(default_factory=dict)
     active: dict[str, int] = field(default_factory=dict)  # clip id -> active seed
     errors: dict[str, str] = field(default_factory=dict)  # clip id -> why it failed / was skipped
@@ -38,56 +28,17 @@ class Session:
     # -- opening --------------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str, *, media_dir: str | None = None, media_roots=()) -> Session:
-        from maskvat_foley.core.pipeline import timeline_stem
-        from maskvat_foley.core.timeline.clips import list_clips
-        from maskvat_foley.core.timeline.io import read_timeline
-        from maskvat_foley.core.timeline.media_check import check_media
-
-        path = os.path.abspath(path)
-        timeline = read_timeline(path, media_roots=media_roots)
-        clips = check_media(list_clips(timeline, timeline_dir=os.path.dirname(path)))
-        media_dir = media_dir or os.path.join(os.path.dirname(path), f"{timeline_stem(path)}_foley")
-        return cls(path, timeline, clips, timeline.deepcopy(), os.path.abspath(media_dir))
-
-    @property
-    def name(self) -> str:
-        from maskvat_foley.core.pipeline import timeline_stem
-
-        return timeline_stem(self.path)
-
-    @property
-    def rate(self):
-        from maskvat_foley.core.timeline.clips import timeline_rate
-
-        return timeline_rate(self.timeline)
-
-    def clip(self, clip_id: str):
-        for c in self.clips:
-            if c.id == clip_id:
-                return c
-        raise KeyError(f"clip {clip_id} is not on timeline {self.path}")
+        opened = pipeline.open_timeline(os.path.abspath(path), media_roots=media_roots)
+        media_dir = media_dir or os.path.join(opened.folder, f"{opened.name}_foley")
+        return cls(opened.path, opened.timeline, opened.clips, placed=opened.timeline.deepcopy(),
+                   media_dir=os.path.abspath(media_dir))
 
     # -- jobs -----------------------------------------------------------------------------------
     def jobs(self, clip_ids) -> tuple[list[ClipJob], list[tuple[str, str]]]:
         """Jobs for the chosen clips (listing order) and the clips refused, with the reason."""
-        from maskvat_foley.core.timeline.clips import ClipNotUsable, clip_job
-
-        wanted = set(clip_ids)
-        jobs, skipped = [], []
-        for info in self.clips:
-            if info.id not in wanted:
-                continue
-            try:
-                jobs.append(clip_job(info, self.name))
-            except ClipNotUsable as exc:
-                skipped.append((info.id, str(exc)))
-                self.errors[info.id] = str(exc)
+        jobs, skipped = super().jobs(clip_ids)
+        self.errors.update(skipped)
         return jobs, skipped
-
-    def job(self, clip_id: str) -> ClipJob:
-        from maskvat_foley.core.timeline.clips import clip_job
-
-        return clip_job(self.clip(clip_id), self.name)
 
     # -- takes ----------------------------------------------------------------------------------
     def add_results(self, results: list[ClipResult]) -> list[str]:
@@ -128,7 +79,7 @@ class Session:
     def remove_take(self, clip_id: str, seed: int) -> tuple[Take, int]:
         """Remove one take; returns it and its index (for undo). Removing the active take makes
         the next best one active; removing the last removes the clip's Foley."""
-        from maskvat_foley.core.timeline.placement import remove_take
+        from maskvat_foley.core.timeline.placement import remove_take, set_active_take
 
         take = self.take(clip_id, seed)
         index = self.takes[clip_id].index(take)
@@ -139,7 +90,7 @@ class Session:
             self.active.pop(clip_id, None)
         elif self.active.get(clip_id) == seed:
             self.active[clip_id] = self.takes[clip_id][0].seed
-            self.placed = _set_active(self.placed, clip_id, self.active[clip_id])
+            self.placed = set_active_take(self.placed, clip_id, self.active[clip_id])
         return take, index
 
     def restore_take(self, clip_id: str, take: Take, index: int, active_seed: int) -> None:
@@ -151,10 +102,7 @@ class Session:
         self._place(clip_id)
 
     def _place(self, clip_id: str) -> None:
-        from maskvat_foley.core.timeline.placement import place_takes
-
-        info = self.clip(clip_id)
-        self.placed = place_takes(self.placed, {clip_id: (info, self.takes[clip_id], self.active[clip_id])})
+        self.placed = pipeline.place(self.placed, self.clips, {clip_id: self.takes[clip_id]}, self.active)
 
     # -- files ----------------------------------------------------------------------------------
     def export(self, out_path: str) -> str:
@@ -165,20 +113,11 @@ class Session:
 
     def relink(self, folder: str) -> list[tuple[str, str, str]]:
         """Find missing media by file name under ``folder``; lists the clips again."""
-        from maskvat_foley.core.timeline.clips import list_clips
-        from maskvat_foley.core.timeline.media_check import check_media
         from maskvat_foley.core.timeline.relink import relink
 
-        timeline_dir = os.path.dirname(self.path)
-        changes = relink(self.timeline, [folder], timeline_dir)
-        relink(self.placed, [folder], timeline_dir)
-        self.clips = check_media(list_clips(self.timeline, timeline_dir=timeline_dir))
+        changes = relink(self.timeline, [folder], self.folder)
+        relink(self.placed, [folder], self.folder)
+        self.list_again()
         for name, old, new in changes:
             log.info("relinked %s: %s -> %s", name, old, new)
         return changes
-
-
-def _set_active(timeline, clip_id: str, seed: int):
-    from maskvat_foley.core.timeline.placement import set_active_take
-
-    return set_active_take(timeline, clip_id, seed)

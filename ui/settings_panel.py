@@ -1,8 +1,7 @@
 """Generation settings (model, seed and its lock, takes, steps, guidance, beam) and the run
-buttons; values persist between runs in QSettings."""
+buttons; values persist between runs in QSettings. Until the editor changes them they are
+GenerationParams' defaults, the command line's too."""
 from __future__ import annotations
-
-import secrets
 
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import (
@@ -18,11 +17,14 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from maskvat_foley.core.jobs import GenerationParams
+from maskvat_foley.core.jobs import MAX_SEED, GenerationParams, random_seed
 
-MAX_SEED = 2**31 - 2
 ORGANISATION, APPLICATION = "MaskVAT", "MaskVAT Foley"
-DEFAULTS = {"model": "", "seed": 1234, "seed_locked": False, "takes": 2, "steps": 16, "guidance": 3.0, "beam": 1}
+SHOWN_PARAMS = ("takes", "steps", "guidance", "beam")
+# The seed box needs a number before the first run; unlocked, every Generate picks a new seed anyway.
+FIRST_SEED = 1234
+DEFAULTS = {"model": "", "seed": FIRST_SEED, "seed_locked": False,
+            **{name: getattr(GenerationParams, name) for name in SHOWN_PARAMS}}
 
 
 def default_settings() -> QSettings:
@@ -51,7 +53,7 @@ class SettingsPanel(QGroupBox):
         row.addWidget(self.model, 1)
         row.addWidget(browse)
         form.addRow("Model", row)
-        self.seed = QSpinBox(minimum=0, maximum=MAX_SEED)
+        self.seed = QSpinBox(minimum=0, maximum=MAX_SEED - 1)
         self.lock = QToolButton(text="Lock", checkable=True)
         self.lock.setToolTip("Keep this seed for Generate (unlocked: a new seed each run)")
         row = QHBoxLayout()
@@ -63,9 +65,18 @@ class SettingsPanel(QGroupBox):
         self.guidance = QDoubleSpinBox(minimum=0.0, maximum=20.0, singleStep=0.5, decimals=1)
         self.beam = QSpinBox(minimum=1, maximum=16)
         self.beam.setToolTip("Candidates per take, ranked by the synchrony scorer")
-        for label, w in (("Takes", self.takes), ("Steps", self.steps), ("Guidance", self.guidance), ("Beam", self.beam)):
-            form.addRow(label, w)
+        for name, w in self._boxes().items():
+            form.addRow(name.capitalize(), w)
         lay.addLayout(form)
+        self._add_buttons(lay)
+        self.load()
+        for w in (self.seed, self.takes, self.steps, self.beam):
+            w.valueChanged.connect(self.save)
+        self.guidance.valueChanged.connect(self.save)
+        self.lock.toggled.connect(self.save)
+        self.model.editingFinished.connect(self._model_edited)
+
+    def _add_buttons(self, lay: QVBoxLayout) -> None:
         self.generate_btn = QPushButton("Generate")
         self.generate_btn.setObjectName("primary")
         self.regenerate_btn = QPushButton("Regenerate")
@@ -74,21 +85,15 @@ class SettingsPanel(QGroupBox):
         self.rerun_btn.setToolTip("Run again with the same seed")
         self.cancel_btn = QPushButton("Cancel")
         self.cancel_btn.setEnabled(False)
-        self.generate_btn.clicked.connect(lambda: self.run.emit("generate"))
-        self.regenerate_btn.clicked.connect(lambda: self.run.emit("regenerate"))
-        self.rerun_btn.clicked.connect(lambda: self.run.emit("rerun"))
+        for button, mode in ((self.generate_btn, "generate"), (self.regenerate_btn, "regenerate"),
+                             (self.rerun_btn, "rerun")):
+            button.clicked.connect(lambda _checked=False, mode=mode: self.run.emit(mode))
         self.cancel_btn.clicked.connect(self.cancelRequested.emit)
         lay.addWidget(self.generate_btn)
         buttons = QHBoxLayout()
         for b in (self.regenerate_btn, self.rerun_btn, self.cancel_btn):
             buttons.addWidget(b)
         lay.addLayout(buttons)
-        self.load()
-        for w in (self.seed, self.takes, self.steps, self.beam):
-            w.valueChanged.connect(self.save)
-        self.guidance.valueChanged.connect(self.save)
-        self.lock.toggled.connect(self.save)
-        self.model.editingFinished.connect(self._model_edited)
 
     # -- persistence ----------------------------------------------------------------------------
     def _value(self, key: str):
@@ -101,20 +106,20 @@ class SettingsPanel(QGroupBox):
         except (TypeError, ValueError):
             return default
 
+    def _boxes(self) -> dict:
+        return {name: getattr(self, name) for name in SHOWN_PARAMS}
+
     def load(self) -> None:
         self.model.setText(self._value("model"))
         self.seed.setValue(self._value("seed"))
         self.lock.setChecked(self._value("seed_locked"))
-        self.takes.setValue(self._value("takes"))
-        self.steps.setValue(self._value("steps"))
-        self.guidance.setValue(self._value("guidance"))
-        self.beam.setValue(self._value("beam"))
+        for name, box in self._boxes().items():
+            box.setValue(self._value(name))
 
     def save(self, *_args) -> None:
-        for key, value in (("model", self.model.text().strip()), ("seed", self.seed.value()),
-                           ("seed_locked", self.lock.isChecked()), ("takes", self.takes.value()),
-                           ("steps", self.steps.value()), ("guidance", self.guidance.value()),
-                           ("beam", self.beam.value())):
+        values = {"model": self.model.text().strip(), "seed": self.seed.value(), "seed_locked": self.lock.isChecked(),
+                  **{name: box.value() for name, box in self._boxes().items()}}
+        for key, value in values.items():
             self.settings.setValue(key, value)
         self.settings.sync()
 
@@ -140,31 +145,20 @@ class SettingsPanel(QGroupBox):
             raise ValueError(f"unknown run mode {mode!r} (generate, regenerate or rerun)")
         seed = self.seed.value()
         if mode == "regenerate" or (mode == "generate" and not self.lock.isChecked()):
-            seed = new_seed(self.takes.value(), avoid)
+            seed = random_seed(self.takes.value(), avoid)
             if not self.lock.isChecked():
                 self.seed.setValue(seed)
-        return GenerationParams(seed=seed, takes=self.takes.value(), steps=self.steps.value(),
-                                guidance=self.guidance.value(), beam=self.beam.value())
+        return GenerationParams(seed=seed, **{name: box.value() for name, box in self._boxes().items()})
 
     def set_params(self, params: GenerationParams) -> None:
         """Show a host's parameters (a given seed is locked so Generate uses it)."""
         if params.seed is not None:
             self.seed.setValue(params.seed)
             self.lock.setChecked(True)
-        self.takes.setValue(params.takes)
-        self.steps.setValue(params.steps)
-        self.guidance.setValue(params.guidance)
-        self.beam.setValue(params.beam)
+        for name, box in self._boxes().items():
+            box.setValue(getattr(params, name))
 
     def set_busy(self, busy: bool) -> None:
         for b in (self.generate_btn, self.regenerate_btn, self.rerun_btn):
             b.setEnabled(not busy)
         self.cancel_btn.setEnabled(busy)
-
-
-def new_seed(takes: int = 1, avoid: set[int] = frozenset()) -> int:
-    """A random seed whose run (seed .. seed+takes-1) uses none of ``avoid``."""
-    while True:
-        seed = secrets.randbelow(MAX_SEED - takes)
-        if not avoid.intersection(range(seed, seed + takes)):
-            return seed

@@ -22,6 +22,14 @@ from maskvat_foley.ui.audio_views import SpectrogramView, WaveformView, read_mon
 from maskvat_foley.ui.audition import PREVIEW_SIZE
 
 
+def _button(row: QHBoxLayout, text: str, tip: str, slot) -> QPushButton:
+    button = QPushButton(text)
+    button.setToolTip(tip)
+    button.clicked.connect(slot)
+    row.addWidget(button)
+    return button
+
+
 class TakesPanel(QGroupBox):
     activateRequested = Signal(str, int)  # clip id, seed
     removeRequested = Signal(str, int)
@@ -56,20 +64,12 @@ class TakesPanel(QGroupBox):
         top.addWidget(self.preview)
         lay.addLayout(top, 2)
         buttons = QHBoxLayout()
-        self.use_btn = QPushButton("Use take")
-        self.use_btn.setToolTip("Make the selected take the one on the Foley track (double-click)")
-        self.remove_btn = QPushButton("Remove")
-        self.remove_btn.setToolTip("Remove the selected take (Del)")
-        self.play_btn = QPushButton("Play")
-        self.play_btn.setToolTip("Audition the take with the clip's picture (Space)")
-        self.region_btn = QPushButton("Regenerate region")
-        self.region_btn.setToolTip("Drag on the waveform to choose the frames to regenerate")
-        self.use_btn.clicked.connect(self._activate)
-        self.remove_btn.clicked.connect(self._remove)
-        self.play_btn.clicked.connect(self._play)
-        self.region_btn.clicked.connect(self._region)
-        for b in (self.use_btn, self.remove_btn, self.play_btn, self.region_btn):
-            buttons.addWidget(b)
+        self.use_btn = _button(buttons, "Use take", "Make the selected take the one on the Foley track (double-click)",
+                               self._activate)
+        self.remove_btn = _button(buttons, "Remove", "Remove the selected take (Del)", self._remove)
+        self.play_btn = _button(buttons, "Play", "Audition the take with the clip's picture (Space)", self._play)
+        self.region_btn = _button(buttons, "Regenerate region",
+                                  "Drag on the waveform to choose the frames to regenerate", self._region)
         lay.addLayout(buttons)
         self.region_label = QLabel("region: drag on the waveform")
         self.region_label.setObjectName("value")
@@ -79,7 +79,7 @@ class TakesPanel(QGroupBox):
         self.spectrogram = SpectrogramView()
         lay.addWidget(self.waveform, 1)
         lay.addWidget(self.spectrogram, 1)
-        self._update_buttons()
+        self.update_buttons()
 
     # -- content --------------------------------------------------------------------------------
     def show_clip(self, info, takes: list[Take], active: int | None, keep_seed: int | None = None) -> None:
@@ -113,7 +113,7 @@ class TakesPanel(QGroupBox):
         self.list.setCurrentItem(current)
         if current is None:
             self._show_current()
-        self._update_buttons()
+        self.update_buttons()
 
     def current_seed(self) -> int | None:
         item = self.list.currentItem()
@@ -139,7 +139,7 @@ class TakesPanel(QGroupBox):
             audio, sr = read_mono(take.path)
             self.waveform.set_audio(audio, self.info.visible_duration, self.info.rate)
             self.spectrogram.set_audio(audio, sr)
-        self._update_buttons()
+        self.update_buttons()
 
     def _region_changed(self, region) -> None:
         if region is None or self.info is None:
@@ -149,9 +149,16 @@ class TakesPanel(QGroupBox):
             start = self.info.visible_start
             self.region_label.setText(f"region: frames {a}-{b} ({rates.to_timecode(start + a, self.info.rate)} - "
                                       f"{rates.to_timecode(start + b, self.info.rate)})")
-        self._update_buttons()
+        self.update_buttons()
 
-    def _update_buttons(self) -> None:
+    def set_busy(self, busy: bool) -> None:
+        """During a run a region cannot be regenerated (the run holds the engine)."""
+        if busy:
+            self.region_btn.setEnabled(False)
+        else:
+            self.update_buttons()
+
+    def update_buttons(self) -> None:
         has = self.current_take() is not None
         for b in (self.use_btn, self.remove_btn, self.play_btn):
             b.setEnabled(has)

@@ -3,7 +3,8 @@ the clips scroll under it: the timecode ruler (tick spacing and labels at the ex
 marks band, the track headers and the playhead.
 
 Functions of the view rather than methods, so the painting lives apart from the view's state and
-events; they only read the view (rate, ppf, origin, rows, marks, playhead) and its mapping helpers.
+events; they only read the view (rate, ppf, origin, rows, marks, playhead) and its public mapping helpers
+(frame_to_x, x_frame).
 """
 from __future__ import annotations
 
@@ -35,14 +36,14 @@ def ruler_ticks(view) -> list[tuple[int, str | None]]:
     # Ticks count from the timeline's start, so labels fall on whole seconds of the edit.
     start = first - ((first - view.origin) % minor)
     return [(f, rates.to_timecode(f, view.rate) if (f - view.origin) % label == 0 else None)
-            for f in range(start, last + minor, minor) if view._vx(f) >= HEADER_W]
+            for f in range(start, last + minor, minor) if view.frame_to_x(f) >= HEADER_W]
 
 
 def paint_marks(view, painter: QPainter, h: int) -> None:
     if view.mark_in_frame is None and view.mark_out_frame is None:
         return
-    a = view._vx(view.mark_in_frame if view.mark_in_frame is not None else view.origin)
-    b = view._vx(view.mark_out_frame if view.mark_out_frame is not None else view.end)
+    a = view.frame_to_x(view.mark_in_frame if view.mark_in_frame is not None else view.origin)
+    b = view.frame_to_x(view.mark_out_frame if view.mark_out_frame is not None else view.end)
     colour = QColor(theme.MARK_COLOUR)
     colour.setAlpha(40)
     painter.fillRect(QRectF(a, RULER_H, b - a, h), colour)
@@ -58,7 +59,7 @@ def paint_ruler(view, painter: QPainter, w: int) -> None:
     font.setPixelSize(10)
     painter.setFont(font)
     for frame, text in view.ruler_ticks():
-        x = view._vx(frame)
+        x = view.frame_to_x(frame)
         painter.setPen(QColor(theme.TEXT_DIM if text else "#5a5e66"))
         painter.drawLine(QPointF(x, RULER_H - (12 if text else 5)), QPointF(x, RULER_H))
         if text:
@@ -68,7 +69,7 @@ def paint_ruler(view, painter: QPainter, w: int) -> None:
         painter.setPen(QColor(theme.MARK_COLOUR))
         for frame, glyph in ((view.mark_in_frame, "{"), (view.mark_out_frame, "}")):
             if frame is not None:
-                painter.drawText(QPointF(view._vx(frame) - 3, RULER_H - 8), glyph)
+                painter.drawText(QPointF(view.frame_to_x(frame) - 3, RULER_H - 8), glyph)
 
 
 def paint_headers(view, painter: QPainter, h: int) -> None:
@@ -87,8 +88,8 @@ def paint_headers(view, painter: QPainter, h: int) -> None:
         if r.bottom() < RULER_H:
             continue
         painter.fillRect(r, QColor(theme.TRACK_EVEN if i % 2 == 0 else theme.TRACK_ODD).lighter(112))
-        painter.fillRect(QRectF(0, top, 4, ROW_H[row.kind]),
-                         QColor({"video": "#3b6f9c", "audio": theme.AUDIO_COLOUR, "foley": theme.FOLEY_COLOUR}[row.kind]))
+        stripe = {"video": "#3b6f9c", "audio": theme.AUDIO_COLOUR, "foley": theme.FOLEY_COLOUR}[row.kind]
+        painter.fillRect(QRectF(0, top, 4, ROW_H[row.kind]), QColor(stripe))
         painter.setPen(QColor(theme.TEXT))
         fm = painter.fontMetrics()
         painter.drawText(r.adjusted(10, 0, -4, 0), Qt.AlignVCenter | Qt.AlignLeft,
@@ -98,7 +99,7 @@ def paint_headers(view, painter: QPainter, h: int) -> None:
 
 
 def paint_playhead(view, painter: QPainter, h: int) -> None:
-    x = view._vx(view.playhead)
+    x = view.frame_to_x(view.playhead)
     if x >= HEADER_W:  # hidden while it is scrolled under the track headers
         painter.setPen(QPen(QColor(theme.PLAYHEAD_COLOUR), 1.5))
         painter.drawLine(QPointF(x, 0), QPointF(x, h))

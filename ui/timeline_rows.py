@@ -24,13 +24,12 @@ def audio_tracks(timeline, rate: Fraction, origin: int) -> list[tuple[str, bool,
     """(label, is Foley, [(title, record start, duration, subtitle, source clip id)]) per audio track."""
     import opentimelineio as otio
 
-    from maskvat_foley.core.timeline.placement import FOLEY_KEY, FOLEY_TRACK, take_keys
+    from maskvat_foley.core.timeline.placement import FOLEY_KEY, is_foley_track, take_keys
 
     out = []
     audio = [t for t in timeline.tracks if isinstance(t, otio.schema.Track) and t.kind == otio.schema.TrackKind.Audio]
     for n, track in enumerate(audio, start=1):
-        mark = track.metadata.get(FOLEY_KEY)
-        foley = bool(mark and dict(mark).get("foley_track")) or (track.name or "").startswith(FOLEY_TRACK)
+        foley = is_foley_track(track)
         blocks = []
         for item in track:
             if not isinstance(item, otio.schema.Clip):

@@ -19,14 +19,12 @@ from maskvat_foley.ui import theme
 from maskvat_foley.ui import timeline_overlays as overlays
 from maskvat_foley.ui.timeline_items import AudioItem, ClipItem, scene_rect
 from maskvat_foley.ui.timeline_rows import HEADER_W, MAX_PPF, MIN_PPF, ROW_H, RULER_H, Row, audio_tracks
-from maskvat_foley.ui.timeline_selection import SelectionMixin
-
-# Re-exported: these lived here before the split and callers may import them from this module.
-__all__ = ["HEADER_W", "MAX_PPF", "MIN_PPF", "ROW_H", "RULER_H", "Row", "TimelineView", "audio_tracks"]
+from maskvat_foley.ui.timeline_selection import TimelineSelection
 
 
-class TimelineView(SelectionMixin, QGraphicsView):
-    """Selection, playhead and marks: SelectionMixin; overlay painting: timeline_overlays."""
+class TimelineView(QGraphicsView):
+    """Selection, playhead and marks live in ``self.selection`` (TimelineSelection); the overlays
+    are painted by timeline_overlays."""
 
     selectionChanged = Signal(list)  # selected clip ids in listing order
     playheadMoved = Signal(int)
@@ -51,24 +49,64 @@ class TimelineView(SelectionMixin, QGraphicsView):
         self.items: dict[str, ClipItem] = {}
         self.audio_items: list[AudioItem] = []
         self.ppf = 4.0
-        self.playhead = 0
-        self.mark_in_frame: int | None = None
-        self.mark_out_frame: int | None = None
-        self._anchor: str | None = None
+        self.selection = TimelineSelection(self)
         self._scrubbing = False
-        self._quiet = False
         self.auto_fit = True  # fit the whole edit on resize until the user zooms
-        self.scene().selectionChanged.connect(self._emit_selection)
+        # Through a method of the view: Qt drops the connection when the view goes, before its
+        # scene deselects the items it deletes.
+        self.scene().selectionChanged.connect(self._scene_selection_changed)
+
+    # -- selection, playhead and marks (TimelineSelection) --------------------------------------
+    @property
+    def playhead(self) -> int:
+        return self.selection.playhead
+
+    @property
+    def mark_in_frame(self) -> int | None:
+        return self.selection.mark_in
+
+    @property
+    def mark_out_frame(self) -> int | None:
+        """Exclusive: the end of the frame marked Out."""
+        return self.selection.mark_out
+
+    def _scene_selection_changed(self) -> None:
+        self.selection.emit_selection()
+
+    def selected_ids(self) -> list[str]:
+        return self.selection.selected_ids()
+
+    def select_ids(self, ids) -> None:
+        self.selection.select_ids(ids)
+
+    def select_track(self, track: int) -> None:
+        self.selection.select_track(track)
+
+    def select_all(self) -> None:
+        self.selection.select_all()
+
+    def set_playhead(self, frame: int) -> None:
+        self.selection.set_playhead(frame)
+
+    def mark_in(self) -> None:
+        self.selection.set_mark_in()
+
+    def mark_out(self) -> None:
+        self.selection.set_mark_out()
+
+    def clear_marks(self) -> None:
+        self.selection.clear_marks()
 
     # -- content --------------------------------------------------------------------------------
     def set_timeline(self, clips: list, rate: Fraction, origin: int, placed=None) -> None:
         """Show ``clips`` (ClipInfo) and the audio tracks of ``placed`` (Foley as it will export)."""
-        self._quiet = True
+        sel = self.selection
+        sel.quiet = True
         self.scene().clear()
         self.items, self.audio_items = {}, []
         self.clips, self.rate, self.origin = list(clips), Fraction(rate), origin
-        self.playhead = max(self.playhead, origin) if self.playhead else origin
-        self.mark_in_frame = self.mark_out_frame = None
+        sel.playhead = max(sel.playhead, origin) if sel.playhead else origin
+        sel.mark_in = sel.mark_out = None
         self.auto_fit = True
         tracks = sorted({(c.track, c.track_name) for c in self.clips}, reverse=True)  # V1 lowest
         self.rows = [Row("video", f"V{n}  {name}" if name and name != f"V{n}" else f"V{n}", n) for n, name in tracks]
@@ -78,7 +116,7 @@ class TimelineView(SelectionMixin, QGraphicsView):
             self.scene().addItem(item)
             self.items[c.id] = item
         self.end = max([c.record_end for c in self.clips] + [origin + 1])
-        self._quiet = False
+        sel.quiet = False
         self.set_placed(placed)
 
     def set_placed(self, placed) -> None:
@@ -115,7 +153,8 @@ class TimelineView(SelectionMixin, QGraphicsView):
             y += ROW_H[r.kind] + 2
         for item in list(self.items.values()) + self.audio_items:
             x = self.frame_x(item.start)
-            item.setRect(scene_rect(x, self.row_top[item.row], item.duration * self.ppf, ROW_H[self.rows[item.row].kind]))
+            height = ROW_H[self.rows[item.row].kind]
+            item.setRect(scene_rect(x, self.row_top[item.row], item.duration * self.ppf, height))
         width = self.frame_x(self.end) + 200
         self.scene().setSceneRect(QRectF(0, 0, max(width, self.viewport().width()), y + 20))
         self.viewport().update()
@@ -169,14 +208,9 @@ class TimelineView(SelectionMixin, QGraphicsView):
         item = self.itemAt(pos.toPoint())
         if isinstance(item, ClipItem) and event.button() == Qt.LeftButton:
             mods = event.modifiers()
-            if mods & Qt.ShiftModifier:
-                self.select_ids(set(self.selected_ids()) | set(self._range_on_track(item.clip_id)))
+            if self.selection.clicked(item.clip_id, bool(mods & Qt.ShiftModifier), bool(mods & Qt.ControlModifier),
+                                      item.isSelected()):
                 return
-            if not mods & Qt.ControlModifier or not item.isSelected():
-                self._anchor = item.clip_id
-            elif self._anchor == item.clip_id:  # toggled off: the range starts from what stays selected
-                rest = [i for i in self.selected_ids() if i != item.clip_id]
-                self._anchor = rest[0] if rest else None
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event) -> None:
@@ -249,7 +283,7 @@ class TimelineView(SelectionMixin, QGraphicsView):
         overlays.paint_playhead(self, painter, h)
         painter.restore()
 
-    def _vx(self, frame: int) -> float:
+    def frame_to_x(self, frame: int) -> float:
         """Viewport x of a frame's left edge (what the overlays paint at)."""
         return self.mapFromScene(QPointF(self.frame_x(frame), 0)).x()
 

@@ -23,7 +23,7 @@ class EngineCall(QThread):
 
     progressed = Signal(object)  # core.jobs.Progress
     succeeded = Signal(object)  # what fn returned
-    cancelled = Signal()
+    cancelled = Signal(object)  # Cancelled.results: the clips finished before the cancel
     failed = Signal(str)
 
     def __init__(self, fn: EngineFn, label: str, parent=None):
@@ -37,8 +37,8 @@ class EngineCall(QThread):
     def run(self) -> None:  # on the worker thread: only emit, never touch widgets
         try:
             result = self.fn(self.progressed.emit, self.cancel_event)
-        except Cancelled:
-            self.cancelled.emit()
+        except Cancelled as stopped:
+            self.cancelled.emit(stopped.results)
         except Exception as exc:  # shown in the log area and the status bar, never a crash
             log.debug("%s failed", self.label, exc_info=True)
             self.failed.emit(f"{self.label} failed: {exc}")

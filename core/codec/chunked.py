@@ -52,6 +52,10 @@ def decoder_reach_frames(decoder: nn.Module) -> int:
 
 def default_context(tok: "Tokenizer") -> tuple[int, int]:
     """(encode, decode) context in code frames: the receptive field plus one frame of margin."""
+    reach = getattr(tok.model, "reach_frames", None)
+    if reach is not None:  # a codec that works at the frame rate states its own reach
+        enc, dec = reach()
+        return enc + 1, dec + 1
     enc = -(-encoder_reach_samples(tok.model.encoder) // tok.hop) + 1
     dec = decoder_reach_frames(tok.model.decoder) + 1
     return enc, dec

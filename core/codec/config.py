@@ -8,7 +8,9 @@ from typing import Any
 
 @dataclass(frozen=True)
 class CodecConfig:
-    """Constructor arguments of ``dac.DAC`` and a name.
+    """Constructor arguments of ``dac.DAC`` (``arch`` "dac") or of the frame-rate ``StftCodec``
+    (``arch`` "stft": ``width``, ``depth``, ``n_fft``; the hop is still the product of the rates)
+    and a name.
 
     ``latent_dim`` None means DAC's default, ``encoder_dim * 2 ** len(encoder_rates)``; it is
     resolved in :meth:`dac_kwargs` so the saved config always states it.
@@ -25,8 +27,14 @@ class CodecConfig:
     codebook_dim: int = 8
     quantizer_dropout: float = 0.0
     sample_rate: int = 44100
+    arch: str = "dac"
+    width: int = 256
+    depth: int = 4
+    n_fft: int = 2048
 
     def __post_init__(self) -> None:
+        if self.arch not in ARCHS:
+            raise ValueError(f"codec config {self.name!r}: arch {self.arch!r} is not one of {', '.join(ARCHS)}")
         object.__setattr__(self, "encoder_rates", tuple(int(r) for r in self.encoder_rates))
         object.__setattr__(self, "decoder_rates", tuple(int(r) for r in self.decoder_rates))
         if self.latent_dim is None:
@@ -48,10 +56,34 @@ class CodecConfig:
     def dac_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``dac.DAC(**kwargs)``."""
         d = self.to_dict()
-        d.pop("name")
+        for key in ("name", *_STFT_ONLY):
+            d.pop(key)
         d["encoder_rates"] = list(self.encoder_rates)
         d["decoder_rates"] = list(self.decoder_rates)
         return d
+
+    def stft_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``StftCodec(**kwargs)``."""
+        return dict(n_fft=self.n_fft, hop=self.hop, dim=self.width, depth=self.depth,
+                    n_codebooks=self.n_codebooks, codebook_size=self.codebook_size,
+                    codebook_dim=self.codebook_dim, quantizer_dropout=self.quantizer_dropout,
+                    sample_rate=self.sample_rate)
+
+    def new_model(self):
+        """A randomly initialised model of this configuration."""
+        if self.arch == "stft":
+            from maskvat_foley.core.codec.stft_codec import StftCodec
+
+            return StftCodec(**self.stft_kwargs())
+        import warnings
+
+        import dac
+
+        with warnings.catch_warnings():
+            # DAC uses torch.nn.utils.weight_norm, deprecated in favour of parametrizations; harmless.
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            return dac.DAC(**self.dac_kwargs())
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -70,6 +102,10 @@ class CodecConfig:
         return cls(**d)
 
 
+ARCHS = ("dac", "stft")
+_STFT_ONLY = ("arch", "width", "depth", "n_fft")
+
+
 def _prod(xs: tuple[int, ...]) -> int:
     p = 1
     for x in xs:
@@ -84,6 +120,11 @@ CODEC_PRESETS: dict[str, CodecConfig] = {
     # About 8 MB: trainable on a CPU; the codec of the bundled default model.
     "small": CodecConfig(name="small", encoder_dim=16, decoder_dim=128, n_codebooks=6,
                          codebook_size=1024, codebook_dim=8),
+    # About 25 MB in float32: every layer at the code frame rate, fast to train on a CPU.
+    "stft-small": CodecConfig(name="stft-small", arch="stft", width=256, depth=4, n_codebooks=6,
+                              codebook_size=1024, codebook_dim=8),
+    "stft-tiny": CodecConfig(name="stft-tiny", arch="stft", width=32, depth=1, n_codebooks=3,
+                             codebook_size=128, codebook_dim=8, n_fft=1024),
     # Under 1 MB: for tests.
     "tiny": CodecConfig(name="tiny", encoder_dim=4, decoder_dim=16, n_codebooks=3,
                         codebook_size=128, codebook_dim=8),

@@ -1,4 +1,5 @@
-"""Audio <-> token codes with the Descript Audio Codec (the real ``dac.DAC`` class).
+"""Audio <-> token codes with the Descript Audio Codec (the real ``dac.DAC`` class, or the frame-rate
+``StftCodec`` built on DAC's quantizer: core/codec/stft_codec.py).
 
 One code frame covers ``hop`` samples (512 at 44.1 kHz: 86.1328125 frames/s, exactly
 ``Fraction(44100, 512)``). ``encode`` right-pads the audio to whole frames; ``decode`` gives exactly
@@ -26,34 +27,23 @@ FORMAT_VERSION = 1
 __all__ = ["CODEC_PRESETS", "CodecConfig", "Tokenizer", "load_tokenizer"]
 
 
-def _new_dac(config: CodecConfig) -> nn.Module:
-    import warnings
-
-    import dac
-
-    with warnings.catch_warnings():
-        # DAC uses torch.nn.utils.weight_norm, deprecated in favour of parametrizations; harmless.
-        warnings.simplefilter("ignore", FutureWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        return dac.DAC(**config.dac_kwargs())
-
-
 class Tokenizer(nn.Module):
-    """A DAC model with exact frame arithmetic and checked inputs.
+    """A DAC-token codec with exact frame arithmetic and checked inputs.
 
     ``seed`` makes the random initialisation reproducible (presets for tests and training).
-    The module is trainable: ``.model`` is the ``dac.DAC`` itself.
+    The module is trainable: ``.model`` is the ``dac.DAC`` itself (or the frame-rate
+    ``StftCodec``, which answers the same calls).
     """
 
     def __init__(self, config: CodecConfig, seed: int | None = None) -> None:
         super().__init__()
         self.config = config
         if seed is None:
-            self.model = _new_dac(config)
+            self.model = config.new_model()
         else:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
-                self.model = _new_dac(config)
+                self.model = config.new_model()
 
     # -- sizes and rates ---------------------------------------------------------------------
     @property

@@ -1,7 +1,12 @@
-"""FoleyWorld procedural audio-visual data (design section 6).
+"""FoleyWorld procedural audio-visual data: scenes with visible events and their sounds, from a seed.
 
     from maskvat_foley.core.data import generate_clip, split_seeds, onset_times, make_clips
     clip = generate_clip(seed)            # FoleyClip: frames uint8 [N,H,W,3], audio float32, events
+    clip = generate_clip(seed, look="footage")   # camera-sized, textured, filmed by a moving camera
+
+Looks: "classic" (flat shapes on plain backgrounds, 96x96 by default; bit-identical to what the
+bundled model was trained on) and "footage" (footage.py: backdrops, camera, distractors, optics,
+rendered by filming.py). Events and audio mean the same in both.
 
 Names are loaded lazily so importing the package costs nothing until they are used.
 """
@@ -15,7 +20,7 @@ _EXPORTS = {
     "KINDS": "spec", "MATERIALS": "spec", "SURFACES": "spec", "RATES": "spec", "SAMPLE_RATE": "spec",
     "SPLITS": "spec", "split_seeds": "spec", "onset_times": "spec", "onset_samples": "spec",
     "plan_clip": "scene", "generate_clip": "render", "render_audio": "render",
-    "render_video": "render", "iter_frames": "render", "make_clips": "make", "main_make": "make",
+    "render_video": "render", "iter_frames": "render", "make_clips": "make",
     "write_clip": "make",
 }
 __all__ = sorted(_EXPORTS)

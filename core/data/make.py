@@ -2,13 +2,14 @@
 
     make_clips(100, 0, "out/")   -> out/foleyworld_0000000.mp4, out/foleyworld_0000000.json, ...
 
+(`maskvat-foley foleyworld make`, plugin/cli_foleyworld.py, is the command line over make_clips.)
+
 The JSON holds the exact frame rate ("24000/1001"), the frame count, every event with its
 exact time (a Fraction string) and seconds, the kinds and materials, and the seed, so that any
 clip can be regenerated bit-identically with generate_clip(seed, ...).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -101,36 +102,3 @@ def make_clips(n: int, seed: int, out_dir: str | os.PathLike, *, size: tuple[int
         bar.close()
     log.info("wrote %d FoleyWorld clips to %s", len(paths), out)
     return paths
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size must look like 96x96, got {text!r}") from None
-    return w, h
-
-
-def main_make(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``foleyworld make --n N --seed S -o DIR [--size 96x96] [--rate 24000/1001] ...``."""
-    ap = argparse.ArgumentParser(prog="maskvat-foley foleyworld make",
-                                 description="Write FoleyWorld clips (.mp4 with audio + .json ground truth).")
-    ap.add_argument("--n", type=int, required=True, help="number of clips")
-    ap.add_argument("--seed", type=int, default=0, help="first seed: train 0.., val 1000000.., test 2000000.. (default 0)")
-    ap.add_argument("-o", "--out", "--output", dest="out", required=True, help="output folder")
-    ap.add_argument("--size", type=_size, default=(96, 96), help="WxH (default 96x96)")
-    ap.add_argument("--rate", default=None, help="frame rate such as 24000/1001 (default: random per clip)")
-    ap.add_argument("--seconds", default=None, help="clip length (default: random 2..12 s)")
-    ap.add_argument("--kinds", default=None, help="comma-separated kinds, 'none' for silent (default: random)")
-    ap.add_argument("--workers", type=int, default=1, help="processes (default 1)")
-    ap.add_argument("--wav", action="store_true", help="also write the exact audio as 16-bit WAV")
-    a = ap.parse_args(argv)
-    kinds = None if a.kinds is None else [k for k in a.kinds.split(",") if k]
-    seconds = None if a.seconds is None else (a.seconds if "/" in a.seconds else float(a.seconds))
-    make_clips(a.n, a.seed, a.out, size=a.size, rate=a.rate, seconds=seconds, kinds=kinds,
-               workers=a.workers, wav=a.wav, progress=True)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main_make())

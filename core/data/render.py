@@ -17,6 +17,11 @@ CHUNK = 32  # frames drawn before the camera runs on them as one batch
 
 def iter_chunks(spec: ClipSpec, chunk: int = CHUNK) -> Iterator[np.ndarray]:
     """The clip's frames in batches of up to ``chunk`` (uint8 [n, H, W, 3])."""
+    if spec.look == "footage":
+        from maskvat_foley.core.data import filming
+
+        yield from filming.iter_chunks(spec, chunk)
+        return
     mods = [kind_module(s.kind) for s in spec.sources]
     states = [m.prepare(s, spec.rate, spec.n_frames) for m, s in zip(mods, spec.sources)]
     bg = look.render_background(spec.background, spec.width, spec.height)
@@ -66,9 +71,9 @@ def render_audio(spec: ClipSpec, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     return out.astype(np.float32, copy=False)
 
 
-def generate_clip(seed: int, *, rate=None, seconds=None, size: tuple[int, int] = (96, 96),
+def generate_clip(seed: int, *, rate=None, seconds=None, size: tuple[int, int] | None = None,
                   kinds: Sequence[str] | None = None, sample_rate: int = SAMPLE_RATE,
-                  video: bool = True) -> FoleyClip:
+                  video: bool = True, look="classic") -> FoleyClip:
     """The FoleyWorld clip of ``seed``: same arguments, identical arrays.
 
     rate: exact frame rate (Fraction, int or '24000/1001'); None picks one of spec.RATES.
@@ -76,7 +81,12 @@ def generate_clip(seed: int, *, rate=None, seconds=None, size: tuple[int, int] =
     kinds: event kinds to include (at most two); None picks at random (some clips mix two
     sources, some are silent); [] or ['none'] gives a scene where nothing happens.
     video=False skips the frames (for audio-only uses such as codec training).
+    size: (W, H); None is 96x96 for the classic look and a random camera size for footage.
+    look: "classic" (flat shapes; unchanged) or "footage" (camera-sized, textured, lit and filmed
+    by a moving camera with silent distractors and cuts: footage.py), or a mapping such as
+    {"name": "footage", "cuts": False, "exposure": "dark"}. Events and audio mean the same in
+    every look.
     """
-    spec = plan_clip(seed, rate=rate, seconds=seconds, size=size, kinds=kinds)
+    spec = plan_clip(seed, rate=rate, seconds=seconds, size=size, kinds=kinds, look=look)
     frames = render_video(spec) if video else None
     return FoleyClip(spec, frames, render_audio(spec, sample_rate), sample_rate)

@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from maskvat_foley.core.data import look
+from maskvat_foley.core.data import footage, look as classic_look
 from maskvat_foley.core.data.kinds import kind_module
 from maskvat_foley.core.data.kinds.base import PlanCtx, r2
 from maskvat_foley.core.data.spec import KINDS, RATES, Box, ClipSpec, Source
@@ -22,11 +22,16 @@ def child_rng(seed: int, *path: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, *path])))
 
 
-def plan_clip(seed: int, *, rate=None, seconds=None, size: tuple[int, int] = (96, 96),
-              kinds: Sequence[str] | None = None) -> ClipSpec:
+def plan_clip(seed: int, *, rate=None, seconds=None, size: tuple[int, int] | None = None,
+              kinds: Sequence[str] | None = None, look="classic") -> ClipSpec:
+    """look: "classic" (flat shapes, 96x96 by default) or "footage" (or a mapping of footage
+    options, see footage.py); size None: 96x96 for classic, a random camera size for footage."""
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"FoleyWorld seed must be a non-negative integer, got {seed!r}")
     seed = int(seed)
+    look_name, opts = footage.parse_look(look)
+    if size is None:
+        size = (96, 96) if look_name == "classic" else footage.pick_size(child_rng(seed, 5, 0))
     width, height = (int(v) for v in size)
     if width < 32 or height < 32:
         raise ValueError(f"FoleyWorld frame size must be at least 32x32, got {width}x{height}")
@@ -42,7 +47,11 @@ def plan_clip(seed: int, *, rate=None, seconds=None, size: tuple[int, int] = (96
     silent = not names
     if silent:  # the scene of one or two sources with nothing happening in it
         names = [str(n) for n in rng.choice(KINDS, size=int(rng.integers(1, 3)), replace=False)]
-    boxes = _layout(rng, width, height, len(names))
+    boxes = _layout(rng, width, height, len(names))  # drawn in every look: same stream after it
+    frame = None
+    if look_name == "footage":
+        frame = footage.plan_layout(child_rng(seed, 5, 1), width, height, names, opts)
+        boxes = frame.boxes
     sources, events = [], []
     for i, (name, box) in enumerate(zip(names, boxes)):
         window = (1, 1) if silent else _window(rng, n_frames, rate)
@@ -52,8 +61,11 @@ def plan_clip(seed: int, *, rate=None, seconds=None, size: tuple[int, int] = (96
         events += evs
     events.sort(key=lambda e: (e.frame, e.params["source"]))
     audio = {"peak_db": r2(rng.uniform(-9, -3)), "noise_db": r2(rng.uniform(-75, -62))}
-    return ClipSpec(seed, rate, n_frames, width, height, look.plan_background(rng), events, sources,
-                    camera=look.plan_camera(rng), audio=audio)
+    spec = ClipSpec(seed, rate, n_frames, width, height, classic_look.plan_background(rng), events, sources,
+                    camera=classic_look.plan_camera(rng), audio=audio)
+    if frame is not None:
+        footage.finish(spec, frame, opts, lambda k: child_rng(seed, 5, k))
+    return spec
 
 
 def _choose_kinds(rng: np.random.Generator, kinds: Sequence[str] | None) -> list[str]:

@@ -104,6 +104,8 @@ class ClipSpec:
     sources: list[Source]
     camera: dict[str, Any] = field(default_factory=dict)
     audio: dict[str, Any] = field(default_factory=dict)
+    look: str = "classic"  # "footage": see footage.py; its world, distractors and optics in ``footage``
+    footage: dict[str, Any] = field(default_factory=dict)
 
     @property
     def seconds(self) -> Fraction:
@@ -114,6 +116,13 @@ class ClipSpec:
         return frame_to_sample(self.n_frames, self.rate, sample_rate)
 
     def to_dict(self) -> dict[str, Any]:
+        d = self._base_dict()
+        if self.look != "classic":  # classic records stay exactly as they were
+            d["look"] = self.look
+            d["footage"] = _jsonable(self.footage)
+        return d
+
+    def _base_dict(self) -> dict[str, Any]:
         return {"seed": self.seed, "rate": fraction_str(self.rate), "n_frames": self.n_frames,
                 "seconds": fraction_str(self.seconds), "width": self.width, "height": self.height,
                 "kinds": sorted({s.kind for s in self.sources if s.events}),

@@ -255,8 +255,8 @@ def ensure_local_engine(model_dir: str | None = None, *, device: str = "auto", p
         return client
     except EngineUnavailable:
         pass
-    cmd = [sys.executable, "-m", "maskvat_foley.core.engine.server", "--port", str(port),
-           "--device", device]
+    # The command line's own `engine serve`, as the Blender add-on starts it: one parser for both.
+    cmd = [sys.executable, "-m", "maskvat_foley", "engine", "serve", "--port", str(port), "--device", device]
     for flag, value in (("--model", model_dir), ("--output-dir", output_dir), ("--cache-dir", cache_dir)):
         if value:
             cmd += [flag, value]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import secrets
 import threading
 from fractions import Fraction
 
@@ -25,11 +24,10 @@ from maskvat_foley.core.engine.device import autocast, dtype_name, is_out_of_mem
 from maskvat_foley.core.engine.outdir import ensure_dir
 from maskvat_foley.core.engine.regular import open_regular
 from maskvat_foley.core.engine.takes import load_codes, write_take
-from maskvat_foley.core.jobs import ClipJob, ClipResult, GenerationParams, Progress, Take
+from maskvat_foley.core.jobs import (MAX_SEED, ClipJob, ClipResult, GenerationParams, Progress, Take, best_first,
+                                    random_seed)
 
 log = logging.getLogger(__name__)
-
-MAX_SEED = 2**31 - 1
 
 
 def default_model_dir() -> str:
@@ -120,9 +118,7 @@ class Engine:
             takes.append(write_take(job, waves[t], self.ckpt.tokenizer.sample_rate, seed, params,
                                     out_dir, self._provenance(job, params, score),
                                     codes=codes[t].cpu().numpy(), confine=confine))
-        # Best first: the panel and the timeline's active take start with the best-synced one.
-        takes.sort(key=lambda tk: -(tk.sync_score if tk.sync_score is not None else -1e9))
-        return takes
+        return best_first(takes)
 
     def features(self, job: ClipJob, step=None) -> torch.Tensor:
         """Visual features of the clip at the codec frame rate [F, D], from the cache when there."""
@@ -242,7 +238,7 @@ class Engine:
             b = min(cond.shape[0], math.ceil(Fraction(end_frame) / job.timeline_rate * tok.frame_rate))
             fixed = codes.clone()
             fixed[:, a:b] = self.ckpt.model.config.mask_id
-            seed = params.seed if params.seed is not None else secrets.randbelow(MAX_SEED)
+            seed = params.seed if params.seed is not None else random_seed()
             step("sampling", 0.0, f"region {start_frame}-{end_frame} seed {seed}")
             codes_new, waves, scores = self._sample(cond, [seed], params, cancel, step,
                                                     fixed=fixed[None])
@@ -280,7 +276,7 @@ def codec_frames(job: ClipJob, codec_rate: Fraction) -> int:
 
 
 def _seeds(params: GenerationParams) -> list[int]:
-    base = params.seed if params.seed is not None else secrets.randbelow(MAX_SEED - params.takes)
+    base = params.seed if params.seed is not None else random_seed(params.takes)
     return [(base + i) % MAX_SEED for i in range(params.takes)]
 
 

@@ -8,12 +8,10 @@ the output folder, so a job from before a restart is still answered for (its res
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import ipaddress
 import logging
 import os
-import secrets
 import socket
 import sys
 import threading
@@ -33,7 +31,7 @@ from maskvat_foley.core.engine.token import config_dir, load_token
 from maskvat_foley.core.engine.validate import (MAX_BODY, MAX_CLIPS, ApiError, check_keys, inside,
                                                 parse_body, parse_clip_job, parse_dataclass,
                                                 parse_params, value)
-from maskvat_foley.core.jobs import Take
+from maskvat_foley.core.jobs import Take, random_seed
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +118,7 @@ def create_app(engine: EngineProtocol, *, token: str, output_dir: str | os.PathL
         params = parse_params(body.get("params") or {"takes": 1})
         seed = body.get("seed", params.seed)
         if seed is None:
-            seed = secrets.randbelow(2**31)
+            seed = random_seed()
         params = parse_params(dict(params.to_dict(), seed=seed))
         return dict(submit([clip], params, body), seed=seed)
 
@@ -235,26 +233,3 @@ def serve(model_dir: str | None = None, device: str = "auto", host: str = "127.0
     log.info("MaskVAT Foley engine %s on http://%s:%d (model %s, device %s), outputs in %s",
              __version__, host, port, info.get("model"), info.get("device"), out)
     uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on")
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m maskvat_foley.core.engine.server",
-                                description="Serve the MaskVAT Foley engine on a local port.")
-    p.add_argument("--model", metavar="DIR", help="model folder (default: the bundled model)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--output-dir", metavar="DIR")
-    p.add_argument("--cache-dir", metavar="DIR", help="feature cache folder")
-    p.add_argument("--allow-host", metavar="NAME", action="append", default=[],
-                   help="a further name clients may send in the Host header (besides localhost, "
-                        "127.0.0.1, ::1 and --host); repeatable")
-    args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    serve(args.model, args.device, args.host, args.port, args.output_dir, cache_dir=args.cache_dir,
-          allow_hosts=tuple(args.allow_host))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from maskvat_foley.core.engine.limits import ClipOutOfBounds, check_clip
-from maskvat_foley.core.jobs import ClipJob, GenerationParams
+from maskvat_foley.core.jobs import MAX_SEED, ClipJob, GenerationParams, without_retired
 
 MAX_BODY = 1 << 20  # 1 MiB of JSON is thousands of clip jobs
 MAX_DEPTH = 32  # the API's documents nest 6 levels; a take's metadata gets the rest
 MAX_CLIPS = 256
 PARAM_LIMITS = {"takes": (1, 16), "steps": (1, 256), "beam": (1, 16), "channels": (1, 2),
-                "sample_rate": (8000, 192000), "seed": (0, 2**31 - 2)}  # the engine's seed range
+                "sample_rate": (8000, 192000), "seed": (0, MAX_SEED - 1)}
 
 
 # An exact number as JSON may spell it: 24, "24000/1001", "23.976", "2.4e1". Digits are capped
@@ -100,7 +100,8 @@ def parse_clip_job(d: Any, where: str = "job") -> ClipJob:
 
 
 def parse_params(d: Any) -> GenerationParams:
-    p = parse_dataclass(GenerationParams, {} if d is None else d, "params")
+    d = without_retired(d) if isinstance(d, dict) else ({} if d is None else d)
+    p = parse_dataclass(GenerationParams, d, "params")
     for name, (lo, hi) in PARAM_LIMITS.items():
         v = getattr(p, name)
         if v is not None and not lo <= v <= hi:

@@ -1,7 +1,7 @@
 """The evaluation run: FoleyWorld clips -> real videos -> Engine takes -> metrics vs the truth.
 
     results = evaluate("resources/default_model", split="test", n=20)
-    maskvat-foley eval --model DIR --set test --n 20 --out eval/
+    maskvat-foley eval --model DIR --set test --n 20 --out eval/      (plugin/cli_eval.py)
 
 Per clip: render the FoleyWorld clip, write it as .mp4 (so the engine's real PyAV path is used),
 generate one take through the Engine, read the WAV back and score it, the trivial baselines
@@ -12,11 +12,9 @@ section (``MODEL_CARD_eval.md``) are written to ``out_dir``.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
-import shlex
 import tempfile
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -25,17 +23,16 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from maskvat_foley.core.eval import onsets as on
+from maskvat_foley.core.eval import CLIPS, DEVICE, SEED, SPLITS, onsets as on
 from maskvat_foley.core.eval.card import write_model_card
-from maskvat_foley.core.jobs import fraction_str
+from maskvat_foley.core.jobs import GenerationParams, fraction_str
 
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 44100  # FoleyWorld's truth; takes are requested and scored at this rate
-SPLITS = ("test", "val")
 AUDIO_METRICS = ("av_align", "mel_distance", "stft_distance")
 
-__all__ = ["evaluate", "main", "write_model_card", "score_audio", "ClipTruth"]
+__all__ = ["evaluate", "write_model_card", "score_audio", "ClipTruth"]
 
 
 @dataclass
@@ -84,9 +81,10 @@ def score_audio(audio: np.ndarray, truth: ClipTruth, sample_rate: int = SAMPLE_R
                   m.logmel_embedding(audio, sample_rate))
 
 
-def evaluate(model_dir: str | os.PathLike | None = None, *, split: str = "test", n: int = 20,
-             device: str = "cpu", steps: int = 16, guidance: float = 3.0, temperature: float = 0.5,
-             beam: int = 1, seed: int = 0,
+def evaluate(model_dir: str | os.PathLike | None = None, *, split: str = "test", n: int = CLIPS,
+             device: str = DEVICE, steps: int = GenerationParams.steps,
+             guidance: float = GenerationParams.guidance, temperature: float = GenerationParams.temperature,
+             beam: int = GenerationParams.beam, seed: int = SEED,
              out_dir: str | os.PathLike | None = None, seconds: Fraction | float | None = None,
              size: tuple[int, int] = (96, 96), commands: Sequence[str] = (),
              progress: bool = True) -> dict[str, Any]:
@@ -95,11 +93,9 @@ def evaluate(model_dir: str | os.PathLike | None = None, *, split: str = "test",
     ``out_dir`` None uses a new temporary folder (its path is in the result)."""
     from tqdm import tqdm
 
-    from maskvat_foley.core.data import generate_clip, split_seeds
-    from maskvat_foley.core.data.make import clip_name, write_clip
+    from maskvat_foley.core.data import split_seeds
     from maskvat_foley.core.engine.engine import Engine, default_model_dir
-    from maskvat_foley.core.eval import baselines as bl, metrics as m
-    from maskvat_foley.core.jobs import ClipJob, GenerationParams
+    from maskvat_foley.core.eval import baselines as bl
 
     if split not in SPLITS:
         raise ValueError(f"evaluation split must be one of {', '.join(SPLITS)}, got {split!r}")
@@ -108,63 +104,30 @@ def evaluate(model_dir: str | os.PathLike | None = None, *, split: str = "test",
     seeds = split_seeds(split, n)
     model_dir = str(model_dir or default_model_dir())
     out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="maskvat-eval-"))
-    media, takes_dir = out / "media", out / "takes"
-    media.mkdir(parents=True, exist_ok=True)
+    (out / "media").mkdir(parents=True, exist_ok=True)
     engine = Engine(model_dir, device=device, cache_dir=str(out / "feature_cache"))
-    tok = engine.ckpt.tokenizer
-    scorer = getattr(engine, "scorer", None)
+    # One mono take per clip, at the truth's rate: scored sample for sample against it.
     params = GenerationParams(seed=seed, takes=1, steps=steps, guidance=guidance, beam=beam,
-                              temperature=temperature,
-                              sample_rate=SAMPLE_RATE, channels=1, device=device)
+                              temperature=temperature, sample_rate=SAMPLE_RATE, channels=1)
     clips, model_scores = [], []
     base_scores: dict[str, list[Scored]] = {name: [] for name in bl.BASELINES}
     for s in tqdm(seeds, desc=f"eval {split}", unit="clip", disable=not progress):
-        clip = generate_clip(s, seconds=seconds, size=size)
-        name = clip_name(s)
-        video = write_clip(clip, media)
-        truth = ClipTruth.of(clip)
-        clip.frames = None  # the motion signal is all that is needed from the picture
-        job = ClipJob(clip_id=name, name=name, media_path=str(video), media_rate=clip.rate,
-                      source_start=0, source_duration=clip.spec.n_frames, timeline_rate=clip.rate,
-                      record_start=0, record_duration=clip.spec.n_frames, timeline_name="foleyworld_eval")
-        result = engine.generate([job], params, out_dir=str(takes_dir))[0]
-        if not result.ok or not result.takes:
-            raise RuntimeError(f"evaluation clip {name}: generation failed: {result.error}")
-        take = result.takes[0]
-        audio = _read_take(take.path, len(clip.audio))
-        scored = score_audio(audio, truth)
+        rec, scored = _evaluate_clip(engine, s, params, out, seconds, size, base_scores)
         model_scores.append(scored)
-        rec = _clip_record(clip, name, truth, scored)
-        rec.update(take=os.path.relpath(take.path, out), sync_score=take.sync_score,
-                   sync_scorer_offset=None)
-        if scorer is not None:
-            rec["sync_scorer_offset"] = m.scorer_offset_ms(
-                scorer, audio, SAMPLE_RATE, engine.features(job),
-                round(Fraction(SAMPLE_RATE) / tok.frame_rate))
-        rec.update(m.codec_quality(tok, clip.audio, clip.sample_rate))
-        rec["baselines"] = {}
-        for b in bl.BASELINES:
-            sc = score_audio(bl.baseline_audio(b, clip, SAMPLE_RATE), truth)
-            base_scores[b].append(sc)
-            rec["baselines"][b] = _clean(sc.values)
         clips.append(rec)
     truth_emb = np.stack([sc.embedding for sc in base_scores["true_audio"]])
-    metrics = _aggregate(model_scores, truth_emb)
-    for k in ("codec_si_sdr", "codec_mel_distance"):
-        metrics[k] = _mean([c[k] for c in clips])
-    offsets = [c["sync_scorer_offset"] for c in clips if c["sync_scorer_offset"] is not None]
-    metrics["sync_scorer_offset"] = _mean([abs(o) for o in offsets])
-    metrics["sync_scorer_offset_signed"] = _mean(offsets)
+    metrics = _model_metrics(model_scores, clips, truth_emb)
+    config = {"split": split, "n": n, "seeds": [seeds.start, seeds.stop], "device": str(engine.device),
+              "steps": steps, "guidance": guidance, "temperature": temperature, "beam": beam,
+              "seed": seed, "sample_rate": SAMPLE_RATE,
+              "seconds": None if seconds is None else fraction_str(Fraction(str(seconds))),
+              "size": list(size), "onset_params": _clean(vars(on.DEFAULT)),
+              "tolerance": "one video frame of each clip's rate"}
     results: dict[str, Any] = {
         "model": {"name": engine.ckpt.name, "sha256": engine.ckpt.sha256, "path": model_dir,
-                  "codec": tok.name, "extractor": engine.ckpt.extractor.name,
-                  "scorer": getattr(scorer, "name", None) if scorer is not None else None},
-        "config": {"split": split, "n": n, "seeds": [seeds.start, seeds.stop], "device": str(engine.device),
-                   "steps": steps, "guidance": guidance, "temperature": temperature, "beam": beam,
-                   "seed": seed, "sample_rate": SAMPLE_RATE,
-                   "seconds": None if seconds is None else fraction_str(Fraction(str(seconds))),
-                   "size": list(size), "onset_params": _clean(vars(on.DEFAULT)),
-                   "tolerance": "one video frame of each clip's rate"},
+                  "codec": engine.ckpt.tokenizer.name, "extractor": engine.ckpt.extractor.name,
+                  "scorer": getattr(engine.scorer, "name", None) if engine.scorer is not None else None},
+        "config": config,
         "metrics": metrics,
         "per_kind": _per_kind(model_scores),
         "baselines": {b: {"metrics": _aggregate(sc, truth_emb), "per_kind": _per_kind(sc)}
@@ -180,6 +143,55 @@ def evaluate(model_dir: str | os.PathLike | None = None, *, split: str = "test",
     log.info("evaluated %d %s clips: onset F1 %.3f; results in %s", n, split,
              metrics["onset_f1"], out)
     return results
+
+
+def _evaluate_clip(engine, seed: int, params, out: Path, seconds, size: tuple[int, int],
+                   base_scores: dict[str, list[Scored]]) -> tuple[dict[str, Any], Scored]:
+    """Render FoleyWorld clip ``seed`` as a video, generate its take, score it and the baselines
+    (appended to ``base_scores``); returns the clip's record and the model's scores."""
+    from maskvat_foley.core.data import generate_clip
+    from maskvat_foley.core.data.make import clip_name, write_clip
+    from maskvat_foley.core.eval import baselines as bl, metrics as m
+    from maskvat_foley.core.jobs import ClipJob
+
+    clip = generate_clip(seed, seconds=seconds, size=size)
+    name = clip_name(seed)
+    video = write_clip(clip, out / "media")
+    truth = ClipTruth.of(clip)
+    clip.frames = None  # the motion signal is all that is needed from the picture
+    job = ClipJob(clip_id=name, name=name, media_path=str(video), media_rate=clip.rate,
+                  source_start=0, source_duration=clip.spec.n_frames, timeline_rate=clip.rate,
+                  record_start=0, record_duration=clip.spec.n_frames, timeline_name="foleyworld_eval")
+    result = engine.generate([job], params, out_dir=str(out / "takes"))[0]
+    if not result.ok or not result.takes:
+        raise RuntimeError(f"evaluation clip {name}: generation failed: {result.error}")
+    take = result.takes[0]
+    audio = _read_take(take.path, len(clip.audio))
+    scored = score_audio(audio, truth)
+    rec = _clip_record(clip, name, truth, scored)
+    rec.update(take=os.path.relpath(take.path, out), sync_score=take.sync_score, sync_scorer_offset=None)
+    tok, scorer = engine.ckpt.tokenizer, getattr(engine, "scorer", None)
+    if scorer is not None:
+        rec["sync_scorer_offset"] = m.scorer_offset_ms(scorer, audio, SAMPLE_RATE, engine.features(job),
+                                                       round(Fraction(SAMPLE_RATE) / tok.frame_rate))
+    rec.update(m.codec_quality(tok, clip.audio, clip.sample_rate))
+    rec["baselines"] = {}
+    for b in bl.BASELINES:
+        sc = score_audio(bl.baseline_audio(b, clip, SAMPLE_RATE), truth)
+        base_scores[b].append(sc)
+        rec["baselines"][b] = _clean(sc.values)
+    return rec, scored
+
+
+def _model_metrics(scores: list[Scored], clips: list[dict[str, Any]], truth_emb: np.ndarray) -> dict[str, Any]:
+    """The model's aggregate metrics, with the codec's and the synchrony scorer's means over clips."""
+    metrics = _aggregate(scores, truth_emb)
+    for k in ("codec_si_sdr", "codec_mel_distance"):
+        metrics[k] = _mean([c[k] for c in clips])
+    offsets = [c["sync_scorer_offset"] for c in clips if c["sync_scorer_offset"] is not None]
+    metrics["sync_scorer_offset"] = _mean([abs(o) for o in offsets])
+    metrics["sync_scorer_offset_signed"] = _mean(offsets)
+    return metrics
 
 
 def _read_take(path: str, num_samples: int) -> np.ndarray:
@@ -246,46 +258,3 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.partial")
     tmp.write_text(json.dumps(data, indent=1) + "\n")
     os.replace(tmp, path)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``maskvat-foley eval``: evaluate a model on FoleyWorld and print the results as JSON."""
-    from maskvat_foley.core.engine.engine import default_model_dir
-
-    ap = argparse.ArgumentParser(prog="maskvat-foley eval",
-                                 description="Evaluate a MaskVAT model on FoleyWorld clips (onset "
-                                             "F1, AV-Align, spectral distances, baselines).")
-    ap.add_argument("--model", default=default_model_dir(), help="model folder (default: the bundled model)")
-    ap.add_argument("--set", dest="split", choices=SPLITS, default="test", help="FoleyWorld split")
-    ap.add_argument("--n", type=int, default=20, help="number of clips (default 20)")
-    ap.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
-    ap.add_argument("--out", default=None, help="output folder (default: a new temporary folder)")
-    ap.add_argument("--steps", type=int, default=16, help="sampling steps")
-    ap.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance")
-    ap.add_argument("--temperature", type=float, default=0.5,
-                    help="sampling temperature (default 0.5, the product's default)")
-    ap.add_argument("--beam", type=int, default=1,
-                    help="candidates per take ranked by the synchrony scorer (default 1: no selection)")
-    ap.add_argument("--seed", type=int, default=0, help="generation seed")
-    ap.add_argument("--seconds", type=float, default=None, help="clip length (default: random 2-12 s)")
-    ap.add_argument("--card", default=None,
-                    help="also write the results section into this model card (e.g. the model's MODEL_CARD.md)")
-    a = ap.parse_args(argv)
-    # the card records the full command, defaults spelled out, however it was invoked
-    args = ["--model", a.model, "--set", a.split, "--n", str(a.n), "--device", a.device,
-            "--steps", str(a.steps), "--guidance", str(a.guidance), "--temperature", str(a.temperature),
-            "--beam", str(a.beam), "--seed", str(a.seed)]
-    args += ["--seconds", str(a.seconds)] if a.seconds is not None else []
-    args += ["--out", a.out] if a.out is not None else []
-    results = evaluate(a.model, split=a.split, n=a.n, device=a.device, steps=a.steps,
-                       guidance=a.guidance, temperature=a.temperature, beam=a.beam, seed=a.seed,
-                       out_dir=a.out, seconds=a.seconds,
-                       commands=["maskvat-foley eval " + shlex.join(args)])
-    if a.card:
-        write_model_card(results, a.card, commands=["maskvat-foley eval " + shlex.join(args)])
-    print(json.dumps(results, indent=1))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

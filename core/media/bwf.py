@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from maskvat_foley.core.jobs import GenerationParams
 from maskvat_foley.core.media.video import MediaError
 from maskvat_foley.core.timeline.rates import is_drop_frame_rate, rate_str
 
@@ -50,7 +51,7 @@ class BwfInfo:
     ixml: str | None
 
 
-def write_bwf(path: str | os.PathLike, audio: np.ndarray, sample_rate: int = 48000, *,
+def write_bwf(path: str | os.PathLike, audio: np.ndarray, sample_rate: int = GenerationParams.sample_rate, *,
               time_reference: int, description: str = "", originator: str = "MaskVAT Foley",
               originator_reference: str = "", bits: int = 24, timecode_rate: Fraction | None = None,
               drop_frame: bool | None = None, origination: _dt.datetime | None = None,

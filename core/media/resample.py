@@ -1,6 +1,6 @@
 """Resampling (soxr, very high quality) to an exact sample count, and fitting audio to a record span.
 
-The count comes from the design's rule (rates.sample_span): a take for record frames [a, b) at rate
+The count comes from rates.sample_span: a take for record frames [a, b) at rate
 r holds round(b*SR/r) - round(a*SR/r) samples, so adjacent clips tile with no gap and no overlap.
 """
 from __future__ import annotations

@@ -10,5 +10,6 @@ Modules (import them directly; nothing heavy is imported here):
     beam        SyncScorer, OnsetMotionScorer, beam_select, sample_with_beam
     long        generate_long (overlapping windows, continuation), regenerate_region
     checkpoint  save_checkpoint / load_checkpoint / init_random (safetensors folders)
-    bench       sampling speed: python -m maskvat_foley.core.model.bench
+
+Sampling speed: core.bench.sampler (`maskvat-foley bench sampler`).
 """

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from maskvat_foley.core.jobs import GenerationParams
 from maskvat_foley.core.model.long import fill
 from maskvat_foley.core.model.sampler import Generators
 
@@ -137,7 +138,7 @@ class BeamResult:
     chosen: Tensor           # [n] index of the chosen candidate
 
 
-def sample_with_beam(model: torch.nn.Module, cond: Tensor, *, n_takes: int = 1, beam: int = 1,
+def sample_with_beam(model: torch.nn.Module, cond: Tensor, *, n_takes: int = 1, beam: int = GenerationParams.beam,
                      scorer: SyncScorer | None = None, decode: Callable[[Tensor], Tensor] | None = None,
                      sample_rate: int | None = None, visual: Tensor | None = None,
                      generator: Generators = None, fixed: Tensor | None = None,

@@ -81,7 +81,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # Unit tests: a few thousand parameters.
     "tiny": dict(n_codebooks=4, codebook_size=64, cond_dim=16, d_model=32, n_layers=2, n_heads=2,
                  enc_layers=1, cond_kernel=3, max_frames=256, label_smoothing=0.0),
-    # The bundled CPU model: a few M parameters, faster than real time on 2 cores (see bench.py).
+    # The bundled CPU model: a few M parameters, faster than real time on a CPU (core.bench.sampler).
     "default": dict(d_model=192, n_layers=4, n_heads=4, enc_layers=2, max_frames=1024),
     # The paper's scale (ECCV 2024): d 1024, 24 layers, 16 heads.
     "paper": dict(d_model=1024, n_layers=24, n_heads=16, enc_layers=6, dropout=0.1,

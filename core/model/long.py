@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from maskvat_foley.core.jobs import GenerationParams
 from maskvat_foley.core.model.sampler import Generators, StepCallback, plan_steps, sample
 
 
@@ -37,8 +38,8 @@ def plan_windows(masked_frames: Tensor, window: int, overlap: int) -> list[tuple
 
 
 def fill(model: torch.nn.Module, cond: Tensor, fixed: Tensor, *, n_takes: int = 1,
-         window: int | None = None, overlap: int | None = None, steps: int = 16,
-         guidance: float = 3.0, temperature: float = 1.0, generator: Generators = None,
+         window: int | None = None, overlap: int | None = None, steps: int = GenerationParams.steps,
+         guidance: float = GenerationParams.guidance, temperature: float = 1.0, generator: Generators = None,
          on_step: StepCallback | None = None, cancel: threading.Event | None = None) -> Tensor:
     """Fill every MASK of fixed [1 or n,K,F] (any F), window by window; cond [1 or n,F,Dc]."""
     window = window or model.config.max_frames

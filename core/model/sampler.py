@@ -20,6 +20,8 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import Tensor
 
+from maskvat_foley.core.jobs import GenerationParams
+
 StepCallback = Callable[[int, int], None]
 
 
@@ -115,8 +117,8 @@ def _check_generators(gens: Generators, n_takes: int, device: torch.device) -> N
                              "create it with torch.Generator(device=...) on the model's device")
 
 
-def sample(model: torch.nn.Module, cond: Tensor, *, n_takes: int = 1, steps: int = 16,
-           guidance: float = 3.0, temperature: float = 1.0, generator: Generators = None,
+def sample(model: torch.nn.Module, cond: Tensor, *, n_takes: int = 1, steps: int = GenerationParams.steps,
+           guidance: float = GenerationParams.guidance, temperature: float = 1.0, generator: Generators = None,
            fixed: Tensor | None = None, on_step: StepCallback | None = None,
            cancel: threading.Event | None = None) -> Tensor:
     """Codes [n_takes,K,F] for visual features cond [1 or n_takes,F,Dc].

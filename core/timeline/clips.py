@@ -125,6 +125,14 @@ def timeline_rate(timeline: otio.schema.Timeline) -> Fraction:
     raise TimelineError(f"timeline {timeline.name!r} has no global start time and no items to take a rate from")
 
 
+def timeline_origin(timeline: otio.schema.Timeline, rate: Fraction | None = None) -> int:
+    """The record frame of the timeline's first frame at ``rate`` (default: its edit rate): its
+    global start counted from the timecode origin, 0 when it has none."""
+    if timeline.global_start_time is None:
+        return 0
+    return rates.frames(timeline.global_start_time, rate if rate is not None else timeline_rate(timeline))
+
+
 def _span(r: otio.opentime.TimeRange) -> tuple[Fraction, Fraction]:
     start = rates.seconds(r.start_time)
     return start, start + rates.seconds(r.duration)
@@ -198,7 +206,7 @@ def clip_info(clip: otio.schema.Clip, clip_id: str, track_number: int, track: ot
               timeline: otio.schema.Timeline, rate: Fraction, timeline_dir: str | None = None) -> ClipInfo:
     """Describe one clip of ``timeline`` (see ``list_clips``)."""
     root = timeline.tracks
-    origin = rates.frames(timeline.global_start_time, rate) if timeline.global_start_time is not None else 0
+    origin = timeline_origin(timeline, rate)
     trimmed = clip.trimmed_range()
     visible = clip.visible_range()
     rec_s, rec_e, head, tail = _to_root(clip, _span(trimmed), root)

@@ -16,15 +16,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import pathlib
-from collections.abc import Mapping
 from fractions import Fraction
 
 import opentimelineio as otio
 
 from maskvat_foley.core.timeline import rates
-from maskvat_foley.core.timeline.clips import timeline_rate
+from maskvat_foley.core.timeline.clips import timeline_origin, timeline_rate
 from maskvat_foley.core.timeline.io import TimelineError, media_path
-from maskvat_foley.core.timeline.placement import FOLEY_KEY, FOLEY_TRACK
+from maskvat_foley.core.timeline.placement import is_foley_track
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +43,6 @@ class Conformed:
     rate: Fraction
     left_out: list[str] = dataclasses.field(default_factory=list)  # names of tracks left out
     foley_left_out: bool = False
-
-
-def is_foley_track(track: otio.core.Composable) -> bool:
-    """A track placement.py made (marked in its metadata, or named "Foley (MaskVAT)...")."""
-    if not isinstance(track, otio.schema.Track) or track.kind != otio.schema.TrackKind.Audio:
-        return False
-    mark = track.metadata.get(FOLEY_KEY)
-    return bool(isinstance(mark, Mapping) and mark.get("foley_track")) or (track.name or "").startswith(FOLEY_TRACK)
 
 
 def _rt(frames: int, rate: Fraction) -> otio.opentime.RationalTime:
@@ -119,7 +110,7 @@ def _composition_at_rate(comp: otio.core.Composition, rate: Fraction) -> None:
 def to_edit_rate(timeline: otio.schema.Timeline, rate: Fraction) -> None:
     """Express every range of ``timeline`` in whole frames at the edit rate ``rate``."""
     if timeline.global_start_time is not None:
-        timeline.global_start_time = _rt(rates.frames(timeline.global_start_time, rate), rate)
+        timeline.global_start_time = _rt(timeline_origin(timeline, rate), rate)
     for track in timeline.tracks:
         if track.source_range is not None:
             track.source_range = _at_rate(track.source_range, rate)
@@ -200,7 +191,7 @@ def video_only(timeline: otio.schema.Timeline) -> tuple[otio.schema.Timeline, li
         # The EDL writer counts record timecodes from zero: a leading gap carries the global start
         # (01:00:00:00 stays 01:00:00:00; the EDL reader turns it back into a track offset).
         rate = timeline_rate(timeline)
-        origin = rates.frames(timeline.global_start_time, rate)
+        origin = timeline_origin(timeline, rate)
         if origin > 0:
             track.insert(0, otio.schema.Gap(source_range=_range(0, origin, rate)))
     copy = otio.schema.Timeline(name=timeline.name, metadata=dict(timeline.metadata))

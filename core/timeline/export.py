@@ -19,6 +19,7 @@ from fractions import Fraction
 import opentimelineio as otio
 
 from maskvat_foley.core.timeline import editor_xml, rates
+from maskvat_foley.core.timeline.clips import timeline_origin
 from maskvat_foley.core.timeline.conform import FOLEY_FORMATS, ConformError, Conformed, conform
 from maskvat_foley.core.timeline.io import TimelineError, atomic_output, media_path, write_timeline
 from maskvat_foley.core.timeline.placement import FOLEY_KEY
@@ -136,7 +137,7 @@ def _require_adapter(fmt: str, out_path: str) -> None:
 
 def _takes(timeline: otio.schema.Timeline, rate: Fraction) -> tuple[int, dict[str, editor_xml.TakeSpan]]:
     """The takes' sample rate (the first one's, else 48 kHz), and each take file's span in the render."""
-    origin = rates.frames(timeline.global_start_time, rate) if timeline.global_start_time is not None else 0
+    origin = timeline_origin(timeline, rate)
     sample_rates, spans = [], {}
     for clip in timeline.find_clips():
         for ref in clip.media_references().values():

@@ -17,13 +17,12 @@ from typing import Any
 
 import opentimelineio as otio
 
-from maskvat_foley.core.jobs import Take
+from maskvat_foley.core.jobs import FOLEY_TRACK, Take, take_key
 from maskvat_foley.core.timeline import rates
-from maskvat_foley.core.timeline.clips import ClipInfo, timeline_rate
+from maskvat_foley.core.timeline.clips import ClipInfo, timeline_origin, timeline_rate
 from maskvat_foley.core.timeline.io import TimelineError, file_url
 
 FOLEY_KEY = "maskvat_foley"
-FOLEY_TRACK = "Foley (MaskVAT)"
 DEFAULT_MEDIA = "DEFAULT_MEDIA"
 
 
@@ -57,7 +56,7 @@ def _plain(value: Any) -> Any:
 
 def take_keys(clip: otio.schema.Clip) -> list[str]:
     """The take keys of a Foley clip, best first, as a list: also from files that stored them as one
-    string (older versions), and from the media references when the metadata has none."""
+    string (``"['seed-1', 'seed-2']"``), and from the media references when the metadata has none."""
     meta = clip.metadata.get(FOLEY_KEY)
     stored = meta.get("take_keys") if isinstance(meta, Mapping) else None
     refs = [k for k in clip.media_references() if k != DEFAULT_MEDIA]
@@ -133,12 +132,10 @@ def _clip_metadata(clip_id: str, clip_name: str, keys: list[str], active: otio.c
     return meta
 
 
-def _origin(timeline: otio.schema.Timeline, rate: Fraction) -> int:
-    return rates.frames(timeline.global_start_time, rate) if timeline.global_start_time is not None else 0
-
-
-def _is_foley_track(track: otio.schema.Track, track_name: str) -> bool:
-    if track.kind != otio.schema.TrackKind.Audio:
+def is_foley_track(track: otio.core.Composable, track_name: str = FOLEY_TRACK) -> bool:
+    """An audio track placement made: marked in its metadata, or named ``track_name`` or
+    ``track_name N`` (files that lost the metadata, such as FCP XML read back)."""
+    if not isinstance(track, otio.schema.Track) or track.kind != otio.schema.TrackKind.Audio:
         return False
     mark = track.metadata.get(FOLEY_KEY)
     if isinstance(mark, Mapping) and mark.get("foley_track"):
@@ -149,7 +146,7 @@ def _is_foley_track(track: otio.schema.Track, track_name: str) -> bool:
 def _take_out_foley(timeline: otio.schema.Timeline, track_name: str, rate: Fraction) -> dict[str, _Entry]:
     """Remove the Foley tracks, returning their clips keyed by source clip id."""
     entries: dict[str, _Entry] = {}
-    for track in [t for t in timeline.tracks if isinstance(t, otio.schema.Track) and _is_foley_track(t, track_name)]:
+    for track in [t for t in timeline.tracks if is_foley_track(t, track_name)]:
         for n, item in enumerate(track):
             if not isinstance(item, otio.schema.Clip):
                 continue
@@ -200,7 +197,7 @@ def place_takes(timeline: otio.schema.Timeline, clip_takes: Mapping[str, tuple[C
     """
     result = timeline.deepcopy()
     rate = timeline_rate(result)
-    origin = _origin(result, rate)
+    origin = timeline_origin(result, rate)
     entries = _take_out_foley(result, track_name, rate)
     for clip_id, (info, takes, active_seed) in clip_takes.items():
         if clip_id != info.id:
@@ -215,7 +212,7 @@ def find_foley_clip(timeline: otio.schema.Timeline, clip_id: str, track_name: st
     """The Foley clip made for source clip ``clip_id``."""
     found = []
     for track in timeline.tracks:
-        if isinstance(track, otio.schema.Track) and _is_foley_track(track, track_name):
+        if is_foley_track(track, track_name):
             for item in track:
                 meta = item.metadata.get(FOLEY_KEY, {}) if isinstance(item, otio.schema.Clip) else {}
                 if meta.get("source_clip_id") == clip_id:
@@ -232,7 +229,7 @@ def set_active_take(timeline: otio.schema.Timeline, clip_id: str, seed: int, *,
     result = timeline.deepcopy()
     clip = find_foley_clip(result, clip_id, track_name)
     refs = dict(clip.media_references())
-    key = f"seed-{seed}"
+    key = take_key(seed)
     if key not in refs:
         takes = [k for k in refs if k != DEFAULT_MEDIA]
         raise PlacementError(f"clip {clip_id} has no take with seed {seed} (takes: {', '.join(takes)})")
@@ -258,7 +255,7 @@ def remove_take(timeline: otio.schema.Timeline, clip_id: str, seed: int | None =
     clip = find_foley_clip(result, clip_id, track_name)
     refs = dict(clip.media_references())
     if seed is not None:
-        key = f"seed-{seed}"
+        key = take_key(seed)
         if key not in refs:
             takes = [k for k in refs if k != DEFAULT_MEDIA]
             raise PlacementError(f"clip {clip_id} has no take with seed {seed} (takes: {', '.join(takes)})")

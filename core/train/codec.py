@@ -21,7 +21,7 @@ from maskvat_foley.core.train import dist as D
 from maskvat_foley.core.train.codebooks import CodebookRefresher
 from maskvat_foley.core.train.common import RunOptions, folder_sha256, stage_summary, write_summary
 from maskvat_foley.core.train.loop import LoopConfig, Trainer, from_dict
-from maskvat_foley.core.train.losses import multiscale_mel_l1, multiscale_stft_l1, si_sdr
+from maskvat_foley.core.train.losses import multiscale_mel_l1, multiscale_stft_l1, si_sdr, spectral_convergence
 from maskvat_foley.core.train.sources import SAMPLE_RATE, make_source
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class CodecTrainConfig:
     mel_weight: float = 15.0
     wave_weight: float = 1.0
     stft_weight: float = 1.0
+    sc_weight: float = 0.0                     # linear-magnitude spectral convergence (the level)
     commitment_weight: float = 0.25
     codebook_weight: float = 1.0
     adversarial: bool = False                  # DAC's discriminator (slow on a CPU)
@@ -135,12 +136,14 @@ class _Adversary:
 
 @torch.no_grad()
 def evaluate_codec(tok: Any, source: Any, seconds: float) -> dict[str, float]:
-    """SI-SDR (dB) and log-mel L1 distance of encode -> decode on the first ``seconds`` of each
-    clip, and the codebooks' perplexity (a collapsed codebook, one code for every frame, is 1)."""
+    """Encode -> decode on the first ``seconds`` of each clip: SI-SDR (dB), log-mel L1 distance,
+    the level of the round trip against the truth (median dB of RMS), the round trip's level in the
+    truth's silent stretches (a constant band shows there), and the codebooks' perplexity (a
+    collapsed codebook, one code for every frame, is 1)."""
     from maskvat_foley.core.train.cache import code_perplexity
 
     tok.eval()
-    sdr, mel, codes = [], [], []
+    sdr, mel, level, floor, codes = [], [], [], [], []
     n = max(tok.hop, round(seconds * SAMPLE_RATE) // tok.hop * tok.hop)
     for i in range(len(source)):
         audio = torch.from_numpy(source.get(i, video=False).audio[:n].copy())[None, None]
@@ -149,10 +152,30 @@ def evaluate_codec(tok: Any, source: Any, seconds: float) -> dict[str, float]:
         rec = tok.decode(c)[..., :audio.shape[-1]].float().cpu()
         sdr.append(float(si_sdr(rec, audio)[0]))
         mel.append(float(multiscale_mel_l1(rec, audio, tok.sample_rate)))
+        level.append(_db(rec) - _db(audio))
+        silent = _block_db(audio) < SILENT_DBFS
+        if silent.any():
+            floor.append(float(_block_db(rec)[silent].mean()))
     perplexity = code_perplexity(torch.cat(codes, dim=1), tok.codebook_size)
     return {"si_sdr_db": float(np.mean(sdr)), "mel_distance": float(np.mean(mel)),
+            "level_db": float(np.median(level)),
+            "silence_dbfs": float(np.mean(floor)) if floor else None,
             "code_perplexity_min": float(perplexity.min()),
             "code_perplexity_mean": float(perplexity.mean()), "clips": len(source)}
+
+
+SILENT_DBFS = -60.0  # a block of the truth quieter than this is silence
+
+
+def _db(x: torch.Tensor) -> float:
+    return float(10 * torch.log10(x.double().square().mean() + 1e-20))
+
+
+def _block_db(x: torch.Tensor, block: int = 2048) -> np.ndarray:
+    """Level (dBFS) of each whole ``block`` of samples."""
+    flat = x.reshape(-1)
+    flat = flat[:len(flat) // block * block].double().reshape(-1, block)
+    return (10 * torch.log10(flat.square().mean(dim=1) + 1e-20)).numpy()
 
 
 def train_codec(cfg: CodecTrainConfig, opts: RunOptions) -> dict[str, Any]:
@@ -184,6 +207,9 @@ def train_codec(cfg: CodecTrainConfig, opts: RunOptions) -> dict[str, Any]:
             loss = (cfg.mel_weight * parts["mel"] + cfg.wave_weight * parts["wave"]
                     + cfg.stft_weight * parts["stft"] + cfg.commitment_weight * parts["commitment"]
                     + cfg.codebook_weight * parts["codebook"])
+            if cfg.sc_weight:
+                parts["convergence"] = spectral_convergence(y, x)
+                loss = loss + cfg.sc_weight * parts["convergence"]
             metrics = {k: float(v.detach()) for k, v in parts.items()}
             if refreshed is not None:
                 metrics["codes_refreshed"] = float(sum(refreshed))

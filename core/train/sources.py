@@ -31,7 +31,13 @@ class ClipSource(Protocol):
 
 @dataclass
 class FoleyWorldSource:
-    """Clips ``split_seeds(split, n, offset)``; ``seconds`` fixes the length (None: 2..12 s)."""
+    """Clips ``split_seeds(split, n, offset)``; ``seconds`` fixes the length (None: 2..12 s).
+
+    ``look`` is FoleyWorld's ("classic", "footage" or a mapping). A footage clip is filmed at a
+    camera size and then scaled down to ``size`` by area averaging, as a decoded camera picture is
+    scaled for the visual features: rendering it small would keep noise and blocks no real picture
+    has at that size.
+    """
 
     split: str = "train"
     n: int = 256
@@ -39,6 +45,7 @@ class FoleyWorldSource:
     size: tuple[int, int] = (64, 64)
     seconds: float | str | None = None
     kinds: Sequence[str] | None = None
+    look: str | dict = "classic"
 
     def __post_init__(self) -> None:
         from maskvat_foley.core.data import split_seeds
@@ -55,14 +62,28 @@ class FoleyWorldSource:
 
         seed = self.seeds[index]
         seconds = Fraction(self.seconds) if isinstance(self.seconds, str) else self.seconds
-        clip = generate_clip(seed, size=self.size, seconds=seconds, kinds=self.kinds, video=video)
+        classic = self.look == "classic"
+        clip = generate_clip(seed, size=self.size if classic else None, seconds=seconds, kinds=self.kinds,
+                             video=video, look=self.look)
+        frames = clip.frames if classic or not video else _area_resize(clip.frames, self.size)
         times = frame_times_for_rate(clip.spec.n_frames, clip.rate) if video else None
-        return AVClip(f"foleyworld:{seed}", clip.audio.astype(np.float32, copy=False), clip.frames, times)
+        return AVClip(f"foleyworld:{seed}", clip.audio.astype(np.float32, copy=False), frames, times)
 
     def describe(self) -> dict[str, Any]:
         return {"type": "foleyworld", "split": self.split, "n": self.n, "offset": self.offset,
                 "size": list(self.size), "seconds": self.seconds,
-                "kinds": None if self.kinds is None else list(self.kinds)}
+                "kinds": None if self.kinds is None else list(self.kinds), "look": self.look}
+
+
+def _area_resize(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """uint8 frames [N, H, W, 3] scaled to ``size`` (width, height) by area averaging."""
+    import torch
+    import torch.nn.functional as F
+
+    w, h = size
+    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()
+    y = F.interpolate(x, size=(h, w), mode="area")
+    return y.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
 def make_source(spec: dict[str, Any], size: tuple[int, int] = (64, 64), *, split: str | None = None) -> ClipSource:

@@ -12,8 +12,6 @@ from typing import Protocol, Sequence
 
 from maskvat_foley.core.jobs import Take
 
-FOLEY_TRACK = "Foley (MaskVAT)"  # same name the OTIO placement gives its tracks
-
 
 class HostError(RuntimeError):
     """The host refused or could not do something; the message says what and where."""

@@ -24,7 +24,8 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 
 from maskvat_foley.core.timeline import rates
-from maskvat_foley.plugin.hosts import (FOLEY_TRACK, ApplyReport, ClipRef, HostError, HostSelection,
+from maskvat_foley.core.jobs import FOLEY_TRACK
+from maskvat_foley.plugin.hosts import (ApplyReport, ClipRef, HostError, HostSelection,
                                         PlacedItem, Placement)
 from maskvat_foley.plugin.hosts.frames import HostClock, blender_clock, whole_frame
 

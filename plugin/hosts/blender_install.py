@@ -70,7 +70,8 @@ def installed_version(platform: str, env) -> str | None:
         if found:
             return found[-1]
     exe = shutil.which("blender", path=env.get("PATH", ""))
-    if exe is None and platform == "darwin" and os.path.isfile(mac := "/Applications/Blender.app/Contents/MacOS/Blender"):
+    mac = "/Applications/Blender.app/Contents/MacOS/Blender"
+    if exe is None and platform == "darwin" and os.path.isfile(mac):
         exe = mac
     if exe is None:
         return None

@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from maskvat_foley.core.timeline import rates
-from maskvat_foley.plugin.hosts import (FOLEY_TRACK, ApplyReport, ClipRef, HostError, HostSelection,
+from maskvat_foley.core.jobs import FOLEY_TRACK
+from maskvat_foley.plugin.hosts import (ApplyReport, ClipRef, HostError, HostSelection,
                                         PlacedItem, Placement)
 from maskvat_foley.plugin.hosts.frames import HostClock, hiero_clock
 
@@ -109,7 +110,8 @@ class HieroBridge:
                 track.addTrackItem(item)
         finally:
             project.endUndo()
-        found = {os.path.abspath(_path(i.source())): (int(i.timelineIn()), int(i.timelineOut()) - int(i.timelineIn()) + 1)
+        found = {os.path.abspath(_path(i.source())): (int(i.timelineIn()),
+                                                      int(i.timelineOut()) - int(i.timelineIn()) + 1)
                  for i in track.items()}
         for p in placements:
             path = os.path.abspath(p.take.path)

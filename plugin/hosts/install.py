@@ -51,7 +51,8 @@ def default_dest(host: str, platform: str | None = None, env=None) -> Path:
         if platform == "win32":
             base = _appdata(env) / "Blackmagic Design" / "DaVinci Resolve" / "Support" / "Fusion" / "Scripts"
         elif platform == "darwin":
-            base = home / "Library" / "Application Support" / "Blackmagic Design" / "DaVinci Resolve" / "Fusion" / "Scripts"
+            base = (home / "Library" / "Application Support" / "Blackmagic Design" / "DaVinci Resolve" / "Fusion"
+                    / "Scripts")
         else:
             base = home / ".local" / "share" / "DaVinciResolve" / "Fusion" / "Scripts"
         return base / "Utility"  # listed under Workspace > Scripts on every page

@@ -21,7 +21,8 @@ import os
 import re
 from collections.abc import Sequence
 
-from maskvat_foley.plugin.hosts import (FOLEY_TRACK, ApplyReport, ClipRef, HostError, HostSelection,
+from maskvat_foley.core.jobs import FOLEY_TRACK
+from maskvat_foley.plugin.hosts import (ApplyReport, ClipRef, HostError, HostSelection,
                                         PlacedItem, Placement)
 from maskvat_foley.plugin.hosts.frames import HostClock, resolve_clock
 

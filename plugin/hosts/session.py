@@ -1,6 +1,7 @@
-"""The one flow every host runs: export the host timeline to OTIO, turn the host selection into
-clip ids, generate (through the panel when a chooser is given, else headless: the best take of
-each clip), and hand the chosen takes to the bridge to place on the host's timeline.
+"""What every host runs around core.pipeline: export the host timeline to OTIO, open it with the
+pipeline, turn the host selection into clip ids, generate (through the panel when a chooser is
+given, else headless with pipeline.generate_timeline: the best take of each clip), and hand the
+chosen takes to the bridge to place on the host's timeline.
 
 The engine is anything with the core.engine.api contract: the in-process Engine or an
 EngineClient of the local server (``ensure_local_engine``).
@@ -83,16 +84,16 @@ def run(bridge: HostBridge, engine, params: GenerationParams, work_dir: str, *,
         cancel: threading.Event | None = None) -> Outcome:
     """Export, select, generate, choose and apply. Without ``chooser`` (headless) the best take of
     each clip is applied and a timeline with the Foley track is written next to the export."""
-    from maskvat_foley.core.pipeline import Selection, generate_timeline, prepare
+    from maskvat_foley.core.pipeline import generate_timeline, open_timeline, results_takes
 
     os.makedirs(work_dir, exist_ok=True)
     path = bridge.export_timeline(work_dir)
     sel = bridge.selection()
-    prepared = prepare(path, Selection(all=True))  # every clip, to map the host's selection
-    ids = selected_ids(sel, prepared.clips)
+    opened = open_timeline(path)
+    ids = selected_ids(sel, opened.clips)
     if not ids:
         raise HostError(f"the {sel.how or 'selection'} covers no video clip of the timeline")
-    prepared = prepare(path, Selection(clips=tuple(ids)))
+    prepared = opened.prepare(ids)
     outcome = Outcome(path, ids, skipped=list(prepared.skipped))
     if not prepared.jobs:
         reasons = "; ".join(f"{c}: {r}" for c, r in prepared.skipped)
@@ -103,13 +104,12 @@ def run(bridge: HostBridge, engine, params: GenerationParams, work_dir: str, *,
             log.info("the panel was closed without applying")
             return outcome
     else:
-        stem = os.path.splitext(os.path.basename(path))[0]
-        out = os.path.join(work_dir, f"{stem}_foley.otio")
+        out = os.path.join(work_dir, f"{opened.name}_foley.otio")
         summary = generate_timeline(prepared, out, params, engine, media_dir=os.path.join(work_dir, "media"),
                                     progress=progress, cancel=cancel)
         outcome.foley_timeline = summary.output  # None when no clip got Foley
         outcome.skipped += [(r.clip_id, r.error) for r in summary.results if r.error]
-        chosen = {r.clip_id: r.takes[0] for r in summary.results if r.ok and r.takes}
+        chosen = {clip_id: takes[0] for clip_id, takes in results_takes(summary.results).items()}
     outcome.placements = placements_for(prepared.clips, chosen)
     if outcome.placements:
         outcome.report = bridge.apply(outcome.placements)

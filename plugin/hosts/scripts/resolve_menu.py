@@ -17,7 +17,7 @@ def _main():
 
         app = globals().get("resolve")
         if app is None and "bmd" in globals():
-            app = bmd.scriptapp("Resolve")  # noqa: F821 (given by Resolve)
+            app = bmd.scriptapp("Resolve")
         return bridge.main(app)
     # Resolve runs another Python than the one MaskVAT Foley is installed in: run there, reaching
     # this Resolve through external scripting (Preferences > System > General > External scripting).

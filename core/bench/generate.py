@@ -1,4 +1,4 @@
-"""`maskvat-foley bench generate`: end-to-end generation speed and memory, printed as JSON.
+"""`maskvat-foley bench generate`: end-to-end generation speed and memory.
 
 One FoleyWorld clip of ``seconds`` is written as a real video; the engine then runs the whole
 path (decode, features, sampling, codec decode, resample, Broadcast WAV) with an empty feature
@@ -6,18 +6,19 @@ cache each time. Stage times come from the engine's own progress reports.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
-import resource
 import statistics
 import tempfile
 import time
 from fractions import Fraction
 
+from maskvat_foley.core.jobs import GenerationParams
+
 log = logging.getLogger(__name__)
 
 RATE = Fraction(24000, 1001)
+TAKES = 1  # one take a run: the real-time factor is per take
 # Random-initialised stand-ins for each size (speed does not depend on the weights' values).
 CONFIGS = {
     "tiny": dict(preset="tiny", codec="tiny", features="raw"),
@@ -46,30 +47,42 @@ def peak_memory_mb(device) -> float:
 
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
+    import resource  # Unix only: imported here so the command line builds its parser anywhere
+
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def _clip_job(work: str, seconds: float, size: tuple[int, int]):
+    """One FoleyWorld clip of ``seconds`` written as a real video, and its job."""
+    from maskvat_foley.core.data import generate_clip
+    from maskvat_foley.core.jobs import ClipJob
+    from maskvat_foley.core.media.video_writer import write_video
+
+    n_frames = round(Fraction(seconds) * RATE)
+    clip = generate_clip(7, rate=RATE, seconds=Fraction(n_frames) / RATE, size=size, video=True)
+    video = write_video(os.path.join(work, "bench.mp4"), clip.frames, RATE)
+    return ClipJob(clip_id="V1.1", name="bench", media_path=str(video), media_rate=RATE,
+                   source_start=0, source_duration=n_frames, timeline_rate=RATE, record_start=0,
+                   record_duration=n_frames, timeline_name="bench")
+
+
 def run(model: str | None = None, config: str | None = None, *, device: str = "auto",
-        seconds: float = 10.0, takes: int = 1, steps: int = 16, guidance: float = 3.0,
-        repeat: int = 2, size: tuple[int, int] = (640, 360), work: str | None = None) -> dict:
+        seconds: float = 10.0, takes: int = TAKES, steps: int = GenerationParams.steps,
+        guidance: float = GenerationParams.guidance, repeat: int = 2, size: tuple[int, int] = (640, 360),
+        work: str | None = None) -> dict:
+    """Wall time (median of ``repeat`` runs after a warm-up), real-time factor, peak memory and
+    time per stage of one clip of ``seconds``, with ``model`` or a random model of ``config``."""
     import torch
 
-    from maskvat_foley.core.data import generate_clip
     from maskvat_foley.core.engine.engine import Engine, default_model_dir
-    from maskvat_foley.core.jobs import ClipJob, GenerationParams
-    from maskvat_foley.core.media.video_writer import write_video
     from maskvat_foley.core.model.checkpoint import init_random
 
     work = work or tempfile.mkdtemp(prefix="maskvat-bench-")
     if config:
         model = init_random(os.path.join(work, f"model-{config}"), overwrite=True, **CONFIGS[config])
     model = str(model or default_model_dir())
-    n_frames = round(Fraction(seconds) * RATE)
-    clip = generate_clip(7, rate=RATE, seconds=Fraction(n_frames) / RATE, size=size, video=True)
-    video = write_video(os.path.join(work, "bench.mp4"), clip.frames, RATE)
-    job = ClipJob(clip_id="V1.1", name="bench", media_path=str(video), media_rate=RATE,
-                  source_start=0, source_duration=n_frames, timeline_rate=RATE, record_start=0,
-                  record_duration=n_frames, timeline_name="bench")
+    job = _clip_job(work, seconds, size)
+    n_frames = job.record_duration
     params = GenerationParams(seed=1, takes=takes, steps=steps, guidance=guidance)
     engine = Engine(model, device=device, cache_dir=os.path.join(work, "cache"))
     walls, clock = [], None
@@ -98,7 +111,3 @@ def run(model: str | None = None, config: str | None = None, *, device: str = "a
             "peak_memory_mb": round(peak_memory_mb(engine.device), 1),
             "parameters": sum(p.numel() for p in engine.ckpt.model.parameters()),
             "stages_seconds": {k: round(v, 3) for k, v in clock.stages.items()}}
-
-
-def print_json(result: dict) -> None:
-    print(json.dumps(result, indent=1))

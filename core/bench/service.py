@@ -1,25 +1,22 @@
-"""Benchmark of the engine service; prints JSON.
+"""`maskvat-foley bench service`: the engine server measured.
 
 1. First take of a 10 s clip vs a regenerate-with-seed of the same clip (target: regenerate at
    least 3x faster, because the feature cache skips video decoding and feature extraction).
 2. A load run: 50 jobs from 4 concurrent clients over real HTTP; every result is checked for its
    clip id and seed (zero lost or mixed-up results), and the throughput is reported.
-
-    python -m maskvat_foley.core.engine.bench_service [--model DIR] [--device auto]
 """
 from __future__ import annotations
 
-import argparse
-import json
-import logging
 import secrets
-import tempfile
 import threading
 import time
 from fractions import Fraction
 from pathlib import Path
 
 RATE = Fraction(24)
+# Few steps: what is measured is the service (cache, queue, HTTP), not sampling; one take a job.
+STEPS = 8
+TAKES = 1
 
 
 def _video(path: Path, seconds: int, size: tuple[int, int]) -> str:
@@ -50,7 +47,7 @@ def _job(media: str, clip_id: str, start: int, frames: int):
 
 
 def run(model: str | None, device: str, work: Path, *, seconds: int = 10, jobs: int = 50,
-        clients: int = 4, steps: int = 8, load_frames: int = 24,
+        clients: int = 4, steps: int = STEPS, load_frames: int = 24,
         size: tuple[int, int] = (1280, 720)) -> dict:
     from maskvat_foley.core.engine.client import EngineClient
     from maskvat_foley.core.engine.engine import Engine
@@ -70,7 +67,7 @@ def run(model: str | None, device: str, work: Path, *, seconds: int = 10, jobs: 
     try:
         with EngineClient(server.url, token) as c:
             job = _job(media, "ten-seconds", 0, int(seconds * RATE))
-            params = GenerationParams(seed=1, takes=1, steps=steps)
+            params = GenerationParams(seed=1, takes=TAKES, steps=steps)
             # Warm the model up on other media, so the first take is cold only in the cache.
             c.wait(c.submit([_job(warm, "warm-up", 0, int(RATE))], params), poll=0.02)
             t = time.perf_counter()
@@ -83,7 +80,8 @@ def run(model: str | None, device: str, work: Path, *, seconds: int = 10, jobs: 
             t_regen = time.perf_counter() - t
             assert first.ok and again.ok, (first.error, again.error)
         report["regenerate"] = {
-            "clip_seconds": seconds, "video_size": f"{size[0]}x{size[1]}", "steps": steps, "first_take_s": round(t_first, 3),
+            "clip_seconds": seconds, "video_size": f"{size[0]}x{size[1]}", "steps": steps,
+            "first_take_s": round(t_first, 3),
             "regenerate_s": round(t_regen, 3), "saved_by_cache_s": round(t_first - t_regen, 3),
             "speedup": round(t_first / t_regen, 2),
             "target_speedup": 3.0, "met": t_first / t_regen >= 3.0,
@@ -115,7 +113,7 @@ def _load(url: str, token: str, media: str, n_jobs: int, n_clients: int, steps: 
                     with lock:
                         expected[clip_id] = seed
                     job = _job(media, clip_id, (i * 7) % starts, frames)
-                    submitted.append(c.submit([job], GenerationParams(seed=seed, takes=1, steps=steps)))
+                    submitted.append(c.submit([job], GenerationParams(seed=seed, takes=TAKES, steps=steps)))
                 for jid in submitted:
                     for r in c.wait(jid, poll=0.05):
                         with lock:
@@ -140,29 +138,3 @@ def _load(url: str, token: str, media: str, n_jobs: int, n_clients: int, steps: 
     return {"jobs": n_jobs, "clients": n_clients, "clip_frames": frames, "seconds": round(elapsed, 3),
             "jobs_per_s": round(n_jobs / elapsed, 3), "lost": len(lost), "mixed_up": len(mixed),
             "errors": errors[:10], "ok": not lost and not mixed and not errors}
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", metavar="DIR", help="model folder (default: a tiny random model)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--seconds", type=int, default=10, help="clip length for the regenerate timing")
-    p.add_argument("--jobs", type=int, default=50)
-    p.add_argument("--clients", type=int, default=4)
-    p.add_argument("--steps", type=int, default=8)
-    p.add_argument("--size", default="1280x720", help="video frame size WxH (default 1280x720)")
-    p.add_argument("--work", metavar="DIR", help="working folder (default: a temporary one)")
-    args = p.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    with tempfile.TemporaryDirectory(prefix="maskvat-bench-") as tmp:
-        work = Path(args.work or tmp)
-        work.mkdir(parents=True, exist_ok=True)
-        report = run(args.model, args.device, work, seconds=args.seconds, jobs=args.jobs,
-                     clients=args.clients, steps=args.steps,
-                     size=tuple(int(v) for v in args.size.lower().split("x")))
-    print(json.dumps(report, indent=2))
-    return 0 if report["load"]["ok"] else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

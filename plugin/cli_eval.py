@@ -1,0 +1,56 @@
+"""`maskvat-foley eval`: a model evaluated on FoleyWorld clips, the results printed as JSON (and
+written to its output folder, optionally into a model card)."""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+
+from maskvat_foley.plugin.cli_options import add_device, add_params
+
+
+def add_parser(sub) -> None:
+    from maskvat_foley.core import eval as evaluation  # its constants only: running it imports numpy, torch
+
+    ev = sub.add_parser("eval", help="evaluate a model on FoleyWorld (onset F1, AV-Align, baselines) as JSON",
+                        description="Evaluate a MaskVAT model on FoleyWorld clips (onset F1, AV-Align, spectral "
+                                    "distances, baselines).")
+    ev.add_argument("--model", help="model folder (default: the bundled model)")
+    ev.add_argument("--set", dest="split", choices=evaluation.SPLITS, default="test", help="FoleyWorld split")
+    ev.add_argument("--n", type=int, default=evaluation.CLIPS, help="number of clips")
+    add_device(ev, evaluation.DEVICE)
+    ev.add_argument("--out", help="output folder (default: a new temporary folder)")
+    add_params(ev, "steps", "guidance", "temperature", "beam")
+    ev.add_argument("--seed", type=int, default=evaluation.SEED, help="generation seed")
+    ev.add_argument("--seconds", type=float, help="clip length (default: random 2-12 s)")
+    ev.add_argument("--card", help="also write the results section into this model card (e.g. the model's "
+                                   "MODEL_CARD.md)")
+    ev.set_defaults(handler=cmd_eval)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from maskvat_foley.core.engine.engine import default_model_dir
+    from maskvat_foley.core.eval.run import evaluate, write_model_card
+
+    model = args.model or default_model_dir()
+    # The card records the full command, defaults spelled out, however it was invoked.
+    spelled = ["--model", model, "--set", args.split, "--n", str(args.n), "--device", args.device,
+               "--steps", str(args.steps), "--guidance", str(args.guidance), "--temperature", str(args.temperature),
+               "--beam", str(args.beam), "--seed", str(args.seed)]
+    spelled += ["--seconds", str(args.seconds)] if args.seconds is not None else []
+    spelled += ["--out", args.out] if args.out is not None else []
+    commands = ["maskvat-foley eval " + shlex.join(spelled)]
+    results = evaluate(model, split=args.split, n=args.n, device=args.device, steps=args.steps,
+                       guidance=args.guidance, temperature=args.temperature, beam=args.beam, seed=args.seed,
+                       out_dir=args.out, seconds=args.seconds, commands=commands)
+    if args.card:
+        write_model_card(results, args.card, commands=commands)
+    print(json.dumps(results, indent=1))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``maskvat-foley eval ARGS``, for scripts and tests that call it with a list."""
+    from maskvat_foley.plugin.cli import main as cli_main
+
+    return cli_main(["eval", *(argv or [])])

@@ -1,0 +1,101 @@
+"""`maskvat-foley train codec|avsync|maskvat|bundle`: the training command line.
+
+    maskvat-foley train codec   --config default --out runs/codec
+    maskvat-foley train avsync  --config default --out runs/avsync
+    maskvat-foley train maskvat --config default --out runs/maskvat --codec runs/codec --avsync runs/avsync
+    maskvat-foley train bundle  --codec runs/codec --avsync runs/avsync --maskvat runs/maskvat --out DIR
+
+Several GPUs: ``torchrun --nproc_per_node N -m maskvat_foley train maskvat ...``. The stages are
+core/train/stages.py; ``--config`` is a JSON file or the name of one in resources/train_configs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from maskvat_foley.plugin.cli_help import Parser
+
+STAGES = ("codec", "avsync", "maskvat")  # core.train.stages.STAGES, without importing torch here
+
+
+def add_parser(sub) -> None:
+    tr = sub.add_parser("train", description="Train the MaskVAT Foley models.",
+                        help="train the codec, the audio-visual encoder or MaskVAT (codec|avsync|maskvat|bundle)")
+    _add_actions(tr)
+    tr.set_defaults(handler=cmd_train)
+
+
+def _add_actions(tr: argparse.ArgumentParser) -> None:
+    acts = tr.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for stage in STAGES:
+        p = acts.add_parser(stage, help=f"train the {stage} stage")
+        p.add_argument("--config", required=True, help="JSON file, or tiny|default|paper")
+        p.add_argument("--out", required=True, help="run folder (state, metrics, outputs)")
+        p.add_argument("--resume", action="store_true", help="continue from <out>/state")
+        p.add_argument("--max-steps", type=int, help="stop at this step (LR schedule unchanged)")
+        p.add_argument("--max-minutes", type=float, help="stop cleanly after this many minutes")
+        p.add_argument("--device", default="auto", help="auto, cpu, cuda")
+        p.add_argument("--no-progress", action="store_true", help="no progress bar")
+        if stage == "maskvat":
+            p.add_argument("--codec", help="codec run folder (or a codec folder / preset)")
+            p.add_argument("--avsync", help="avsync run folder (features/ and scorer/)")
+    b = acts.add_parser("bundle", help="assemble codec + avsync + maskvat runs into one checkpoint")
+    for k in STAGES:
+        b.add_argument(f"--{k}", required=True, help=f"{k} run folder")
+    b.add_argument("--out", required=True, help="checkpoint folder to write")
+    b.add_argument("--name", help="model name (default: the MaskVAT run's)")
+    b.add_argument("--overwrite", action="store_true", help="replace a checkpoint already in --out")
+
+
+def train(args: argparse.Namespace, argv: list[str]) -> dict[str, Any] | Path:
+    """Run the action; ``argv`` (the arguments after ``train``) is recorded in the run."""
+    from maskvat_foley.core.train.common import RunOptions
+
+    command = "maskvat-foley train " + shlex.join(argv)
+    if args.action == "bundle":
+        from maskvat_foley.core.train.bundle import bundle
+
+        return bundle(args.codec, args.avsync, args.maskvat, args.out, name=args.name, overwrite=args.overwrite,
+                      command=command)
+    from maskvat_foley.core.train.stages import run_stage
+
+    opts = RunOptions(out=Path(args.out), resume=args.resume, stop_at=args.max_steps, max_minutes=args.max_minutes,
+                      device=args.device, progress=not args.no_progress, command=command)
+    return run_stage(args.action, args.config, opts, codec=getattr(args, "codec", None),
+                     avsync=getattr(args, "avsync", None))
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Exit 2 for a config or run folder that is not there or not valid."""
+    # The arguments after the command word (global options before it take no values).
+    argv = args.argv[args.argv.index("train") + 1:]
+    try:
+        result = train(args, argv)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"maskvat-foley train: error: {exc}", file=sys.stderr)
+        return 2
+    if isinstance(result, dict) and result:
+        keys = ("stage", "step", "stopped", "train_seconds", "steps_per_s", "val")
+        print(json.dumps({k: result.get(k) for k in keys}, default=str))
+    elif isinstance(result, Path):
+        print(result)
+    return 0
+
+
+def run(argv: list[str]) -> dict[str, Any] | Path:
+    """The result of ``maskvat-foley train ARGV`` (a run's summary, or a bundle's folder), for
+    scripts and tests; errors are raised, not turned into exit codes."""
+    parser = Parser(prog="maskvat-foley train")
+    _add_actions(parser)
+    return train(parser.parse_args(list(argv)), list(argv))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``maskvat-foley train ARGV`` with its exit code."""
+    from maskvat_foley.plugin.cli import main as cli_main
+
+    return cli_main(["train", *(argv or [])])

@@ -1,0 +1,105 @@
+"""The frame-rate STFT codec behind DAC's token interface (DAC's own quantizer class inside)."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from dac.nn.quantize import ResidualVectorQuantize
+
+from maskvat_foley.core.codec.config import CodecConfig
+from maskvat_foley.core.codec.stft_codec import StftCodec
+from maskvat_foley.core.codec.tokenizer import Tokenizer, load_tokenizer
+from maskvat_foley.core.train.losses import multiscale_stft_l1, spectral_convergence
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def tok() -> Tokenizer:
+    return load_tokenizer("stft-tiny", seed=0)
+
+
+def noise(n: int, batch: int = 1, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return 0.3 * torch.randn(batch, 1, n, generator=g)
+
+
+def test_tokens_are_dacs(tok):
+    assert isinstance(tok.model, StftCodec) and isinstance(tok.model.quantizer, ResidualVectorQuantize)
+    assert tok.hop == 512 and tok.frame_rate == 44100 / 512
+    codes = tok.encode(noise(512 * 10 + 3))
+    assert codes.shape == (1, 3, 11) and codes.dtype == torch.long
+    assert 0 <= int(codes.min()) and int(codes.max()) < 128
+    assert tok.decode(codes).shape == (1, 1, 11 * 512)
+    assert tok.decode(codes[:, :1]).shape == (1, 1, 11 * 512)  # coarse codebooks only
+
+
+def test_the_istft_head_inverts_the_analysis_frames_exactly():
+    """Frames centred on their hop, overlap-added and trimmed: F frames give exactly F*hop samples,
+    and a signal's own spectrum comes back as the signal (away from the clip's two ends)."""
+    model = StftCodec(n_fft=1024, hop=256, dim=8, depth=0, n_codebooks=1, codebook_size=4)
+    dec = model.decoder
+    x = noise(256 * 40)
+    pad = (1024 - 256) // 2
+    frames = torch.nn.functional.pad(x[:, 0], (pad, pad)).unfold(-1, 1024, 256) * model.encoder.window
+    spec = torch.fft.rfft(frames)  # what the head would predict for x
+    y = torch.fft.irfft(spec, n=1024) * dec.window
+    n = y.shape[1]
+    size = (1, (n - 1) * 256 + 1024)
+    out = torch.nn.functional.fold(y.transpose(1, 2), size, (1, 1024), stride=(1, 256))
+    norm = torch.nn.functional.fold(dec.window.square().expand(1, n, -1).transpose(1, 2), size, (1, 1024),
+                                    stride=(1, 256))
+    rec = (out / norm.clamp_min(1e-8))[:, 0, :, pad:pad + n * 256]
+    assert rec.shape == x.shape and n == 40
+    assert torch.allclose(rec[..., 1024:-1024], x[..., 1024:-1024], atol=1e-5)
+
+
+def test_save_load_is_bit_exact_and_old_configs_read_as_dac(tok, tmp_path):
+    tok.save(tmp_path / "c")
+    again = Tokenizer.load(tmp_path / "c")
+    x = noise(512 * 8)
+    assert again.config == tok.config and torch.equal(again.encode(x), tok.encode(x))
+    assert torch.equal(again.decode(tok.encode(x)), tok.decode(tok.encode(x)))
+    old = {k: v for k, v in CodecConfig(name="small").to_dict().items() if k not in ("arch", "width", "depth", "n_fft")}
+    assert CodecConfig.from_dict(old).arch == "dac"  # folders saved before the field existed
+    with pytest.raises(ValueError, match="arch 'mp3'"):
+        CodecConfig(name="x", arch="mp3")
+
+
+def test_chunked_equals_unchunked(tok):
+    x = noise(512 * 60 + 77, batch=2, seed=7)
+    codes = tok.encode(x)
+    assert torch.equal(tok.encode_long(x, chunk_frames=17), codes)
+    audio = tok.decode(codes)
+    assert (tok.decode_long(codes, chunk_frames=17) - audio).abs().max() < 1e-5
+    # Without context the chunk edges differ: the comparison above really spans several chunks.
+    assert (tok.decode_long(codes, chunk_frames=17, context_frames=0) - audio).abs().max() > 1e-4
+
+
+def test_spectral_convergence_sees_level_where_log_losses_barely_do():
+    """A take 20 dB too quiet on its one loud burst: the linear term is near 1, the log term small."""
+    x = torch.zeros(1, 1, 44100)
+    x[..., 20000:20400] = noise(400, seed=3)
+    x = x + 1e-4 * noise(44100, seed=4)
+    quiet = x.clone()
+    quiet[..., 20000:20400] *= 0.1
+    assert spectral_convergence(quiet, x) > 0.85 and spectral_convergence(x, x) < 1e-6
+    assert multiscale_stft_l1(quiet, x) < 1.0  # mostly the silent bins, which match
+
+
+def test_training_step_moves_the_level_toward_the_truth(tmp_path):
+    """A few steps of the real training command on the STFT codec with the level term."""
+    from test_train_helpers import metrics, tiny_config
+
+    from maskvat_foley.plugin.cli_train import run
+
+    cfg = tiny_config(tmp_path, codec={"codec": "stft-tiny", "fixed_batch": True, "sc_weight": 10.0,
+                                       "crop_seconds": [0.3, 0.3],
+                                       "loop": {"max_steps": 12, "warmup_steps": 1, "lr": 0.003}})
+    summary = run(["codec", "--config", cfg, "--out", str(tmp_path / "c"), "--no-progress"])
+    rows = metrics(tmp_path / "c")
+    assert rows[-1]["convergence"] < rows[0]["convergence"] and rows[-1]["loss"] < rows[0]["loss"]
+    val = summary["val"]
+    assert {"level_db", "silence_dbfs", "mel_distance"} <= set(val) and math.isfinite(val["level_db"])
+    assert Tokenizer.load(tmp_path / "c" / "codec").config.arch == "stft"
