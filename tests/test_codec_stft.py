@@ -103,3 +103,14 @@ def test_training_step_moves_the_level_toward_the_truth(tmp_path):
     val = summary["val"]
     assert {"level_db", "silence_dbfs", "mel_distance"} <= set(val) and math.isfinite(val["level_db"])
     assert Tokenizer.load(tmp_path / "c" / "codec").config.arch == "stft"
+
+
+def test_a_codec_stored_in_float16_loads_as_float32_and_decodes_alike(tok, tmp_path):
+    tok.save(tmp_path / "half", weights_dtype=torch.float16)
+    tok.save(tmp_path / "full")
+    half = Tokenizer.load(tmp_path / "half")
+    assert half.dtype == torch.float32
+    size = {name: (tmp_path / name / "model.safetensors").stat().st_size for name in ("half", "full")}
+    assert size["half"] < 0.6 * size["full"]
+    codes = tok.encode(noise(512 * 12, seed=5))
+    assert (half.decode(codes) - tok.decode(codes)).abs().max() < 1e-2

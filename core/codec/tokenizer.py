@@ -151,10 +151,17 @@ class Tokenizer(nn.Module):
         return decode_chunked(self, self._check_codes(codes), chunk_frames, context_frames)
 
     # -- files -------------------------------------------------------------------------------
-    def save(self, directory: str | os.PathLike) -> Path:
-        """Write ``config.json`` and ``model.safetensors`` into ``directory`` (created)."""
+    def save(self, directory: str | os.PathLike, weights_dtype: torch.dtype | None = None) -> Path:
+        """Write ``config.json`` and ``model.safetensors`` into ``directory`` (created).
+
+        ``weights_dtype`` (e.g. torch.float16) stores floating-point weights smaller; loading casts
+        them back to the model's dtype.
+        """
         meta = {"format": FORMAT, "version": FORMAT_VERSION, "config": self.config.to_dict()}
-        return write_folder(directory, meta, self.model.state_dict())
+        state = self.model.state_dict()
+        if weights_dtype is not None:
+            state = {k: v.to(weights_dtype) if v.is_floating_point() else v for k, v in state.items()}
+        return write_folder(directory, meta, state)
 
     @classmethod
     def load(cls, directory: str | os.PathLike, device: str | torch.device = "cpu") -> "Tokenizer":
