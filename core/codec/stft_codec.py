@@ -50,8 +50,7 @@ class StftEncoder(nn.Module):
         self.out = nn.Conv1d(dim, dim, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pad = (self.n_fft - self.hop) // 2
-        frames = F.pad(x[:, 0], (pad, pad)).unfold(-1, self.n_fft, self.hop) * self.window
+        frames = analysis_frames(x, self.window, self.hop)
         log_mag = torch.log(torch.fft.rfft(frames).abs().clamp_min(1e-5)).transpose(1, 2)
         return self.out(self.blocks(self.inp(log_mag)))
 
@@ -73,14 +72,27 @@ class IStftDecoder(nn.Module):
         h = self.head(self.norm(self.blocks(self.inp(z)).transpose(1, 2)))  # [B, F, 2*bins]
         # exp(8) is +70 dB over full scale per bin: a bound that only keeps early training finite.
         spec = torch.polar(torch.exp(h[..., :bins].clamp(max=8.0)), h[..., bins:])
-        frames = torch.fft.irfft(spec, n=self.n_fft) * self.window  # [B, F, n_fft]
-        n = frames.shape[1]
-        size = (1, (n - 1) * self.hop + self.n_fft)
-        audio = F.fold(frames.transpose(1, 2), size, (1, self.n_fft), stride=(1, self.hop))
-        norm = F.fold(self.window.square().expand(1, n, -1).transpose(1, 2), size, (1, self.n_fft),
-                      stride=(1, self.hop))
-        pad = (self.n_fft - self.hop) // 2  # the analysis centring, undone: F frames -> F*hop samples
-        return (audio / norm.clamp_min(1e-8))[:, 0, :, pad:pad + n * self.hop]
+        return istft(spec, self.window, self.hop)
+
+
+def analysis_frames(x: torch.Tensor, window: torch.Tensor, hop: int) -> torch.Tensor:
+    """Windowed frames [B, F, n_fft] of audio [B, 1, F*hop], frame f centred on hop f."""
+    n_fft = window.shape[0]
+    pad = (n_fft - hop) // 2
+    return F.pad(x[:, 0], (pad, pad)).unfold(-1, n_fft, hop) * window
+
+
+def istft(spec: torch.Tensor, window: torch.Tensor, hop: int) -> torch.Tensor:
+    """Audio [B, 1, F*hop] from a spectrum [B, F, n_fft//2+1] framed as ``analysis_frames`` frames:
+    windowed overlap-add, normalised by the summed squared window, the centring padding removed."""
+    n_fft = window.shape[0]
+    frames = torch.fft.irfft(spec, n=n_fft) * window  # [B, F, n_fft]
+    n = frames.shape[1]
+    size = (1, (n - 1) * hop + n_fft)
+    audio = F.fold(frames.transpose(1, 2), size, (1, n_fft), stride=(1, hop))
+    norm = F.fold(window.square().expand(1, n, -1).transpose(1, 2), size, (1, n_fft), stride=(1, hop))
+    pad = (n_fft - hop) // 2
+    return (audio / norm.clamp_min(1e-8))[:, 0, :, pad:pad + n * hop]
 
 
 class StftCodec(nn.Module):

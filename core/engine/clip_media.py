@@ -73,10 +73,12 @@ def check_span(job: ClipJob, info, origin: int) -> None:
     one frame of the file, which absorbs containers that round their duration)."""
     if not info.duration_frames:
         return  # the container does not say; decoding will tell
+    from maskvat_foley.core.media.video import runs_past_end
+
     last = Fraction(job.source_start - origin + (job.source_duration - 1) * job.time_scalar)
     last_seconds = last / job.media_rate
     media_seconds = Fraction(info.duration_frames) / info.rate
-    if last_seconds >= media_seconds + 1 / info.rate:
+    if runs_past_end(last_seconds, info.duration_frames, info.rate):
         last_frame = math.ceil(last_seconds * info.rate)
         raise ClipFailed(f"{info.path}: the clip samples up to media frame {last_frame} "
                          f"({float(last_seconds):.3f} s) but the file holds {info.duration_frames} "

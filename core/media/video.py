@@ -178,6 +178,12 @@ def file_origin(info: VideoInfo, rate: Fraction | int | float | str, media_start
     return tc if 0 < tc <= source_start else 0
 
 
+def runs_past_end(last_seconds: Fraction, frames: int, rate: Fraction) -> bool:
+    """Whether a frame at ``last_seconds`` lies past a file of ``frames`` frames at ``rate`` by a
+    file frame or more; that frame of slack absorbs containers that round their duration."""
+    return last_seconds >= Fraction(frames + 1) / rate
+
+
 class _SeekedPastTarget(Exception):
     pass
 

@@ -42,11 +42,11 @@ class MediaExtent:
 
     @property
     def short(self) -> bool:
-        """The last frame read starts past the file's end by a file frame or more: the engine's own
-        rule (core.engine.clip_media.check_span), whose frame of slack absorbs containers that
-        round their duration."""
-        last = Fraction(self.end - 1) / self.rate
-        return self.first < 0 or last >= Fraction(self.frames + 1) / self.file_rate
+        """The clip reads before the file's start, or its last frame lies past the file's end by
+        the rule the engine refuses a clip with (core.media.video.runs_past_end)."""
+        from maskvat_foley.core.media.video import runs_past_end
+
+        return self.first < 0 or runs_past_end(Fraction(self.end - 1) / self.rate, self.frames, self.file_rate)
 
     def describe(self) -> str:
         def secs(frames: int, rate: Fraction) -> str:
