@@ -85,11 +85,14 @@ def build_demo_timeline(out_dir: str, size: tuple[int, int] = (128, 96)) -> str:
 
 
 def run_demo(out_dir: str, *, model: str | None = None, device: str = "auto",
-             takes: int = GenerationParams.takes, progress=None) -> list[str]:
-    """Build the demo, generate ``takes`` takes per clip, write previews; returns report lines."""
+             takes: int = GenerationParams.takes, loudness: float | None = GenerationParams.loudness,
+             gain_db: float = GenerationParams.gain_db, progress=None) -> list[str]:
+    """Build the demo, generate ``takes`` takes per clip (at the level ``loudness`` and ``gain_db``
+    ask, core.media.gain), write previews; returns report lines."""
     from maskvat_foley.core.engine.engine import Engine, default_model_dir
     from maskvat_foley.core.pipeline import Selection, generate_timeline, prepare
 
+    params = GenerationParams(seed=DEMO_SEED, takes=takes, loudness=loudness, gain_db=gain_db)  # checked first
     out_dir = os.path.abspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     log.info("building the demo timeline in %s", out_dir)
@@ -111,7 +114,6 @@ def run_demo(out_dir: str, *, model: str | None = None, device: str = "auto",
         raise FileNotFoundError(f"model folder not found: {model}")
     engine = Engine(model, device=device)
     prepared = prepare(timeline_path, Selection(all=True))
-    params = GenerationParams(seed=DEMO_SEED, takes=takes)
     summary = generate_timeline(prepared, os.path.join(out_dir, "demo_foley.otio"), params,
                                 engine, media_dir=os.path.join(out_dir, "foley"), progress=progress)
     jobs = {j.clip_id: j for j in prepared.jobs}

@@ -6,6 +6,7 @@ Times are exact: frame counts at an exact rate (Fraction), never float seconds.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -100,6 +101,13 @@ class GenerationParams:
     temperature: float = 0.5
     sample_rate: int = 48000
     channels: int = 1
+    # The take's level (core.media.gain): an integrated loudness target in LUFS (None: the model's
+    # own level) and a gain in dB on top of it, under a -1 dBTP true-peak ceiling.
+    loudness: float | None = None
+    gain_db: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_level(self.loudness, self.gain_db)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -112,6 +120,24 @@ class GenerationParams:
         if unknown:
             raise ValueError(f"unknown generation parameters: {', '.join(sorted(unknown))}")
         return cls(**d)
+
+
+# Sane level settings: -70 LUFS is BS.1770's absolute gate (nothing quieter can be measured), and a
+# take louder than 0 LUFS would be full-scale noise; a gain beyond -60/+30 dB is a typo, not a trim.
+LOUDNESS_RANGE = (-70.0, 0.0)
+GAIN_RANGE = (-60.0, 30.0)
+
+
+def check_level(loudness: float | None, gain_db: float) -> None:
+    """ValueError naming the field when the loudness target or the gain is not a number in range."""
+    for name, v, (lo, hi), unit in (("loudness", loudness, LOUDNESS_RANGE, "LUFS"),
+                                    ("gain_db", gain_db, GAIN_RANGE, "dB")):
+        if v is None and name == "loudness":
+            continue
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise ValueError(f"{name} must be a number, got {v!r}")
+        if not lo <= v <= hi:  # NaN fails too
+            raise ValueError(f"{name} must be between {lo:g} and {hi:g} {unit}, got {v:g}")
 
 
 # Fields GenerationParams had and dropped, still accepted (and ignored) in job records and

@@ -239,7 +239,15 @@ class Summary:
                f"timeline written to {self.output}" if self.output else "no timeline written"]
         for clip_id, reason in self.failed:
             out.append(f"skipped {clip_id}: {reason}")
+        out += level_notes(self.takes)
         return out
+
+
+def level_notes(takes: Sequence[Take]) -> list[str]:
+    """One line per take whose level is not what was asked (a near-silent take left as it was, a
+    gain lowered by the true-peak ceiling): the editor must hear these before using them."""
+    return [f"level of {t.clip_id} take {t.seed}: {t.metadata['level_note']}" for t in takes
+            if t.metadata.get("level_note")]
 
 
 def generate_timeline(prepared: Prepared, output: str, params: GenerationParams, engine, *,

@@ -5,7 +5,7 @@ import argparse
 
 from maskvat_foley.core.demo import DEMO_SEED
 from maskvat_foley.plugin.cli_generate import ClipProgressBar
-from maskvat_foley.plugin.cli_options import add_device, add_model, at_least, param_default
+from maskvat_foley.plugin.cli_options import add_device, add_model, add_params, at_least, check_level, param_default
 
 
 def add_parser(sub) -> None:
@@ -16,6 +16,7 @@ def add_parser(sub) -> None:
     add_device(d)
     d.add_argument("--takes", type=int, default=param_default("takes"),
                    help=f"takes per clip (seeds {DEMO_SEED}, {DEMO_SEED + 1}, ...: the same takes on every run)")
+    add_params(d, "loudness", "gain_db")
     d.set_defaults(handler=cmd_demo)
 
 
@@ -23,9 +24,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from maskvat_foley.core.demo import run_demo
 
     at_least(args.takes, "takes")
+    check_level(args)
     bar = ClipProgressBar()
     try:
-        lines = run_demo(args.output, model=args.model, device=args.device, takes=args.takes, progress=bar)
+        lines = run_demo(args.output, model=args.model, device=args.device, takes=args.takes,
+                         loudness=args.loudness, gain_db=args.gain_db, progress=bar)
     finally:
         bar.close()
     for line in lines:

@@ -6,6 +6,7 @@ import argparse
 import json
 import shlex
 
+from maskvat_foley.plugin.cli_eval_real import add_real_options, cmd_eval_real
 from maskvat_foley.plugin.cli_options import add_device, add_params
 
 
@@ -16,7 +17,8 @@ def add_parser(sub) -> None:
                         description="Evaluate a MaskVAT model on FoleyWorld clips (onset F1, AV-Align, spectral "
                                     "distances, baselines).")
     ev.add_argument("--model", help="model folder (default: the bundled model)")
-    ev.add_argument("--set", dest="split", choices=evaluation.SPLITS, default="test", help="FoleyWorld split")
+    ev.add_argument("--set", dest="split", choices=(*evaluation.SPLITS, evaluation.REAL_SET), default="test",
+                    help=f"FoleyWorld split, or {evaluation.REAL_SET}: real footage given with --media")
     ev.add_argument("--n", type=int, default=evaluation.CLIPS, help="number of clips")
     add_device(ev, evaluation.DEVICE)
     ev.add_argument("--out", help="output folder (default: a new temporary folder)")
@@ -25,10 +27,45 @@ def add_parser(sub) -> None:
     ev.add_argument("--seconds", type=float, help="clip length (default: random 2-12 s)")
     ev.add_argument("--card", help="also write the results section into this model card (e.g. the model's "
                                    "MODEL_CARD.md)")
+    ev.add_argument("--figure", metavar="PATH",
+                    help="also write a PNG of spectrograms: the takes of three clips of different kinds beside "
+                         f"their true sound, true event times marked; with --set {evaluation.REAL_SET}, per video its "
+                         "frames, motion curve (peaks, cuts) and take (onsets) on one time axis (several videos: PATH "
+                         "with each video's name appended)")
+    ev.add_argument("--sampler", action="append", default=[], metavar="KEY=VALUE",
+                    help="a sampler setting to measure (choice_temperature, anneal, window); repeatable")
+    add_real_options(ev)
     ev.set_defaults(handler=cmd_eval)
 
 
+def sampler_changes(items: list[str]) -> dict:
+    """--sampler KEY=VALUE items as SamplerSettings changes (checked by SamplerSettings)."""
+    import dataclasses
+
+    from maskvat_foley.core.model.sampler import SamplerSettings
+    from maskvat_foley.plugin.cli_options import UsageError
+
+    kinds = {f.name: f.type for f in dataclasses.fields(SamplerSettings)}
+    out: dict = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or key not in kinds:
+            raise UsageError(f"--sampler {item!r}: expected KEY=VALUE with KEY one of {', '.join(kinds)}")
+        try:
+            out[key] = None if value == "none" else (value if key == "anneal" else
+                                                     int(value) if key == "window" else float(value))
+        except ValueError:
+            raise UsageError(f"--sampler {item!r}: {value!r} is not a number") from None
+    try:
+        SamplerSettings(**out)
+    except ValueError as e:
+        raise UsageError(f"--sampler: {e}") from None
+    return out
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
+    if args.split == "real" or args.media:  # real footage has its own run (plugin/cli_eval_real.py)
+        return cmd_eval_real(args)
     from maskvat_foley.core.engine.engine import default_model_dir
     from maskvat_foley.core.eval.run import evaluate, write_model_card
 
@@ -39,10 +76,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
                "--beam", str(args.beam), "--seed", str(args.seed)]
     spelled += ["--seconds", str(args.seconds)] if args.seconds is not None else []
     spelled += ["--out", args.out] if args.out is not None else []
+    spelled += ["--figure", args.figure] if args.figure is not None else []
+    for item in args.sampler:
+        spelled += ["--sampler", item]
     commands = ["maskvat-foley eval " + shlex.join(spelled)]
     results = evaluate(model, split=args.split, n=args.n, device=args.device, steps=args.steps,
                        guidance=args.guidance, temperature=args.temperature, beam=args.beam, seed=args.seed,
-                       out_dir=args.out, seconds=args.seconds, commands=commands)
+                       out_dir=args.out, seconds=args.seconds, commands=commands, figure=args.figure,
+                       sampler=sampler_changes(args.sampler))
     if args.card:
         write_model_card(results, args.card, commands=commands)
     print(json.dumps(results, indent=1))

@@ -5,7 +5,7 @@ import argparse
 import dataclasses
 
 from maskvat_foley.plugin.cli_options import (DEVICE_HELP, UsageError, add_media_root, add_model, add_params,
-                                              at_least)
+                                              at_least, check_level)
 
 
 def add_parser(sub) -> None:
@@ -29,6 +29,7 @@ def add_parser(sub) -> None:
                    help="seed of the first take (takes use seed, seed+1, ...; a seed gives the same takes "
                         "again) (default: a random seed, printed so the takes can be made again)")
     add_params(o, "takes", "steps", "guidance", "beam", "temperature", "sample_rate")
+    add_params(g.add_argument_group("level"), "loudness", "gain_db")
     o.add_argument("--device", default="auto", help=DEVICE_HELP)
     o.add_argument("--engine", metavar="URL", help="send the work to a running engine (maskvat-foley engine serve)")
     g.set_defaults(handler=cmd_generate)
@@ -40,8 +41,10 @@ def params_from_args(args: argparse.Namespace):
     for name in ("takes", "steps", "beam"):
         at_least(getattr(args, name), name)
     at_least(args.sample_rate, "sample-rate", 8000)
+    check_level(args)
     return GenerationParams(seed=args.seed, takes=args.takes, steps=args.steps, guidance=args.guidance,
-                            beam=args.beam, temperature=args.temperature, sample_rate=args.sample_rate)
+                            beam=args.beam, temperature=args.temperature, sample_rate=args.sample_rate,
+                            loudness=args.loudness, gain_db=args.gain_db)
 
 
 def open_engine(model: str | None, device: str, url: str | None):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from maskvat_foley.core.jobs import GenerationParams
+from maskvat_foley.core.jobs import GAIN_RANGE, LOUDNESS_RANGE, GenerationParams
 
 DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps"
 MODEL_HELP = "model folder (default: the bundled model)"
@@ -21,7 +21,13 @@ PARAM_HELP = {
     "beam": "candidates ranked per take by the synchrony scorer",
     "temperature": "sampling temperature: lower is cleaner, higher gives more varied takes",
     "sample_rate": "WAV sample rate in Hz",
+    "loudness": "normalise each take to this integrated loudness (EBU R128, e.g. -23), true peak kept "
+                "under -1 dBTP; near-silent takes are reported, not raised (default: off, the model's level)",
+    "gain_db": "gain in dB on each take, added after --loudness, true peak kept under -1 dBTP",
 }
+# Options spelled otherwise than their field, and the metavar of those that have units.
+PARAM_OPTION = {"gain_db": "--gain"}
+PARAM_METAVAR = {"loudness": "LUFS", "gain_db": "DB"}
 
 
 class UsageError(Exception):
@@ -38,9 +44,20 @@ def add_params(p, *names: str, **defaults) -> None:
     ``defaults`` overrides a default where a command means another value (a benchmark's one take)."""
     types = {f.name: f.type for f in dataclasses.fields(GenerationParams)}
     for name in names:
-        kind = {"int": int, "float": float}[str(types[name])]
-        p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=defaults.get(name, param_default(name)),
-                       help=PARAM_HELP[name])
+        # "float | None": an option that is off (None) unless given
+        kind = {"int": int, "float": float, "float | None": float}[str(types[name])]
+        option = PARAM_OPTION.get(name, f"--{name.replace('_', '-')}")
+        p.add_argument(option, dest=name, type=kind, default=defaults.get(name, param_default(name)),
+                       metavar=PARAM_METAVAR.get(name), help=PARAM_HELP[name])
+
+
+def check_level(args: argparse.Namespace) -> None:
+    """--loudness and --gain in their ranges (GenerationParams' own check, spelled as options)."""
+    for name, option, (lo, hi), unit in (("loudness", "--loudness", LOUDNESS_RANGE, "LUFS"),
+                                         ("gain_db", "--gain", GAIN_RANGE, "dB")):
+        v = getattr(args, name, None)
+        if v is not None and not lo <= v <= hi:  # NaN ("--gain nan") fails too
+            raise UsageError(f"{option} must be between {lo:g} and {hi:g} {unit}, got {v:g}")
 
 
 def add_model(p, help: str = MODEL_HELP) -> None:

@@ -144,3 +144,49 @@ def test_generate_through_a_running_engine(foley_edit, tiny_model, tmp_path):
     clip = otio.adapters.read_from_file(str(out)).tracks[1].find_clips()[0]
     wav = otio.url_utils.filepath_from_url(clip.media_reference.target_url)
     assert os.path.isfile(wav) and soundfile.info(wav).samplerate == 48000
+
+
+def test_generate_sets_the_level_and_records_it(foley_edit, tiny_model, tmp_path, capsys):
+    """--loudness/--gain: the WAV's bext v2 loudness and true peak, iXML and the timeline's metadata
+    all tell the level the take has, which is the one asked for (or why not)."""
+    import xml.etree.ElementTree as ET
+
+    from maskvat_foley.core.media.bwf import IXML_VENDOR_BLOCK, read_bwf_info
+    from maskvat_foley.core.media.loudness import integrated_loudness, true_peak
+
+    out = tmp_path / "o.otio"
+    assert main(["-q", "generate", foley_edit["path"], "-o", str(out), "--clip", "V1.1", "--model", tiny_model,
+                 "--seed", "5", "--takes", "1", "--device", "cpu", "--loudness", "-30", "--gain", "3"]) == 0
+    printed = capsys.readouterr().out
+    wav = str(tmp_path / "edit_V1.1_5.wav")
+    audio, sr = soundfile.read(wav, dtype="float64")
+    clip = otio.adapters.read_from_file(str(out)).tracks[1].find_clips()[0]
+    meta = clip.media_references()["seed-5"].metadata["maskvat_foley"]
+    assert meta["loudness_target"] == -30.0 and meta["true_peak_dbtp"] <= -1.0
+    assert true_peak(audio) <= -1.0 + 0.01  # 24-bit rounding of the read-back file
+    measured = integrated_loudness(audio, sr)
+    # seed 5 of the tiny model is about -28 LUFS: raised to the target, then 3 dB more
+    assert "level_note" not in meta and "level of" not in printed
+    assert measured == pytest.approx(-27.0, abs=0.5) and meta["gain_db"] != 0
+    assert meta["loudness_lufs"] == pytest.approx(measured, abs=0.05)
+    w = wavinfo.WavInfoReader(wav)
+    assert w.bext.version == 2
+    assert w.bext.loudness_value == pytest.approx(meta["loudness_lufs"], abs=0.011)
+    assert w.bext.max_true_peak == pytest.approx(meta["true_peak_dbtp"], abs=0.011)
+    info = read_bwf_info(wav)
+    block = ET.fromstring(info.ixml).find(IXML_VENDOR_BLOCK)
+    assert float(block.find("GAIN_DB").text) == pytest.approx(meta["gain_db"], abs=0.005)
+    assert block.find("LOUDNESS_TARGET_LUFS").text == "-30.00"
+    assert block.find("TRUE_PEAK_CEILING_DBTP").text == "-1.00"
+    assert json.loads(info.comment)["gain_db"] == meta["gain_db"]  # the full provenance: INFO and iXML NOTE
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--loudness", "3"], "--loudness must be between -70 and 0 LUFS, got 3"),
+    (["--gain", "40"], "--gain must be between -60 and 30 dB, got 40"),
+    (["--gain", "nan"], "--gain must be between"),
+])
+def test_bad_level_exits_2(foley_edit, tmp_path, capsys, args, message):
+    rc = main(["generate", foley_edit["path"], "-o", str(tmp_path / "o.otio"), "--all", *args])
+    assert rc == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "o.otio").exists()

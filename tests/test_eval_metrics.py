@@ -1,5 +1,6 @@
 """Evaluation metrics: onset matching by hand, the detector on real FoleyWorld audio, baselines,
-AV-Align, SI-SDR, spectral and Frechet distances, codec reconstruction (real DAC class)."""
+AV-Align, SI-SDR, spectral and Frechet distances, codec reconstruction (real DAC class), level
+error, envelope correlation, a codec's level in silence, the figure's choice of clips."""
 from __future__ import annotations
 
 from fractions import Fraction as F
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from maskvat_foley.core.data import generate_clip, split_seeds
-from maskvat_foley.core.eval import baselines as bl, metrics as m, onsets as on
+from maskvat_foley.core.eval import baselines as bl, levels as lv, metrics as m, onsets as on
 
 SR = 44100
 
@@ -210,9 +211,77 @@ def test_codec_quality_with_real_dac():
     tok = Tokenizer(CODEC_PRESETS["tiny"], seed=0).eval()
     c = generate_clip(split_seeds("test", 1)[0], seconds=1, video=False)
     q = m.codec_quality(tok, c.audio, SR)
-    assert set(q) == {"codec_si_sdr", "codec_mel_distance"}
+    assert set(q) == {"codec_si_sdr", "codec_mel_distance", "codec_stft_distance", "codec_silence_dbfs"}
     assert all(isinstance(v, float) and np.isfinite(v) for v in q.values())
-    assert q["codec_mel_distance"] > 0  # an untrained codec does not reconstruct
+    assert q["codec_mel_distance"] > 0 and q["codec_stft_distance"] > 0  # an untrained codec does not reconstruct
+    truth, _ = on.truth_onsets(c)
+    q = m.codec_quality(tok, c.audio, SR, truth, on.frame_tolerance(c.rate))
+    assert 0.0 <= q["codec_onset_f1"] <= 1.0
+    assert q["codec_onset_tp"] + q["codec_onset_fn"] == len(truth)
+    with pytest.raises(ValueError, match="tolerance"):
+        m.codec_quality(tok, c.audio, SR, truth)
+
+
+# -- level, envelope, a codec's silence ------------------------------------------------------------
+def test_level_measure_picks_rms_for_short_clips():
+    rng = np.random.default_rng(5)
+    noise = 0.1 * rng.standard_normal(SR)
+    assert lv.level_db(noise, SR)[1] == lv.LUFS  # a second holds BS.1770 gating blocks
+    short, measure = lv.level_db(noise[:SR // 4], SR)  # 250 ms: shorter than one 400 ms block
+    assert measure == lv.RMS_DBFS and short == pytest.approx(-20, abs=0.2)
+    quiet, measure = lv.level_db(1e-4 * noise, SR)  # every block under the -70 LUFS gate
+    assert measure == lv.RMS_DBFS and quiet == pytest.approx(-100, abs=0.2)
+    assert lv.level_db(np.zeros(SR), SR) == (None, lv.RMS_DBFS)
+
+
+def test_level_difference_of_half_scale_is_minus_6_db():
+    c = generate_clip(split_seeds("test", 1)[0], seconds=2, video=False)
+    for audio in (c.audio, c.audio[:SR // 5]):  # LUFS, and RMS for a 200 ms excerpt
+        truth = lv.measure_level(audio, SR)
+        cmp = lv.compare_levels(lv.measure_level(0.5 * audio, SR), truth)
+        assert cmp.diff_db == pytest.approx(20 * np.log10(0.5), abs=1e-6) == pytest.approx(-6.02, abs=0.005)
+        assert cmp.measure == (lv.LUFS if audio is c.audio else lv.RMS_DBFS)
+        assert cmp.truth_db == pytest.approx(truth.best()[0])
+    # one side without LUFS: both in RMS dBFS; a silent side has no level and no difference
+    loud, quiet = lv.measure_level(c.audio, SR), lv.measure_level(1e-4 * c.audio, SR)
+    assert lv.compare_levels(quiet, loud).measure == lv.RMS_DBFS
+    assert lv.compare_levels(quiet, loud).diff_db == pytest.approx(-80, abs=1e-6)
+    silent = lv.compare_levels(lv.measure_level(np.zeros(SR), SR), loud)
+    assert silent.take_db is None and silent.diff_db is None and silent.truth_db is not None
+
+
+def _burst(seconds: float = 2.0, at: float = 0.3, decay: float = 0.15) -> np.ndarray:
+    rng = np.random.default_rng(6)
+    t = np.arange(int(seconds * SR)) / SR
+    env = np.where(t >= at, np.exp(-(t - at) / decay), 0.0)
+    return 0.5 * env * rng.standard_normal(t.size) + 1e-3 * rng.standard_normal(t.size)  # -60 dBFS room
+
+
+def test_envelope_correlation():
+    x = _burst()
+    assert lv.envelope_corr(x, x, SR) == pytest.approx(1.0)
+    # a scale is a dB offset, which Pearson ignores (the level error reports it); above the floor, exactly
+    assert lv.envelope_corr(0.3 * x, x, SR) == pytest.approx(1.0)
+    assert lv.envelope_corr(x[::-1].copy(), x, SR) < 0.3  # a slow swell ending abruptly, late
+    assert lv.envelope_corr(np.roll(x, SR // 50), x, SR) > 0.9  # 20 ms late: well inside the smoothing
+    assert lv.envelope_corr(np.zeros_like(x), x, SR) is None  # flat: no correlation
+    env = lv.envelope_db(x, SR)
+    assert env.min() >= lv.ENV_FLOOR_DBFS and env.size == pytest.approx(2 * x.size / (0.023 * SR), abs=2)
+    with pytest.raises(ValueError, match="lengths"):
+        lv.envelope_corr(x[:-SR // 10], x, SR)
+
+
+def test_codec_silence_level():
+    c = generate_clip(split_seeds("test", 1)[0], seconds=3, video=False)
+    a = c.audio.astype(np.float64)
+    perfect = m.roundtrip_quality(a, a, SR)
+    assert perfect["codec_silence_dbfs"] is None or perfect["codec_silence_dbfs"] < -60  # the truth's own
+    assert perfect["codec_stft_distance"] == 0.0
+    hiss = 10 ** (-40 / 20) * np.random.default_rng(7).standard_normal(a.size)  # -40 dBFS RMS
+    assert lv.silence_level_dbfs(a + hiss, a, SR) == pytest.approx(-40, abs=1.0)
+    assert lv.silence_level_dbfs(np.zeros(SR), np.zeros(SR), SR) == lv.SILENCE_FLOOR_DBFS
+    loud = 0.1 * np.random.default_rng(8).standard_normal(SR)
+    assert lv.silence_level_dbfs(loud, loud, SR) is None  # no silent stretch
 
 
 def test_scorer_offset_estimate():
@@ -250,3 +319,21 @@ def test_detector_ignores_stationary_hiss():
         clicks[s:s + 3000] += (0.5 * rng.standard_normal(3000) * np.exp(-np.arange(3000) / 400)).astype(np.float32)
     r = on.match_onsets(on.detect_onsets(clicks, SR), times, F(1, 100))
     assert (r.tp, r.fp, r.fn) == (3, 0, 0) and r.offset_ms < 5
+
+
+def test_figure_picks_continuous_impulsive_and_another_kind():
+    from maskvat_foley.core.eval.figure import FigureClip, FigurePicker, kind_class
+
+    assert kind_class(["tick", "rain"]) == "continuous" and kind_class(["door"]) == "impulsive"
+    assert kind_class([]) == "silent"
+    z = np.zeros(10)
+    picker = FigurePicker()
+    for name, kinds in [("a", ["door"]), ("b", ["door"]), ("c", ["impact", "door"]), ("d", ["engine"]),
+                        ("e", ["tick"]), ("f", ["rain"])]:
+        picker.offer(FigureClip(name, kinds, z, z, SR, []))
+    assert [c.name for c in picker.candidates] == ["a", "c", "d", "e", "f"]  # "b" brings no new kind
+    assert [c.name for c in picker.pick()] == ["a", "c", "d"]  # impulsive, continuous, one more kind
+    few = FigurePicker()
+    for name in ("x", "y"):
+        few.offer(FigureClip(name, [], z, z, SR, []))
+    assert [c.name for c in few.pick()] == ["x"]  # silent clips: the first still makes a figure

@@ -153,3 +153,33 @@ def test_bad_arguments_are_reported(model, cond):
         sample(model, cond, fixed=torch.full((1, 4, F_), 70))
     with pytest.raises(ValueError, match="temperature"):
         sample(model, cond, temperature=-1)
+
+
+def test_temperature_schedules():
+    from maskvat_foley.core.model.sampler import _temperatures
+
+    plan = plan_steps(4, 8)  # levels of 1 + extra steps each, coarse first
+    # "level": every level restarts at the full temperature, so a one-step fine level is drawn hot.
+    assert _temperatures(1.0, None, "level", plan, 3, 0, plan[3][1]) == (1.0, 1.0)
+    # "plan": the temperature falls over the whole plan; the last level is drawn coolest.
+    first = _temperatures(1.0, None, "plan", plan, 0, 0, plan[0][1])
+    last = _temperatures(1.0, None, "plan", plan, 3, 0, plan[3][1])
+    assert first == (1.0, 1.0) and 0 < last[0] < 0.25
+    # The choice temperature is its own, annealed the same way.
+    assert _temperatures(0.5, 3.0, "level", plan, 0, 0, plan[0][1]) == (0.5, 3.0)
+
+
+def test_sampler_settings_change_sampling_and_are_restored(model, cond):
+    from maskvat_foley.core.model import sampler as sm
+
+    base = sample(model, cond, n_takes=2, steps=8, generator=gen(3))
+    with sm.sampler_settings(anneal="plan", choice_temperature=4.0) as s:
+        assert s.anneal == "plan" and s.window is None
+        planned = sample(model, cond, n_takes=2, steps=8, generator=gen(3))
+    assert sm.SETTINGS == sm.SamplerSettings()
+    assert not torch.equal(base, planned)
+    assert torch.equal(base, sample(model, cond, n_takes=2, steps=8, generator=gen(3)))
+    with pytest.raises(ValueError, match="anneal"):
+        sample(model, cond, anneal="sideways")
+    with pytest.raises(ValueError, match="anneal"):
+        sm.SamplerSettings(anneal="sideways")

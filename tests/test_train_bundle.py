@@ -14,7 +14,10 @@ from test_train_helpers import tiny_config
 
 def test_bundle_gives_a_checkpoint_with_the_trained_scorer(tmp_path):
     cfg = tiny_config(tmp_path, codec={"crop_seconds": [0.05, 0.05], "loop": {"max_steps": 2}},
-                      avsync={"loop": {"max_steps": 2}}, maskvat={"loop": {"max_steps": 2}})
+                      avsync={"loop": {"max_steps": 2}},
+                      # window lengths drawn per step, batch sized by frames; levels-heavy masks
+                      maskvat={"loop": {"max_steps": 2}, "window": [16, 64], "batch_frames": 128,
+                               "overrides": {"levels_prob": 0.75}})
     r = {k: tmp_path / k for k in ("codec", "avsync", "maskvat", "other")}
     for stage in ("codec", "avsync"):
         run([stage, "--config", cfg, "--out", str(r[stage]), "--no-progress"])
@@ -27,6 +30,10 @@ def test_bundle_gives_a_checkpoint_with_the_trained_scorer(tmp_path):
     meta = json.loads((tmp_path / "model" / "config.json").read_text())
     assert meta["scorer"] == {"name": "foleyworld-av", "path": "scorer"}
     assert ckpt.extractor.name == "foleyworld-av" and ckpt.tokenizer.name == "tiny"
+    # The sampler's default window is the longest trained one.
+    assert ckpt.model.config.sample_window == 64 and ckpt.model.config.window == 64
+    assert ckpt.model.config.levels_prob == 0.75
+    assert json.loads((r["maskvat"] / "summary.json").read_text())["window"] == [16, 64]
     card = (tmp_path / "model" / "MODEL_CARD.md").read_text()
     assert "maskvat-foley train codec" in card and "maskvat-foley train maskvat" in card
     codes = torch.randint(0, ckpt.config.codebook_size, (2, ckpt.config.n_codebooks, 20))

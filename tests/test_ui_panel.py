@@ -163,12 +163,16 @@ def test_generate_regenerate_choose_undo_export(qtbot, panel, tmp_path):
     scores = [t.sync_score for t in tp.takes]
     assert scores == sorted(scores, reverse=True) and s.active["V1.1"] == tp.takes[0].seed
 
-    # Regenerate: new seeds, takes added, not replaced.
+    # Regenerate: new seeds, takes added, not replaced; at the level the settings now ask.
+    panel.settings_panel.loudness_on.setChecked(True)
+    panel.settings_panel.loudness.setValue(-30.0)
     regenerate = panel.settings_panel.regenerate_btn
     assert run(qtbot, panel, lambda: qtbot.mouseClick(regenerate, Qt.LeftButton)).startswith("done")
     for clip_id, seeds in first_seeds.items():
         now = {t.seed for t in s.takes[clip_id]}
         assert len(now) == 4 and seeds < now
+        assert {t.metadata["loudness_target"] for t in s.takes[clip_id] if t.seed not in seeds} == {-30.0}
+        assert {t.metadata["loudness_target"] for t in s.takes[clip_id] if t.seed in seeds} == {None}
     assert tp.list.topLevelItemCount() == 4 and len(tp.waveform.audio) > 0 and tp.spectrogram.image is not None
 
     # Choose another take, undo, redo.
@@ -225,9 +229,11 @@ def test_region_regenerate_and_audition(qtbot, panel):
     qtbot.mouseRelease(wave, Qt.LeftButton, Qt.NoModifier, QPoint(w // 2, 10))
     a, b = wave.region
     assert 0 < a < b <= s.clip("V1.2").record_duration and tp.region_btn.isEnabled()
+    panel.settings_panel.gain.setValue(-6.0)  # the region's take gets the panel's gain too
     assert run(qtbot, panel, lambda: qtbot.mouseClick(tp.region_btn, Qt.LeftButton)).startswith("done")
     new = tp.current_take()
     assert new.seed != base.seed and new.metadata["region"] == [a, b] and len(s.takes["V1.2"]) == 3
+    assert base.metadata["gain_db"] == 0.0 and new.metadata["gain_db"] <= -6.0  # the ceiling only lowers it
     assert (new.num_samples, new.time_reference) == (base.num_samples, base.time_reference)
     # Audition: the clip's frames play (sound needs an audio output; the backend says which).
     shown = []

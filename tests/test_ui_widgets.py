@@ -138,6 +138,38 @@ def test_settings_persist_and_seed_rules(qtbot, tmp_path):
         second.params("again")
 
 
+def test_level_controls_reach_the_params_and_persist(qtbot, tmp_path):
+    from maskvat_foley.core.jobs import GenerationParams
+    from maskvat_foley.ui.settings_panel import SettingsPanel
+
+    ini = str(tmp_path / "s.ini")
+    first = SettingsPanel(QSettings(ini, QSettings.IniFormat))
+    qtbot.addWidget(first)
+    p = first.params("generate")
+    assert (p.loudness, p.gain_db) == (GenerationParams.loudness, GenerationParams.gain_db) == (None, 0.0)
+    assert not first.loudness.isEnabled() and first.loudness.value() == -23.0  # offered when switched on
+    first.loudness_on.setChecked(True)
+    assert first.loudness.isEnabled()
+    first.loudness.setValue(-16.0)
+    first.gain.setValue(-4.5)
+    for mode in ("generate", "regenerate", "rerun"):
+        p = first.params(mode)
+        assert (p.loudness, p.gain_db) == (-16.0, -4.5)
+    first.gain.setValue(99)  # the box keeps to the range GenerationParams accepts
+    assert first.gain.value() == 30.0 and first.params("rerun").gain_db == 30.0
+    first.gain.setValue(-4.5)
+    second = SettingsPanel(QSettings(ini, QSettings.IniFormat))
+    qtbot.addWidget(second)
+    assert (second.loudness_on.isChecked(), second.loudness.value(), second.gain.value()) == (True, -16.0, -4.5)
+    second.loudness_on.setChecked(False)
+    assert second.params("generate").loudness is None and second.params("generate").gain_db == -4.5
+    # a host's parameters are shown as they are
+    second.set_params(GenerationParams(seed=3, loudness=-24.0, gain_db=1.0))
+    assert (second.loudness_on.isChecked(), second.loudness.value(), second.gain.value()) == (True, -24.0, 1.0)
+    second.set_params(GenerationParams(seed=3))
+    assert not second.loudness_on.isChecked() and second.params("rerun").loudness is None
+
+
 def test_screenshot_command(tmp_path):
     from PIL import Image
 

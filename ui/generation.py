@@ -105,10 +105,14 @@ class GenerationRuns(QObject):
 
     def _add(self, results) -> int:
         """Takes of ``results`` into the session (placed on the timeline); returns how many."""
+        from maskvat_foley.core.pipeline import level_notes
+
         changed = self._session().add_results(results)
         for r in results:
             if r.error:
                 self.progress.mark_failed(r.clip_id, r.error)
+        for line in level_notes([t for r in results for t in r.takes]):  # near-silent takes, say
+            self.progress.append(line)
         self.takesAdded.emit(changed)
         return len(changed)
 
@@ -126,6 +130,10 @@ class GenerationRuns(QObject):
         self._ended("cancelled")
 
     def _region_done(self, clip_id: str, take) -> None:
+        from maskvat_foley.core.pipeline import level_notes
+
         self._session().add_takes(clip_id, [take])
+        for line in level_notes([take]):
+            self.progress.append(line)
         self.regionDone.emit(clip_id, take.seed)
         self._ended(f"done: region regenerated as take {take.seed}")

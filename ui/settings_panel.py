@@ -1,10 +1,11 @@
-"""Generation settings (model, seed and its lock, takes, steps, guidance, beam) and the run
-buttons; values persist between runs in QSettings. Until the editor changes them they are
-GenerationParams' defaults, the command line's too."""
+"""Generation settings (model, seed and its lock, takes, steps, guidance, beam, the takes' level:
+loudness target and gain) and the run buttons; values persist between runs in QSettings. Until the
+editor changes them they are GenerationParams' defaults, the command line's too."""
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
@@ -17,14 +18,19 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from maskvat_foley.core.jobs import MAX_SEED, GenerationParams, random_seed
+from maskvat_foley.core.jobs import GAIN_RANGE, LOUDNESS_RANGE, MAX_SEED, GenerationParams, random_seed
 
 ORGANISATION, APPLICATION = "MaskVAT", "MaskVAT Foley"
 SHOWN_PARAMS = ("takes", "steps", "guidance", "beam")
 # The seed box needs a number before the first run; unlocked, every Generate picks a new seed anyway.
 FIRST_SEED = 1234
+# The target the loudness box offers when first switched on: EBU R128's broadcast level.
+FIRST_LOUDNESS = -23.0
 DEFAULTS = {"model": "", "seed": FIRST_SEED, "seed_locked": False,
-            **{name: getattr(GenerationParams, name) for name in SHOWN_PARAMS}}
+            **{name: getattr(GenerationParams, name) for name in SHOWN_PARAMS},
+            "loudness_on": GenerationParams.loudness is not None,
+            "loudness": FIRST_LOUDNESS if GenerationParams.loudness is None else GenerationParams.loudness,
+            "gain_db": GenerationParams.gain_db}
 
 
 def default_settings() -> QSettings:
@@ -67,14 +73,35 @@ class SettingsPanel(QGroupBox):
         self.beam.setToolTip("Candidates per take, ranked by the synchrony scorer")
         for name, w in self._boxes().items():
             form.addRow(name.capitalize(), w)
+        self._add_level(form)
         lay.addLayout(form)
         self._add_buttons(lay)
         self.load()
         for w in (self.seed, self.takes, self.steps, self.beam):
             w.valueChanged.connect(self.save)
-        self.guidance.valueChanged.connect(self.save)
+        for w in (self.guidance, self.loudness, self.gain):
+            w.valueChanged.connect(self.save)
         self.lock.toggled.connect(self.save)
+        self.loudness_on.toggled.connect(self.save)
         self.model.editingFinished.connect(self._model_edited)
+
+    def _add_level(self, form: QFormLayout) -> None:
+        """Loudness (off, or a target in LUFS) and gain in dB, as `generate --loudness/--gain`."""
+        self.loudness_on = QCheckBox()
+        self.loudness_on.setToolTip("Normalise each take to an integrated loudness (EBU R128); off: the "
+                                    "model's own level. Near-silent takes are reported, not raised.")
+        self.loudness = QDoubleSpinBox(minimum=LOUDNESS_RANGE[0], maximum=LOUDNESS_RANGE[1], singleStep=1.0,
+                                       decimals=1, suffix=" LUFS")
+        self.loudness.setEnabled(False)
+        self.loudness_on.toggled.connect(self.loudness.setEnabled)
+        row = QHBoxLayout()
+        row.addWidget(self.loudness_on)
+        row.addWidget(self.loudness, 1)
+        form.addRow("Loudness", row)
+        self.gain = QDoubleSpinBox(minimum=GAIN_RANGE[0], maximum=GAIN_RANGE[1], singleStep=0.5, decimals=1,
+                                   suffix=" dB")
+        self.gain.setToolTip("Gain on each take, after the loudness target; the true peak stays under -1 dBTP")
+        form.addRow("Gain", self.gain)
 
     def _add_buttons(self, lay: QVBoxLayout) -> None:
         self.generate_btn = QPushButton("Generate")
@@ -115,10 +142,15 @@ class SettingsPanel(QGroupBox):
         self.lock.setChecked(self._value("seed_locked"))
         for name, box in self._boxes().items():
             box.setValue(self._value(name))
+        self.loudness.setValue(self._value("loudness"))
+        self.loudness_on.setChecked(self._value("loudness_on"))
+        self.gain.setValue(self._value("gain_db"))
 
     def save(self, *_args) -> None:
         values = {"model": self.model.text().strip(), "seed": self.seed.value(), "seed_locked": self.lock.isChecked(),
-                  **{name: box.value() for name, box in self._boxes().items()}}
+                  **{name: box.value() for name, box in self._boxes().items()},
+                  "loudness_on": self.loudness_on.isChecked(), "loudness": self.loudness.value(),
+                  "gain_db": self.gain.value()}
         for key, value in values.items():
             self.settings.setValue(key, value)
         self.settings.sync()
@@ -148,7 +180,13 @@ class SettingsPanel(QGroupBox):
             seed = random_seed(self.takes.value(), avoid)
             if not self.lock.isChecked():
                 self.seed.setValue(seed)
-        return GenerationParams(seed=seed, **{name: box.value() for name, box in self._boxes().items()})
+        return GenerationParams(seed=seed, **{name: box.value() for name, box in self._boxes().items()},
+                                **self.level())
+
+    def level(self) -> dict:
+        """The takes' level as GenerationParams fields: the loudness target (None when off) and gain."""
+        return {"loudness": self.loudness.value() if self.loudness_on.isChecked() else None,
+                "gain_db": self.gain.value()}
 
     def set_params(self, params: GenerationParams) -> None:
         """Show a host's parameters (a given seed is locked so Generate uses it)."""
@@ -157,6 +195,10 @@ class SettingsPanel(QGroupBox):
             self.lock.setChecked(True)
         for name, box in self._boxes().items():
             box.setValue(getattr(params, name))
+        if params.loudness is not None:
+            self.loudness.setValue(params.loudness)
+        self.loudness_on.setChecked(params.loudness is not None)
+        self.gain.setValue(params.gain_db)
 
     def set_busy(self, busy: bool) -> None:
         for b in (self.generate_btn, self.regenerate_btn, self.rerun_btn):

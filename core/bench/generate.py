@@ -3,6 +3,11 @@
 One FoleyWorld clip of ``seconds`` is written as a real video; the engine then runs the whole
 path (decode, features, sampling, codec decode, resample, Broadcast WAV) with an empty feature
 cache each time. Stage times come from the engine's own progress reports.
+
+Where PyAV is not installed (a lent GPU machine), or with ``frames="memory"``, the clip's pictures
+stay in memory and the engine reads them from there (core.engine.clip_media.MemoryFrames): its
+"decode" stage then only picks and scales them. The result's "video" says which ran ("pyav" or
+"memory").
 """
 from __future__ import annotations
 
@@ -52,39 +57,63 @@ def peak_memory_mb(device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def _clip_job(work: str, seconds: float, size: tuple[int, int]):
-    """One FoleyWorld clip of ``seconds`` written as a real video, and its job."""
+FRAMES = ("auto", "pyav", "memory")  # where the engine gets the clip's pictures
+
+
+def have_pyav() -> bool:
+    try:
+        import av  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _clip_job(work: str, seconds: float, size: tuple[int, int], frames: str = "pyav"):
+    """One FoleyWorld clip of ``seconds`` and its job: written as a real video (``"pyav"``), or
+    kept in memory (``"memory"``); returns the job and the engine's frame source (None: files)."""
     from maskvat_foley.core.data import generate_clip
     from maskvat_foley.core.jobs import ClipJob
-    from maskvat_foley.core.media.video_writer import write_video
 
     n_frames = round(Fraction(seconds) * RATE)
     clip = generate_clip(7, rate=RATE, seconds=Fraction(n_frames) / RATE, size=size, video=True)
-    video = write_video(os.path.join(work, "bench.mp4"), clip.frames, RATE)
-    return ClipJob(clip_id="V1.1", name="bench", media_path=str(video), media_rate=RATE,
-                   source_start=0, source_duration=n_frames, timeline_rate=RATE, record_start=0,
-                   record_duration=n_frames, timeline_name="bench")
+    if frames == "memory":
+        from maskvat_foley.core.engine.clip_media import MemoryFrames
+
+        media, source = "memory:bench", MemoryFrames({"memory:bench": (clip.frames, RATE)})
+    else:
+        from maskvat_foley.core.media.video_writer import write_video
+
+        media, source = str(write_video(os.path.join(work, "bench.mp4"), clip.frames, RATE)), None
+    job = ClipJob(clip_id="V1.1", name="bench", media_path=media, media_rate=RATE,
+                  source_start=0, source_duration=n_frames, timeline_rate=RATE, record_start=0,
+                  record_duration=n_frames, timeline_name="bench")
+    return job, source
 
 
 def run(model: str | None = None, config: str | None = None, *, device: str = "auto",
         seconds: float = 10.0, takes: int = TAKES, steps: int = GenerationParams.steps,
         guidance: float = GenerationParams.guidance, repeat: int = 2, size: tuple[int, int] = (640, 360),
-        work: str | None = None) -> dict:
+        work: str | None = None, frames: str = "auto") -> dict:
     """Wall time (median of ``repeat`` runs after a warm-up), real-time factor, peak memory and
-    time per stage of one clip of ``seconds``, with ``model`` or a random model of ``config``."""
+    time per stage of one clip of ``seconds``, with ``model`` or a random model of ``config``.
+    ``frames``: "pyav" (a video file), "memory" (pictures in memory) or "auto" (PyAV if installed)."""
     import torch
 
     from maskvat_foley.core.engine.engine import Engine, default_model_dir
     from maskvat_foley.core.model.checkpoint import init_random
 
+    if frames not in FRAMES:
+        raise ValueError(f"frames must be one of {', '.join(FRAMES)}, got {frames!r}")
+    if frames == "auto":
+        frames = "pyav" if have_pyav() else "memory"
     work = work or tempfile.mkdtemp(prefix="maskvat-bench-")
     if config:
         model = init_random(os.path.join(work, f"model-{config}"), overwrite=True, **CONFIGS[config])
     model = str(model or default_model_dir())
-    job = _clip_job(work, seconds, size)
+    job, source = _clip_job(work, seconds, size, frames)
     n_frames = job.record_duration
     params = GenerationParams(seed=1, takes=takes, steps=steps, guidance=guidance)
-    engine = Engine(model, device=device, cache_dir=os.path.join(work, "cache"))
+    engine = Engine(model, device=device, cache_dir=os.path.join(work, "cache"), frames=source)
     walls, clock = [], None
     for i in range(repeat + 1):  # the first run warms up (allocators, kernels); not counted
         engine.cache.clear()
@@ -105,7 +134,7 @@ def run(model: str | None = None, config: str | None = None, *, device: str = "a
     return {"model": info["model"], "config": config, "device": info["device"],
             "dtype": info["dtype"], "threads": torch.get_num_threads(),
             "audio_seconds": round(audio_seconds, 3), "takes": takes, "steps": steps,
-            "guidance": guidance, "video_size": list(size), "wall_seconds": round(wall, 3),
+            "guidance": guidance, "video": frames, "video_size": list(size), "wall_seconds": round(wall, 3),
             "wall_seconds_runs": [round(w, 3) for w in walls],
             "realtime_factor": round(audio_seconds * takes / wall, 2),
             "peak_memory_mb": round(peak_memory_mb(engine.device), 1),

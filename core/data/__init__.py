@@ -17,7 +17,8 @@ from typing import Any
 
 _EXPORTS = {
     "Box": "spec", "ClipSpec": "spec", "Event": "spec", "FoleyClip": "spec", "Source": "spec",
-    "KINDS": "spec", "MATERIALS": "spec", "SURFACES": "spec", "RATES": "spec", "SAMPLE_RATE": "spec",
+    "KINDS": "spec", "CONTINUOUS_KINDS": "spec", "MATERIALS": "spec", "SURFACES": "spec", "RATES": "spec",
+    "SAMPLE_RATE": "spec",
     "SPLITS": "spec", "split_seeds": "spec", "onset_times": "spec", "onset_samples": "spec",
     "plan_clip": "scene", "generate_clip": "render", "render_audio": "render",
     "render_video": "render", "iter_frames": "render", "make_clips": "make",

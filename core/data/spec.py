@@ -19,6 +19,11 @@ RATES: tuple[Fraction, ...] = (Fraction(24000, 1001), Fraction(24), Fraction(25)
                                Fraction(30000, 1001), Fraction(30))
 SAMPLE_RATE = 44100
 KINDS: tuple[str, ...] = ("impact", "strike", "footstep", "door", "water", "tick", "engine", "rain")
+# Kinds whose sound is a stream, not a series of separate hits: an engine's tone lasts from its one
+# event until the vehicle leaves, and rain's clicks come too densely to be heard one by one. What a
+# take must follow for them is the envelope over time more than the onsets (the evaluation reports
+# envelope correlation for them); every other kind is impulsive.
+CONTINUOUS_KINDS: frozenset[str] = frozenset({"engine", "rain"})
 MATERIALS: tuple[str, ...] = ("wood", "metal", "glass", "stone")
 SURFACES: tuple[str, ...] = ("grass", "gravel", "wood", "tile")
 

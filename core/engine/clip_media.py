@@ -3,6 +3,9 @@
 Order matters: the job's numbers are bounded first (limits), then the media must be a regular
 file (never opened otherwise: a named pipe would block the engine's only worker), then its real
 length, from the container, must hold the span asked for; only then are frames listed and decoded.
+
+The engine reads frames through a frame source: ``MediaFiles`` (media files decoded with PyAV, the
+normal path) or ``MemoryFrames`` (pictures already in memory, for machines without PyAV).
 """
 from __future__ import annotations
 
@@ -83,3 +86,123 @@ def check_span(job: ClipJob, info, origin: int) -> None:
         raise ClipFailed(f"{info.path}: the clip samples up to media frame {last_frame} "
                          f"({float(last_seconds):.3f} s) but the file holds {info.duration_frames} "
                          f"frames ({float(media_seconds):.3f} s)")
+
+
+# -- where the engine gets a clip's frames ---------------------------------------------------------
+class MediaFiles:
+    """The engine's frame source: each job's media file, decoded with PyAV (the normal path)."""
+
+    kind = "pyav"
+
+    def media_hash(self, job: ClipJob) -> str:
+        """The job in bounds and its media a regular file, then a hash of the media's content
+        (what the feature cache keys on)."""
+        from maskvat_foley.core.engine.feature_cache import content_hash
+
+        return content_hash(check_clip_media(job))
+
+    def locate(self, job: ClipJob) -> ClipSpan:
+        """Where the clip's frames are, once the media is known to hold them (ClipFailed if not)."""
+        return clip_span(job)
+
+    def read(self, job: ClipJob, span: ClipSpan, size: tuple[int, int]):
+        """The clip's source frames (core.media.video.Frames) at ``size``."""
+        return read_clip_frames(job, span, size)
+
+
+class MemoryFrames:
+    """A frame source of pictures held in memory, by media name: no file, no PyAV.
+
+    ``clips`` maps a job's ``media_path`` (any name) to (uint8 RGB frames [N, H, W, 3], their
+    rate); file frame k is shown at k / rate, and source frame s of a job at (s - media_origin) /
+    media_rate, as in a file. Used where PyAV is not installed (benchmarks on a GPU machine) and
+    by callers that render their pictures themselves.
+    """
+
+    kind = "memory"
+
+    def __init__(self, clips: dict | None = None):
+        self.clips: dict[str, tuple] = {}
+        for name, (rgb, rate) in (clips or {}).items():
+            self.add(name, rgb, rate)
+
+    def add(self, name: str, rgb, rate) -> None:
+        import numpy as np
+
+        from maskvat_foley.core.timeline.rates import exact_rate
+
+        a = np.asarray(rgb)
+        if a.dtype != np.uint8 or a.ndim != 4 or a.shape[-1] != 3 or not a.shape[0]:
+            raise ValueError(f"frames of {name!r} must be uint8 [N, H, W, 3] with N > 0, got {a.dtype} {a.shape}")
+        self.clips[name] = (a, exact_rate(rate))
+
+    def _clip(self, job: ClipJob):
+        try:
+            check_clip(job)
+        except ClipOutOfBounds as exc:
+            raise ClipFailed(f"clip {job.clip_id}: {exc}") from None
+        if job.media_path not in self.clips:
+            raise ClipFailed(f"clip {job.clip_id} ({job.name}): no frames in memory for {job.media_path!r}")
+        return self.clips[job.media_path]
+
+    def media_hash(self, job: ClipJob) -> str:
+        """The job in bounds and its frames here (ClipFailed if not), then a hash of them."""
+        import hashlib
+
+        import numpy as np
+
+        rgb, rate = self._clip(job)
+        h = hashlib.blake2b(digest_size=20)
+        h.update(f"memory:{rgb.shape}:{rate}".encode())
+        for frame in rgb[::max(1, len(rgb) // 16)]:  # a sample of the pictures, like content_hash's
+            h.update(memoryview(np.ascontiguousarray(frame)).cast("B"))
+        return h.hexdigest()
+
+    def locate(self, job: ClipJob) -> list[int]:
+        """The index of the picture shown at each of the clip's source frames (the one whose
+        interval [k/rate, (k+1)/rate) holds its time, as decoding picks); ClipFailed past the end."""
+        rgb, rate = self._clip(job)
+        origin, ts = job.media_origin, Fraction(job.time_scalar)
+        if job.source_start < origin:
+            raise ClipFailed(f"clip {job.clip_id}: source frame {job.source_start} is before the media's "
+                             f"first frame {origin}")
+        index = [math.floor((job.source_start - origin + i * ts) / job.media_rate * rate)
+                 for i in range(job.source_duration)]
+        if index[-1] >= len(rgb):
+            raise ClipFailed(f"clip {job.clip_id}: the clip samples up to frame {index[-1]} but "
+                             f"{job.media_path!r} holds {len(rgb)} frames")
+        return index
+
+    def read(self, job: ClipJob, index: list[int], size: tuple[int, int]):
+        """The clip's frames (core.media.video.Frames, as a file would give them) at ``size``."""
+        import numpy as np
+
+        from maskvat_foley.core.media.video import Frames
+
+        rgb, rate = self._clip(job)
+        n, origin, ts = job.source_duration, job.media_origin, Fraction(job.time_scalar)
+        return Frames(rgb=_resize(rgb[np.asarray(index)], size),
+                      times=[Fraction(i) / job.media_rate for i in range(n)],
+                      media_times=[(job.source_start - origin + i * ts) / job.media_rate for i in range(n)],
+                      pts=list(index), rate=job.media_rate, decoded=len(set(index)), path=str(job.media_path))
+
+
+def _resize(rgb, size: tuple[int, int], chunk: int = 32):
+    """uint8 frames [N, H, W, 3] at ``size`` (width, height): area averaging when shrinking (as a
+    scaler does for a picture several times the size), bilinear otherwise; ``chunk`` frames at a time."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    w, h = (int(v) for v in size)
+    if w <= 0 or h <= 0:
+        raise ValueError(f"size must be positive, got {size}")
+    if rgb.shape[1:3] == (h, w):
+        return np.ascontiguousarray(rgb)
+    mode = "area" if h <= rgb.shape[1] and w <= rgb.shape[2] else "bilinear"
+    out = np.empty((len(rgb), h, w, 3), dtype=np.uint8)
+    for a in range(0, len(rgb), chunk):
+        x = torch.from_numpy(np.ascontiguousarray(rgb[a:a + chunk])).permute(0, 3, 1, 2).float()
+        y = F.interpolate(x, size=(h, w), mode=mode, **({} if mode == "area" else {"align_corners": False}))
+        out[a:a + chunk] = y.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    return out

@@ -1,9 +1,10 @@
 """The in-process engine: clip jobs in, Broadcast WAV takes out.
 
-Per clip: decode the source frames (PyAV) -> visual features (cached on disk) -> length
-adaptation to the codec frame rate -> MaskVAT sampling (seeded, guided, beam-ranked, windowed for
-long clips) -> DAC decode -> resample to the exact sample span -> Broadcast WAV. Regenerating a
-clip with another seed hits the feature cache and costs only sampling and decoding.
+Per clip: decode the source frames (PyAV; or pictures held in memory, clip_media.MemoryFrames) ->
+visual features (cached on disk) -> length adaptation to the codec frame rate -> MaskVAT sampling
+(seeded, guided, beam-ranked, windowed for long clips) -> DAC decode -> resample to the exact sample
+span -> Broadcast WAV. Regenerating a clip with another seed hits the feature cache and costs only
+sampling and decoding.
 """
 from __future__ import annotations
 
@@ -18,8 +19,7 @@ import torch
 
 from maskvat_foley import __version__
 from maskvat_foley.core.engine.api import Cancelled, ProgressCallback
-from maskvat_foley.core.engine.clip_media import (ClipFailed, check_clip_media, clip_span,
-                                                  read_clip_frames)
+from maskvat_foley.core.engine.clip_media import ClipFailed, MediaFiles
 from maskvat_foley.core.engine.device import autocast, dtype_name, is_out_of_memory, memory_info, pick_device
 from maskvat_foley.core.engine.outdir import ensure_dir
 from maskvat_foley.core.engine.regular import open_regular
@@ -46,7 +46,9 @@ class Engine:
     """One model in memory; generate() and regenerate_region() as in core.engine.api."""
 
     def __init__(self, model_dir: str | None = None, *, device: str = "auto",
-                 cache_dir: str | None = None, cache_bytes: int = 2 << 30):
+                 cache_dir: str | None = None, cache_bytes: int = 2 << 30, frames=None):
+        """``frames``: where clips' pictures come from (core.engine.clip_media): None for the jobs'
+        media files decoded with PyAV, or a ``MemoryFrames`` holding them in memory."""
         from maskvat_foley.core.engine.feature_cache import FeatureCache
         from maskvat_foley.core.model.checkpoint import load_checkpoint
 
@@ -58,6 +60,7 @@ class Engine:
         self.ckpt.model.eval()
         self.cache = FeatureCache(cache_dir or default_cache_dir(), cache_bytes)
         self.scorer = self.ckpt.scorer
+        self.frames = frames if frames is not None else MediaFiles()
         self._lock = threading.Lock()  # one generation at a time on the model
         self.feature_calls = 0  # feature extractions actually run (cache misses)
 
@@ -125,17 +128,18 @@ class Engine:
         from maskvat_foley.core.engine.feature_cache import FeatureKey
         from maskvat_foley.core.features.length import adapt_length
 
-        check_clip_media(job)  # bounds and a regular file, before the media is hashed or opened
+        media_hash = self.frames.media_hash(job)  # bounds and media checked before it is hashed
         extractor, tok = self.ckpt.extractor, self.ckpt.tokenizer
         n_out = codec_frames(job, tok.frame_rate)
-        key = FeatureKey.for_job(job, extractor.name, extractor.config(), self.ckpt.sha256)
+        key = FeatureKey.for_job(job, extractor.name, extractor.config(), self.ckpt.sha256,
+                                 media_hash=media_hash)
         cached = self.cache.get(key)
         if cached is not None and cached.shape[0] == n_out:
             return cached.to(self.device)
-        span = clip_span(job)  # the media is long enough: checked before a frame is listed
+        where = self.frames.locate(job)  # the media is long enough: checked before a frame is listed
         if step:
             step("decode", 0.0)
-        frames = read_clip_frames(job, span, extractor.input_size)
+        frames = self.frames.read(job, where, extractor.input_size)
         if step:
             step("features", 0.0)
         feats = extractor.extract(frames.rgb)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import logging
+import math
 import os
 import re
 import tempfile
@@ -13,6 +15,9 @@ from maskvat_foley import __version__
 from maskvat_foley.core.engine.outdir import SIDECAR_DIR, ensure_dir
 from maskvat_foley.core.engine.regular import open_regular
 from maskvat_foley.core.jobs import ClipJob, GenerationParams, Take
+from maskvat_foley.core.media.gain import NEAR_SILENT, TRUE_PEAK_CEILING_DBTP, LevelResult, apply_level
+
+log = logging.getLogger(__name__)
 
 
 def safe_name(text: str) -> str:
@@ -72,28 +77,67 @@ def write_take(job: ClipJob, wave: np.ndarray, wave_rate: int, seed: int,
     audio = np.asarray(audio, dtype=np.float32).reshape(-1)
     if params.channels == 2:
         audio = np.stack([audio, audio])
+    # The level is set on the exact span, as the file holds it: two equal channels measure 3 dB
+    # louder than one, and the loudness written to bext must be the file's.
+    audio, level = apply_level(audio, params.sample_rate, params.loudness, params.gain_db)
     stem = take_stem(job, seed, suffix)
     path = os.path.join(out_dir, stem + ".wav")
     meta = dict(provenance)
     meta.update(seed=seed, created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                 software=f"maskvat-foley {__version__}", sample_rate=params.sample_rate,
-                time_reference=time_reference, num_samples=int(audio.shape[-1]))
+                time_reference=time_reference, num_samples=int(audio.shape[-1]), **level_metadata(level))
+    if NEAR_SILENT in level.flags:
+        log.warning("take %s of clip %s: %s", seed, job.clip_id, level.note)
     if codes is not None:
         meta["codes_path"] = save_codes(out_dir, stem, codes, confine)
     ensure_dir(out_dir, confine)  # right before the write: no symlink since the check at submit
     write_bwf(path, audio, params.sample_rate, time_reference=time_reference,
               description=describe(meta), comment=full_description(meta),
-              timecode_rate=job.timeline_rate)
+              timecode_rate=job.timeline_rate, loudness_lufs=level.loudness_lufs,
+              true_peak_dbtp=level.true_peak_dbtp, ixml_vendor=ixml_level(level))
     return Take(clip_id=job.clip_id, seed=seed, path=path, sample_rate=params.sample_rate,
                 num_samples=int(audio.shape[-1]), time_reference=time_reference,
                 sync_score=meta.get("sync_score"), metadata=meta)
+
+
+def _finite(x: float, digits: int = 2) -> float | None:
+    """A measurement for JSON: rounded, None for -inf (silence), which JSON cannot spell."""
+    return round(x, digits) if math.isfinite(x) else None
+
+
+def level_metadata(level: LevelResult) -> dict:
+    """The take's level for its metadata (WAV description, iXML, timeline): loudness and true peak
+    after the gain, the gain applied, the target asked for, and why the level is not as asked."""
+    meta = {"loudness_lufs": _finite(level.loudness_lufs), "true_peak_dbtp": _finite(level.true_peak_dbtp),
+            "gain_db": round(level.gain_db, 2), "loudness_target": level.target_lufs}
+    if level.note:
+        meta.update(level_note=level.note, level_flags=list(level.flags))
+    return meta
+
+
+def ixml_level(level: LevelResult) -> dict[str, str]:
+    """The level as elements of this software's own iXML block (iXML readers skip blocks they do
+    not know); -inf (silence) is spelled so, as no number can be."""
+    def db(x: float) -> str:
+        return f"{x:.2f}" if math.isfinite(x) else "-inf"
+
+    fields = {"LOUDNESS_LUFS": db(level.loudness_lufs), "TRUE_PEAK_DBTP": db(level.true_peak_dbtp),
+              "GAIN_DB": db(level.gain_db)}
+    if level.target_lufs is not None:
+        fields["LOUDNESS_TARGET_LUFS"] = db(level.target_lufs)
+    if level.adjusted:  # the ceiling holds only where the level was set
+        fields["TRUE_PEAK_CEILING_DBTP"] = db(TRUE_PEAK_CEILING_DBTP)
+    if level.note:
+        fields["LEVEL_NOTE"] = level.note
+    return fields
 
 
 def describe(meta: dict) -> str:
     """Provenance for the bext Description (256 ASCII bytes): compact JSON of what matters first.
     The full provenance goes to the WAV's iXML/INFO and the timeline's metadata."""
     names = (("model", "model"), ("model_sha256", "sha256"), ("seed", "seed"), ("steps", "steps"),
-             ("guidance", "guidance"), ("beam", "beam"), ("sync_score", "sync"),
+             ("guidance", "guidance"), ("beam", "beam"), ("sync_score", "sync"), ("loudness_lufs", "lufs"),
+             ("gain_db", "gain"),
              ("source_clip", "clip"), ("device", "device"), ("created", "created"))
     short = {}
     for key, label in names:

@@ -85,7 +85,11 @@ def parse_dataclass(cls, d: Any, where: str):
                and f.default_factory is dataclasses.MISSING]
     if missing:
         raise ApiError(422, f"{where}: missing field(s) {', '.join(missing)}")
-    return cls(**{k: value(where, k, str(fields[k].type), v) for k, v in d.items()})
+    checked = {k: value(where, k, str(fields[k].type), v) for k, v in d.items()}
+    try:
+        return cls(**checked)
+    except ValueError as e:  # the dataclass's own checks (GenerationParams' level ranges)
+        raise ApiError(422, f"{where}.{e}"[:300]) from None
 
 
 def parse_clip_job(d: Any, where: str = "job") -> ClipJob:

@@ -1,14 +1,20 @@
 """Evaluation on FoleyWorld: onset detection and matching, AV-Align, spectral distances, SI-SDR,
-a Frechet distance over audio embeddings, trivial baselines, and the ``evaluate`` run.
+a Frechet distance over audio embeddings, level error and envelope correlation (levels.py), the
+codec's round trip, trivial baselines, and the ``evaluate`` run (aggregates: aggregate.py; the
+spectrogram figure: figure.py; the real-footage figure: real_figure.py).
 
     from maskvat_foley.core.eval.run import evaluate          # `maskvat-foley eval` (plugin/cli_eval.py)
     from maskvat_foley.core.eval.onsets import detect_onsets, match_onsets
     from maskvat_foley.core.eval import metrics, baselines
+    from maskvat_foley.core.eval.real import evaluate_real   # `maskvat-foley eval --set real`
 
 Submodules are imported where used (they pull in numpy, torch and the engine).
 """
 
 SPLITS = ("test", "val")
+# `--set real`: real footage (core.eval.real), no true events; cut into segments of this length.
+REAL_SET = "real"
+SEGMENT_SECONDS = 2.0
 CLIPS = 20
 # A fixed seed and the CPU: runs of the same model give the same numbers to compare.
 SEED = 0

@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
+from maskvat_foley.core.data.spec import CONTINUOUS_KINDS
+
 BEGIN = "<!-- maskvat-foley:eval:begin -->"
 END = "<!-- maskvat-foley:eval:end -->"
 
@@ -16,7 +18,19 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (  # key, header, format
     ("onset_precision", "onset P", "{:.3f}"), ("onset_recall", "onset R", "{:.3f}"),
     ("onset_f1", "onset F1", "{:.3f}"), ("onset_offset_ms", "offset ms", "{:.1f}"),
     ("av_align", "AV-Align", "{:.3f}"), ("mel_distance", "mel dist", "{:.3f}"),
-    ("stft_distance", "MR-STFT", "{:.3f}"), ("fad_logmel", "FD logmel", "{:.2f}"))
+    ("stft_distance", "MR-STFT", "{:.3f}"), ("fad_logmel", "FD logmel", "{:.2f}"),
+    ("level_diff_median_db", "level err dB", "{:+.1f}"), ("level_abs_diff_median_db", "abs level err dB", "{:.1f}"),
+    ("envelope_corr", "env corr", "{:.2f}"), ("envelope_corr_continuous", "env corr cont.", "{:.2f}"))
+CODEC_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("codec_si_sdr", "SI-SDR dB", "{:.2f}"), ("codec_mel_distance", "mel dist", "{:.3f}"),
+    ("codec_stft_distance", "MR-STFT", "{:.3f}"), ("codec_silence_dbfs", "in silence dBFS", "{:.1f}"),
+    ("codec_onset_f1", "onset F1", "{:.3f}"), ("codec_onset_f1_ratio", "onset F1 / true audio's", "{:.3f}"))
+KIND_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("clips", "clips", "{}"), ("onset_precision", "P", "{:.3f}"), ("onset_recall", "R", "{:.3f}"),
+    ("onset_f1", "F1", "{:.3f}"), ("onset_offset_ms", "offset ms", "{:.1f}"),
+    ("truth_level_mean_db", "truth level dB", "{:.1f}"), ("take_level_mean_db", "take level dB", "{:.1f}"),
+    ("level_diff_median_db", "level err dB", "{:+.1f}"), ("level_abs_diff_median_db", "abs level err dB", "{:.1f}"),
+    ("envelope_corr", "env corr", "{:.2f}"))
 
 NOTES = """\
 - Onsets: spectral-flux detector over a per-band noise floor, matched one-to-one (closest first)
@@ -31,6 +45,18 @@ NOTES = """\
   magnitude distance over 3 resolutions; both against the true audio, 0 is identical.
 - FD logmel: Frechet distance of per-clip log-mel mean+std embeddings to those of the true audio;
   a weak embedding (spectral envelope and level only), comparable only within this project.
+- level err: take minus true audio in dB, BS.1770 integrated loudness (LUFS) when both have one,
+  else RMS dBFS of the whole clip for both (clips under 400 ms, or under the -70 LUFS gate); the
+  median over clips, signed (negative: too quiet) and absolute. Clips without events are left out.
+  Per kind: mean levels of the true audio and the takes of the clips with that kind, to compare
+  the relative levels of kinds.
+- env corr: Pearson correlation of the take's and the truth's envelopes (RMS over 23 ms frames,
+  power averaged over 80 ms, in dB floored at -80 dBFS), mean over clips; "cont." over clips with
+  a continuous kind ({continuous}), whose sound is a stream rather than separate hits.
+- Codec: the true audio encoded and decoded by the model's codec, against the true audio;
+  "in silence" is the round trip's RMS where the truth is under -60 dBFS (50 ms frames), its
+  added hiss; onset F1 pools the counts like the systems', and is also given over the true
+  audio's (the detector's ceiling).
 - Baselines: silence; the true audio 200 ms late; decaying noise bursts at the true onsets."""
 
 
@@ -54,19 +80,19 @@ def model_card_section(results: dict[str, Any], commands: Sequence[str] = ()) ->
              "| system | " + " | ".join(h for _, h, _ in COLUMNS) + " |",
              "|---" * (len(COLUMNS) + 1) + "|", _row("**model**", met)]
     lines += [_row(name, b["metrics"]) for name, b in results.get("baselines", {}).items()]
-    lines += ["", f"Codec reconstruction of the true audio: SI-SDR "
-                  f"{_fmt(met.get('codec_si_sdr'), '{:.2f}')} dB, mel distance "
-                  f"{_fmt(met.get('codec_mel_distance'), '{:.3f}')}. Synchrony scorer "
-                  f"({model.get('scorer') or 'none'}) offset estimate: mean |offset| "
-                  f"{_fmt(met.get('sync_scorer_offset'), '{:.1f}')} ms (indicative only).", "",
-              "Onsets per event kind (model; recall is exact per kind, a clip's false detections "
-              "count against every kind in it):", "",
-              "| kind | clips | P | R | F1 | offset ms |", "|---|---|---|---|---|---|"]
+    lines += ["", "Codec round trip of the true audio:", "",
+              "| " + " | ".join(h for _, h, _ in CODEC_COLUMNS) + " |", "|---" * len(CODEC_COLUMNS) + "|",
+              "| " + " | ".join(_fmt(met.get(k), f) for k, _, f in CODEC_COLUMNS) + " |", "",
+              f"Synchrony scorer ({model.get('scorer') or 'none'}) offset estimate: mean |offset| "
+              f"{_fmt(met.get('sync_scorer_offset'), '{:.1f}')} ms (indicative only).", "",
+              "Per event kind (model; onset recall is exact per kind, a clip's false detections "
+              "count against every kind in it; levels and envelopes are those of the clips with the kind):", "",
+              "| kind | type | " + " | ".join(h for _, h, _ in KIND_COLUMNS) + " |",
+              "|---" * (len(KIND_COLUMNS) + 2) + "|"]
     for kind, k in results.get("per_kind", {}).items():
-        lines.append(f"| {kind} | {k['clips']} | {_fmt(k['onset_precision'], '{:.3f}')} | "
-                     f"{_fmt(k['onset_recall'], '{:.3f}')} | {_fmt(k['onset_f1'], '{:.3f}')} | "
-                     f"{_fmt(k['onset_offset_ms'], '{:.1f}')} |")
-    lines += ["", NOTES]
+        kind_type = "continuous" if k.get("continuous") else ("-" if kind == "silent" else "impulsive")
+        lines.append(f"| {kind} | {kind_type} | " + " | ".join(_fmt(k.get(c), f) for c, _, f in KIND_COLUMNS) + " |")
+    lines += ["", NOTES.format(continuous=", ".join(sorted(CONTINUOUS_KINDS)))]
     if commands:
         lines += ["", "Commands:", "", "```sh", *commands, "```"]
     lines.append(END)

@@ -62,11 +62,16 @@ def video_peaks(motion: Sequence[float], rate: Fraction, min_rise: float = PEAK_
     x = np.asarray(motion, dtype=np.float64)
     if x.size < 3:
         return []
-    med = float(np.median(x))
-    mad = float(np.median(np.abs(x - med)))
     inner = x[1:-1]
-    keep = (inner > x[:-2]) & (inner > x[2:]) & (inner > med + min_rise * mad)
+    keep = (inner > x[:-2]) & (inner > x[2:]) & (inner > peak_threshold(x, min_rise))
     return [Fraction(int(i) + 1) / Fraction(rate) for i in np.flatnonzero(keep)]
+
+
+def peak_threshold(motion: Sequence[float], min_rise: float = PEAK_MADS) -> float:
+    """The level a video peak must exceed (``video_peaks``): the motion's median plus ``min_rise`` MADs."""
+    x = np.asarray(motion, dtype=np.float64)
+    med = float(np.median(x))
+    return med + min_rise * float(np.median(np.abs(x - med)))
 
 
 def av_align_score(audio_peaks: Sequence[Fraction], vid_peaks: Sequence[Fraction],
@@ -173,9 +178,9 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 # -- codec and scorer -------------------------------------------------------------------------
-def codec_quality(tokenizer: Any, audio: np.ndarray, sample_rate: int) -> dict[str, float]:
-    """Encode and decode true audio with the model's codec: SI-SDR and mel distance of the
-    reconstruction at the codec's rate (the ceiling on what generation can sound like)."""
+def codec_roundtrip(tokenizer: Any, audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Encode and decode true audio with the model's codec: (round trip, truth) both at the
+    codec's rate and of the truth's length there, and that rate."""
     import torch
 
     from maskvat_foley.core.media.resample import resample
@@ -190,7 +195,40 @@ def codec_quality(tokenizer: Any, audio: np.ndarray, sample_rate: int) -> dict[s
         y = tokenizer.decode_long(codes)[0, 0, :a.size].float().cpu().numpy()
     if y.size < a.size:
         y = np.pad(y, (0, a.size - y.size))
-    return {"codec_si_sdr": si_sdr(y, a), "codec_mel_distance": mel_distance(y, a, sr)}
+    return y, a, sr
+
+
+def roundtrip_quality(roundtrip: np.ndarray, truth: np.ndarray, sample_rate: int) -> dict[str, float | None]:
+    """SI-SDR, mel and multi-resolution STFT distances of a codec's round trip, and its level in
+    the truth's silent stretches (core.eval.levels.silence_level_dbfs)."""
+    from maskvat_foley.core.eval.levels import silence_level_dbfs
+
+    y, a = _pair(roundtrip, truth, "codec quality")
+    return {"codec_si_sdr": si_sdr(y, a), "codec_mel_distance": mel_distance(y, a, sample_rate),
+            "codec_stft_distance": stft_distance(y, a, sample_rate),
+            "codec_silence_dbfs": silence_level_dbfs(y, a, sample_rate)}
+
+
+def codec_quality(tokenizer: Any, audio: np.ndarray, sample_rate: int,
+                  onsets: Sequence[Fraction] | None = None, tolerance: Fraction | None = None) -> dict[str, Any]:
+    """The codec's round trip of true audio scored against it at the codec's rate (the ceiling on
+    what generation can sound like), see ``roundtrip_quality``. With the clip's true ``onsets``
+    (and matching ``tolerance``), also the onset F1 (and counts, for pooling over clips) of the
+    round trip, detected at ``sample_rate`` as the take and the true audio are."""
+    from maskvat_foley.core.eval.onsets import match_onsets
+    from maskvat_foley.core.media.resample import resample
+
+    y, a, sr = codec_roundtrip(tokenizer, audio, sample_rate)
+    out: dict[str, Any] = dict(roundtrip_quality(y, a, sr))
+    if onsets is not None:
+        if tolerance is None:
+            raise ValueError("codec onset F1: a matching tolerance is needed with the onsets")
+        n = np.asarray(audio).reshape(-1).size
+        back = y if sr == sample_rate else resample(y, sr, sample_rate, num_samples=n)
+        match = match_onsets(detect_onsets(back, sample_rate), onsets, tolerance)
+        out.update(codec_onset_f1=match.f1, codec_onset_tp=match.tp, codec_onset_fp=match.fp,
+                   codec_onset_fn=match.fn)
+    return out
 
 
 def scorer_offset_ms(scorer: Any, audio: np.ndarray, sample_rate: int, visual: Any,

@@ -4,13 +4,17 @@
     maskvat-foley eval --model DIR --set test --n 20 --out eval/      (plugin/cli_eval.py)
 
 Per clip: render the FoleyWorld clip, write it as .mp4 (so the engine's real PyAV path is used),
-generate one take through the Engine, read the WAV back and score it, the trivial baselines
-(core.eval.baselines) and the codec's reconstruction of the true audio. Aggregates: onset counts
-are pooled over clips (micro average, so clips with many events weigh more); the other metrics are
-means over clips; the Frechet distance is over the set of clips. ``eval.json`` and a model card
-section (``MODEL_CARD_eval.md``) are written to ``out_dir``.
+generate one take through the Engine, read the WAV back and score it (onsets, AV-Align, spectral
+distances, level error and envelope correlation, core.eval.levels), the trivial baselines
+(core.eval.baselines) and the codec's round trip of the true audio. Aggregates (core.eval.aggregate):
+onset counts are pooled over clips (micro average, so clips with many events weigh more); level
+errors are medians, the other metrics means over clips; the Frechet distance is over the set of
+clips. ``eval.json`` and a model card section (``MODEL_CARD_eval.md``) are written to ``out_dir``,
+and with ``figure`` a PNG of spectrograms of takes beside their truth (core.eval.figure).
 """
 from __future__ import annotations
+
+import dataclasses
 
 import json
 import logging
@@ -23,14 +27,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from maskvat_foley.core.eval import CLIPS, DEVICE, SEED, SPLITS, onsets as on
+from maskvat_foley.core.eval import CLIPS, DEVICE, SEED, SPLITS, levels as lv, onsets as on
+from maskvat_foley.core.eval.aggregate import aggregate, clean as _clean, model_metrics, per_kind
 from maskvat_foley.core.eval.card import write_model_card
 from maskvat_foley.core.jobs import GenerationParams, fraction_str
 
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 44100  # FoleyWorld's truth; takes are requested and scored at this rate
-AUDIO_METRICS = ("av_align", "mel_distance", "stft_distance")
 
 __all__ = ["evaluate", "write_model_card", "score_audio", "ClipTruth"]
 
@@ -44,6 +48,7 @@ class ClipTruth:
     truth: list[Fraction]
     truth_kinds: list[str]
     kinds: list[str]
+    level: lv.Level  # the true audio's, measured once for every system scored against it
 
     @classmethod
     def of(cls, clip: Any) -> "ClipTruth":
@@ -51,7 +56,7 @@ class ClipTruth:
 
         times, kinds = on.truth_onsets(clip)
         return cls(clip, motion_signal(clip.frames), times, kinds,
-                   sorted({e.kind for e in clip.events}))
+                   sorted({e.kind for e in clip.events}), lv.measure_level(clip.audio, clip.sample_rate))
 
 
 @dataclass
@@ -65,7 +70,7 @@ class Scored:
 
 
 def score_audio(audio: np.ndarray, truth: ClipTruth, sample_rate: int = SAMPLE_RATE) -> Scored:
-    """Onset, AV-Align and spectral metrics of ``audio`` against one clip."""
+    """Onset, AV-Align, spectral, level and envelope metrics of ``audio`` against one clip."""
     from maskvat_foley.core.eval import metrics as m
 
     clip = truth.clip
@@ -76,7 +81,11 @@ def score_audio(audio: np.ndarray, truth: ClipTruth, sample_rate: int = SAMPLE_R
         av_align=m.av_align_score(pred, m.video_peaks(truth.motion, clip.rate), clip.rate),
         mel_distance=m.mel_distance(audio, clip.audio, sample_rate),
         stft_distance=m.stft_distance(audio, clip.audio, sample_rate),
+        envelope_corr=lv.envelope_corr(audio, clip.audio, sample_rate),
         n_predicted=len(pred))
+    values.update(lv.compare_levels(lv.measure_level(audio, sample_rate), truth.level).values())
+    if not clip.events:  # only room noise to compare with: no level error of a sound
+        values["level_diff_db"] = None
     return Scored(values, match, on.per_kind_matches(match, truth.truth_kinds, truth.kinds),
                   m.logmel_embedding(audio, sample_rate))
 
@@ -87,15 +96,19 @@ def evaluate(model_dir: str | os.PathLike | None = None, *, split: str = "test",
              beam: int = GenerationParams.beam, seed: int = SEED,
              out_dir: str | os.PathLike | None = None, seconds: Fraction | float | None = None,
              size: tuple[int, int] = (96, 96), commands: Sequence[str] = (),
-             progress: bool = True) -> dict[str, Any]:
+             progress: bool = True, figure: str | os.PathLike | None = None,
+             sampler: dict[str, Any] | None = None) -> dict[str, Any]:
     """Evaluate a model folder on the first ``n`` FoleyWorld clips of ``split``; see the module
     docstring. ``seconds`` fixes the clip length (default: FoleyWorld's random 2-12 s);
-    ``out_dir`` None uses a new temporary folder (its path is in the result)."""
+    ``out_dir`` None uses a new temporary folder (its path is in the result); ``figure``: write
+    the spectrogram figure (PNG) there; ``sampler``: SamplerSettings changes to measure."""
     from tqdm import tqdm
 
     from maskvat_foley.core.data import split_seeds
     from maskvat_foley.core.engine.engine import Engine, default_model_dir
     from maskvat_foley.core.eval import baselines as bl
+    from maskvat_foley.core.model.sampler import sampler_settings
+    from maskvat_foley.core.eval.figure import FigurePicker, write_figure
 
     if split not in SPLITS:
         raise ValueError(f"evaluation split must be one of {', '.join(SPLITS)}, got {split!r}")
@@ -111,32 +124,39 @@ def evaluate(model_dir: str | os.PathLike | None = None, *, split: str = "test",
                               temperature=temperature, sample_rate=SAMPLE_RATE, channels=1)
     clips, model_scores = [], []
     base_scores: dict[str, list[Scored]] = {name: [] for name in bl.BASELINES}
-    for s in tqdm(seeds, desc=f"eval {split}", unit="clip", disable=not progress):
-        rec, scored = _evaluate_clip(engine, s, params, out, seconds, size, base_scores)
-        model_scores.append(scored)
-        clips.append(rec)
+    picker = FigurePicker() if figure is not None else None
+    with sampler_settings(**(sampler or {})) as settings:
+        for s in tqdm(seeds, desc=f"eval {split}", unit="clip", disable=not progress):
+            rec, scored = _evaluate_clip(engine, s, params, out, seconds, size, base_scores, picker)
+            model_scores.append(scored)
+            clips.append(rec)
     truth_emb = np.stack([sc.embedding for sc in base_scores["true_audio"]])
-    metrics = _model_metrics(model_scores, clips, truth_emb)
+    baselines = {b: {"metrics": aggregate(sc, truth_emb), "per_kind": per_kind(sc)} for b, sc in base_scores.items()}
+    metrics = model_metrics(model_scores, clips, truth_emb, baselines["true_audio"]["metrics"]["onset_f1"])
     config = {"split": split, "n": n, "seeds": [seeds.start, seeds.stop], "device": str(engine.device),
               "steps": steps, "guidance": guidance, "temperature": temperature, "beam": beam,
               "seed": seed, "sample_rate": SAMPLE_RATE,
               "seconds": None if seconds is None else fraction_str(Fraction(str(seconds))),
               "size": list(size), "onset_params": _clean(vars(on.DEFAULT)),
-              "tolerance": "one video frame of each clip's rate"}
+              "tolerance": "one video frame of each clip's rate",
+              "sampler": {**dataclasses.asdict(settings), "window": settings.window or engine.ckpt.model.config.window}}
     results: dict[str, Any] = {
         "model": {"name": engine.ckpt.name, "sha256": engine.ckpt.sha256, "path": model_dir,
                   "codec": engine.ckpt.tokenizer.name, "extractor": engine.ckpt.extractor.name,
                   "scorer": getattr(engine.scorer, "name", None) if engine.scorer is not None else None},
         "config": config,
         "metrics": metrics,
-        "per_kind": _per_kind(model_scores),
-        "baselines": {b: {"metrics": _aggregate(sc, truth_emb), "per_kind": _per_kind(sc)}
-                      for b, sc in base_scores.items()},
+        "per_kind": per_kind(model_scores),
+        "baselines": baselines,
         "clips": clips,
         "out_dir": str(out),
         "files": {"eval_json": "eval.json", "model_card": "MODEL_CARD_eval.md",
                   "media": "media", "takes": "takes"},
     }
+    if picker is not None:
+        shown = picker.pick()
+        path = write_figure(figure, shown)
+        results["figure"] = {"path": str(path), "clips": [c.name for c in shown]}
     results = _clean(results)
     _write_json(out / "eval.json", results)
     write_model_card(results, out / "MODEL_CARD_eval.md", commands=list(commands))
@@ -146,12 +166,14 @@ def evaluate(model_dir: str | os.PathLike | None = None, *, split: str = "test",
 
 
 def _evaluate_clip(engine, seed: int, params, out: Path, seconds, size: tuple[int, int],
-                   base_scores: dict[str, list[Scored]]) -> tuple[dict[str, Any], Scored]:
+                   base_scores: dict[str, list[Scored]], picker: Any = None) -> tuple[dict[str, Any], Scored]:
     """Render FoleyWorld clip ``seed`` as a video, generate its take, score it and the baselines
-    (appended to ``base_scores``); returns the clip's record and the model's scores."""
-    from maskvat_foley.core.data import generate_clip
+    (appended to ``base_scores``), offer it to the figure's ``picker``; returns the clip's record
+    and the model's scores."""
+    from maskvat_foley.core.data import generate_clip, onset_times
     from maskvat_foley.core.data.make import clip_name, write_clip
     from maskvat_foley.core.eval import baselines as bl, metrics as m
+    from maskvat_foley.core.eval.figure import FigureClip
     from maskvat_foley.core.jobs import ClipJob
 
     clip = generate_clip(seed, seconds=seconds, size=size)
@@ -174,24 +196,15 @@ def _evaluate_clip(engine, seed: int, params, out: Path, seconds, size: tuple[in
     if scorer is not None:
         rec["sync_scorer_offset"] = m.scorer_offset_ms(scorer, audio, SAMPLE_RATE, engine.features(job),
                                                        round(Fraction(SAMPLE_RATE) / tok.frame_rate))
-    rec.update(m.codec_quality(tok, clip.audio, clip.sample_rate))
+    rec.update(m.codec_quality(tok, clip.audio, clip.sample_rate, truth.truth, on.frame_tolerance(clip.rate)))
+    if picker is not None:
+        picker.offer(FigureClip(name, truth.kinds, audio, clip.audio, clip.sample_rate, onset_times(clip)))
     rec["baselines"] = {}
     for b in bl.BASELINES:
         sc = score_audio(bl.baseline_audio(b, clip, SAMPLE_RATE), truth)
         base_scores[b].append(sc)
         rec["baselines"][b] = _clean(sc.values)
     return rec, scored
-
-
-def _model_metrics(scores: list[Scored], clips: list[dict[str, Any]], truth_emb: np.ndarray) -> dict[str, Any]:
-    """The model's aggregate metrics, with the codec's and the synchrony scorer's means over clips."""
-    metrics = _aggregate(scores, truth_emb)
-    for k in ("codec_si_sdr", "codec_mel_distance"):
-        metrics[k] = _mean([c[k] for c in clips])
-    offsets = [c["sync_scorer_offset"] for c in clips if c["sync_scorer_offset"] is not None]
-    metrics["sync_scorer_offset"] = _mean([abs(o) for o in offsets])
-    metrics["sync_scorer_offset_signed"] = _mean(offsets)
-    return metrics
 
 
 def _read_take(path: str, num_samples: int) -> np.ndarray:
@@ -213,45 +226,6 @@ def _clip_record(clip: Any, name: str, truth: ClipTruth, scored: Scored) -> dict
     return {"clip_id": name, "seed": spec.seed, "rate": fraction_str(spec.rate),
             "n_frames": spec.n_frames, "seconds": fraction_str(spec.seconds), "kinds": truth.kinds,
             "n_onsets": len(truth.truth), **scored.values}
-
-
-def _aggregate(scores: list[Scored], truth_emb: np.ndarray) -> dict[str, Any]:
-    from maskvat_foley.core.eval.metrics import frechet_distance
-
-    out = dict(on.pool(sc.match for sc in scores).summary())
-    for k in AUDIO_METRICS:
-        out[k] = _mean([sc.values[k] for sc in scores])
-    emb = np.stack([sc.embedding for sc in scores])
-    out["fad_logmel"] = frechet_distance(emb, truth_emb) if len(emb) >= 2 else None
-    return out
-
-
-def _per_kind(scores: list[Scored]) -> dict[str, Any]:
-    groups: dict[str, list[on.OnsetMatch]] = {}
-    for sc in scores:
-        for kind, mk in sc.per_kind.items():
-            groups.setdefault(kind, []).append(mk)
-    return {k: {**on.pool(ms).summary(), "clips": len(ms)} for k, ms in sorted(groups.items())}
-
-
-def _mean(xs: Sequence[float | None]) -> float | None:
-    vals = [float(x) for x in xs if x is not None]
-    return float(np.mean(vals)) if vals else None
-
-
-def _clean(x: Any) -> Any:
-    """JSON-able: Fractions as exact strings, numpy scalars as Python, non-finite floats as None."""
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, Fraction):
-        return fraction_str(x)
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not np.isfinite(x):
-        return None
-    return x
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

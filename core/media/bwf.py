@@ -1,7 +1,8 @@
 """Broadcast WAV (EBU Tech 3285) writer and a minimal reader of what it writes.
 
 Chunks: fmt, bext (TimeReference = samples since the timecode origin, so a DAW places the file at
-its timecode), iXML (timecode rate and flag, sample rate, the full provenance text), LIST/INFO
+its timecode), iXML (timecode rate and flag, sample rate, the full provenance text, and optional
+elements in a MASKVAT_FOLEY block such as the take's level), LIST/INFO
 (ICMT: the full provenance again, UTF-8) and data. The bext Description field is 256 bytes of
 ASCII: longer or non-ASCII text is cut/replaced there ("..." marks a cut) but kept whole in iXML
 NOTE and INFO ICMT. bext is version 1, or version 2 when loudness values are given (version 1
@@ -12,6 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import os
+import re
 import struct
 import uuid
 import xml.etree.ElementTree as ET
@@ -30,6 +32,10 @@ log = logging.getLogger(__name__)
 DESCRIPTION_BYTES = 256
 _BEXT_FIXED = struct.Struct("<256s32s32s10s8sIIH64s5h180s")  # 602 bytes
 _MAX_DATA = 2**32 - 1 - 4096  # RIFF sizes are 32-bit; RF64 is not needed for Foley takes
+# iXML lets software add a block of its own at the top level (as Steinberg's <STEINBERG>); readers
+# skip blocks they do not know. Its element names are spelled as iXML's own are.
+IXML_VENDOR_BLOCK = "MASKVAT_FOLEY"
+_IXML_NAME = re.compile(r"[A-Z][A-Z0-9_]*", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,7 @@ def write_bwf(path: str | os.PathLike, audio: np.ndarray, sample_rate: int = Gen
               drop_frame: bool | None = None, origination: _dt.datetime | None = None,
               coding_history: str = "", loudness_lufs: float | None = None,
               true_peak_dbtp: float | None = None, track_names: list[str] | None = None,
-              comment: str | None = None) -> Path:
+              comment: str | None = None, ixml_vendor: dict[str, str] | None = None) -> Path:
     """Write ``audio`` (float, [samples] or [channels, samples], nominal range [-1, 1)) atomically.
 
     bits: 24 or 16 (integer PCM, clipped to [-1, 1 - 1 LSB] with no wraparound) or 32 (IEEE float,
@@ -65,7 +71,8 @@ def write_bwf(path: str | os.PathLike, audio: np.ndarray, sample_rate: int = Gen
     rates.sample_span). timecode_rate: written to iXML with TIMECODE_FLAG (DF at 29.97/59.94 unless
     ``drop_frame`` says otherwise). origination: local date/time for bext (default now).
     comment: the full text for iXML NOTE and INFO ICMT (default: ``description``), so a short
-    bext Description can stand beside the complete provenance.
+    bext Description can stand beside the complete provenance. ixml_vendor: elements (NAME: text)
+    of this software's own iXML block, IXML_VENDOR_BLOCK (the take's level, say).
     """
     path = Path(path)
     data, channels = _pcm_bytes(audio, bits, path)
@@ -86,7 +93,8 @@ def write_bwf(path: str | os.PathLike, audio: np.ndarray, sample_rate: int = Gen
                                         true_peak_dbtp, path)))
     comment = description if comment is None else comment
     chunks.append(_chunk(b"iXML", _ixml(comment, sample_rate, bits, int(time_reference),
-                                        timecode_rate, drop_frame, channels, track_names)))
+                                        timecode_rate, drop_frame, channels, track_names,
+                                        ixml_vendor)))
     if comment:
         chunks.append(_chunk(b"LIST", b"INFO" + _chunk(b"ICMT", comment.encode("utf-8") + b"\0")
                              + _chunk(b"ISFT", originator.encode("utf-8") + b"\0")))
@@ -164,7 +172,9 @@ def _bext(description, originator, originator_reference, origination, time_refer
     version = 2 if loudness_lufs is not None or true_peak_dbtp is not None else 1
 
     def centi(x: float | None) -> int:
-        return 0x7FFF if x is None else int(np.clip(round(x * 100), -32768, 32767))
+        if x is None or np.isnan(x):
+            return 0x7FFF  # "not measured"
+        return -32768 if x == float("-inf") else int(np.clip(round(x * 100), -32768, 32767))  # -inf: silence
 
     loud = (centi(loudness_lufs), 0x7FFF, centi(true_peak_dbtp), 0x7FFF, 0x7FFF) if version == 2 else (0,) * 5
     fixed = _BEXT_FIXED.pack(
@@ -179,7 +189,7 @@ def _bext(description, originator, originator_reference, origination, time_refer
 
 
 def _ixml(description, sample_rate, bits, time_reference, timecode_rate, drop_frame, channels,
-          track_names) -> bytes:
+          track_names, vendor=None) -> bytes:
     root = ET.Element("BWFXML")
     ET.SubElement(root, "IXML_VERSION").text = "2.10"
     if description:
@@ -205,6 +215,12 @@ def _ixml(description, sample_rate, bits, time_reference, timecode_rate, drop_fr
         ET.SubElement(t, "INTERLEAVE_INDEX").text = str(c + 1)
         default = "Foley" if channels == 1 else f"Foley {c + 1}"
         ET.SubElement(t, "NAME").text = track_names[c] if track_names and c < len(track_names) else default
+    if vendor:
+        block = ET.SubElement(root, IXML_VENDOR_BLOCK)
+        for name, text in vendor.items():
+            if not _IXML_NAME.fullmatch(name):
+                raise ValueError(f"iXML element name {name!r}: upper-case letters, digits and '_' only")
+            ET.SubElement(block, name).text = str(text)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
 
 

@@ -11,8 +11,10 @@ _RAMP = np.array([[0, 0, 4], [40, 11, 84], [101, 21, 110], [159, 42, 99], [212, 
 
 
 def spectrogram_db(audio: np.ndarray, sample_rate: int, *, n_fft: int = 1024, hop: int = 256,
-                   bins: int = 128, fmin: float = 30.0) -> np.ndarray:
-    """[bins, frames] magnitudes in dB (max 0) on a log-frequency axis from fmin to Nyquist."""
+                   bins: int = 128, fmin: float = 30.0, ref_db: float | None = None) -> np.ndarray:
+    """[bins, frames] magnitudes in dB on a log-frequency axis from fmin to Nyquist, relative to
+    ``ref_db`` (None: the picture's own maximum is 0 dB; pictures to be compared for level share
+    one reference, e.g. 0.0 for absolute values)."""
     x = np.asarray(audio, dtype=np.float64)
     x = x.mean(axis=0) if x.ndim == 2 else x
     if len(x) < n_fft:
@@ -28,13 +30,18 @@ def spectrogram_db(audio: np.ndarray, sample_rate: int, *, n_fft: int = 1024, ho
         band = mag[sel] if sel.any() else mag[[np.argmin(np.abs(freqs - edges[b]))]]
         out[b] = np.sqrt((band ** 2).mean(axis=0))
     db = 20 * np.log10(np.maximum(out, 1e-10))
-    return db - db.max()
+    return db - (db.max() if ref_db is None else ref_db)
 
 
 def spectrogram_rgb(audio: np.ndarray, sample_rate: int, *, width: int = 800, height: int = 200,
-                    floor_db: float = -80.0) -> np.ndarray:
+                    floor_db: float = -80.0, ref_db: float | None = None) -> np.ndarray:
     """uint8 [height, width, 3] picture: time left to right, low frequencies at the bottom."""
-    db = spectrogram_db(audio, sample_rate, bins=height)
+    return colourize(spectrogram_db(audio, sample_rate, bins=height, ref_db=ref_db), width, floor_db)
+
+
+def colourize(db: np.ndarray, width: int, floor_db: float = -80.0) -> np.ndarray:
+    """uint8 [bins, width, 3] picture of a ``spectrogram_db`` array: 0 dB brightest, ``floor_db``
+    and below black, low frequencies at the bottom, frames stretched to ``width`` columns."""
     level = np.clip(1 - db / floor_db, 0, 1)[::-1]  # low frequencies at the bottom
     cols = np.linspace(0, level.shape[1] - 1, width)
     left = np.floor(cols).astype(int)

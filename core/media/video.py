@@ -7,8 +7,13 @@ hosts write) passes ``origin_frame=media_frame_offset(info, rate)``: source fram
 at (k - origin_frame)/r. ``ClipJob.source_start`` maps to ``start_frame`` the same way.
 
 Each requested time gets the frame whose presentation interval [pts, next pts) contains it,
-computed from pts, not by counting frames, so variable frame rate files work. Timestamps rounded
-by the container (Matroska's 1 ms ticks) are absorbed by a tolerance of one time-base tick.
+computed from pts, not by counting frames, so variable frame rate files work: a frame held longer
+is repeated, frames closer together than the rate are skipped. Timestamps rounded by the container
+(Matroska's 1 ms ticks) are absorbed by a tolerance of one time-base tick.
+
+Pictures come out as they are shown, not as they are stored: a display matrix (a phone held
+upright) turns each frame by its multiple of 90 degrees. Interlaced frames are not deinterlaced,
+see ``_converter``.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any, Callable
 
 import numpy as np
 
@@ -91,8 +97,14 @@ def regular_file(path: str | os.PathLike) -> str:
         raise MediaError(f"{p}: cannot read the media file ({exc.strerror or exc})") from None
     if not stat.S_ISREG(mode):
         raise MediaError(f"{p}: not a regular file (a pipe, socket or device); media must be a file")
+    if os.stat(p).st_size == 0:  # FFmpeg's word for it is "Invalid data found", which says less
+        raise MediaError(f"{p}: the file is empty (0 bytes)")
     return p
 
+
+def _why(exc: BaseException) -> str:
+    """FFmpeg's reason without PyAV's errno and function name ('Invalid data found when ...')."""
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
 def _open(path: str):
@@ -101,7 +113,7 @@ def _open(path: str):
     try:
         return av.open(path, "r")
     except (av.error.FFmpegError, OSError) as exc:
-        raise MediaError(f"{path}: cannot open as media ({exc})") from None
+        raise MediaError(f"{path}: cannot open as media ({_why(exc)})") from None
 
 
 def _video_stream(container, path: str):
@@ -193,7 +205,7 @@ def read_frames(path: str | os.PathLike, start_frame: int, num_frames: int,
                 time_scalar: Fraction | int = 1, origin_frame: int = 0, pad: bool = False) -> Frames:
     """Decode ``num_frames`` frames from source frame ``start_frame`` at ``rate`` as RGB.
 
-    size: (width, height) to scale to, or None for the file's size.
+    size: (width, height) of the picture as shown (rotated upright) to scale to, or None for the file's size.
     time_scalar: media frames advanced per output frame (a LinearTimeWarp: 2 = double speed,
       0 = freeze frame); must not be negative.
     origin_frame: the source frame number of the file's first frame (see media_frame_offset).
@@ -211,27 +223,35 @@ def read_frames(path: str | os.PathLike, start_frame: int, num_frames: int,
         raise MediaError(f"{p}: source frame {start_frame} is before the media's first frame {origin_frame}")
     targets = [(start_frame - origin_frame + i * ts) / rate for i in range(num_frames)]
     convert = _converter(size, p)
-    with _open(p) as container:
-        vs = _video_stream(container, p)
-        vs.thread_type = "AUTO"
-        tb = Fraction(vs.time_base)
-        start_pts = vs.start_time if vs.start_time is not None else 0
-        tol = min(tb, 1 / (4 * rate))
-        back = Fraction(0)  # how far before the target to seek; grows if the seek lands late
-        try:
-            while True:
-                seek_to = max(Fraction(0), targets[0] - back)
-                at_start = seek_to <= 0
+    container, vs = _open_video(p)
+    used = False  # a fresh container stands at the file's first packet
+    back = Fraction(0)  # how far before the target to seek; grows if the seek lands late
+    try:
+        while True:
+            seek_to = max(Fraction(0), targets[0] - back)
+            at_start = seek_to <= 0
+            if at_start and used:
+                # From the start: decode from a fresh open, never a seek. MPEG-TS/PS demuxers seek by
+                # bisecting the file on timestamps and land a packet or a GOP past the first frame,
+                # which would then silently stand in for frame 0 (frame 1 or 11 instead).
+                container.close()
+                container, vs = _open_video(p)
+            tb = Fraction(vs.time_base)
+            start_pts = vs.start_time if vs.start_time is not None else 0
+            tol = min(tb, 1 / (4 * rate))
+            if not at_start:
                 container.seek(start_pts + int(seek_to / tb), stream=vs, backward=True)
-                try:
-                    arrays, pts, decoded = _pick(container, vs, targets, start_pts, tb, rate, tol,
-                                                 at_start, convert)
-                    break
-                except _SeekedPastTarget:
-                    back = max(2 * back, Fraction(1))
-                    log.debug("%s: seek landed after %s s; retrying %s s earlier", p, targets[0], back)
-        except av.error.FFmpegError as exc:
-            raise MediaError(f"{p}: decoding failed ({exc})") from None
+            used = True
+            try:
+                arrays, pts, decoded = _pick(container, vs, targets, start_pts, tb, rate, tol, at_start, convert)
+                break
+            except _SeekedPastTarget:
+                back = max(2 * back, Fraction(1))
+                log.debug("%s: seek landed after %s s; retrying %s s earlier", p, targets[0], back)
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"{p}: decoding failed ({_why(exc)}); the file may be damaged") from None
+    finally:
+        container.close()
     got = len(arrays)
     if got < num_frames:
         if not pad or got == 0:
@@ -244,12 +264,26 @@ def read_frames(path: str | os.PathLike, start_frame: int, num_frames: int,
                   media_times=targets, pts=pts, rate=rate, padded=num_frames - got, decoded=decoded, path=p)
 
 
+def _open_video(path: str):
+    """A just opened container and its video stream, set to decode with threads."""
+    container = _open(path)
+    try:
+        vs = _video_stream(container, path)
+    except MediaError:
+        container.close()
+        raise
+    vs.thread_type = "AUTO"
+    return container, vs
+
+
 def _pick(container, vs, targets, start_pts, tb, rate, tol, at_start, convert):
     """The frame holding each target time, decoding forward from the current position.
 
     Returns (converted arrays, their pts, frames decoded); frames are converted as they are
     picked so no more than one decoded frame is held.
     """
+    import av
+
     arrays: list[np.ndarray] = []
     pts_list: list[int] = []
     prev = prev_arr = None
@@ -263,7 +297,16 @@ def _pick(container, vs, targets, start_pts, tb, rate, tol, at_start, convert):
         arrays.append(prev_arr[1])
         pts_list.append(frame.pts)
 
-    for frame in container.decode(vs):
+    frames = container.decode(vs)
+    while True:
+        try:
+            frame = next(frames, None)
+        except av.error.FFmpegError as exc:  # say where: the damage may lie past the clip's frames
+            at = float((prev.pts - start_pts) * tb) if prev is not None else float(targets[0])
+            raise MediaError(f"{container.name}: decoding failed after media time {at:.3f} s ({_why(exc)}); "
+                             f"the file may be damaged there") from None
+        if frame is None:
+            break
         decoded += 1
         if frame.pts is None:
             if frame.dts is not None:
@@ -289,14 +332,34 @@ def _pick(container, vs, targets, start_pts, tb, rate, tol, at_start, convert):
     return arrays, pts_list, decoded
 
 
-def _converter(size: tuple[int, int] | None, path: str):
-    kwargs: dict = {"format": "rgb24"}
+def _converter(size: tuple[int, int] | None, path: str) -> Callable[[Any], np.ndarray]:
+    """frame -> uint8 RGB [H, W, 3] of the picture as shown, ``size`` = (W, H) of the upright picture.
+
+    Rotation: a display matrix (phones store a portrait video as landscape pictures and a matrix
+    turning them upright) is applied in quarter turns, so features see the scene the right way up;
+    its angle is rounded to a multiple of 90 degrees and a mirror in it is ignored (neither
+    changes what is heard, and players only ever meet quarter turns).
+    Interlacing: frames are not deinterlaced. Features see the picture scaled down several times
+    (64-224 px), which blends a woven frame's two fields as a blend deinterlacer would, and the model
+    works at the frame rate, so a deinterlacer (yadif) would cost a filter pass per frame and
+    change nothing the model can use.
+    """
+    width = height = None
     if size is not None:
-        w, h = size
-        if w <= 0 or h <= 0:
+        width, height = (int(v) for v in size)
+        if width <= 0 or height <= 0:
             raise ValueError(f"{path}: size must be positive, got {size}")
-        kwargs.update(width=int(w), height=int(h))
-    return lambda frame: frame.to_ndarray(**kwargs)
+
+    def convert(frame) -> np.ndarray:
+        turns = round(getattr(frame, "rotation", 0) / 90) % 4  # PyAV < 13 has no rotation: as stored
+        kwargs: dict[str, Any] = {"format": "rgb24"}
+        if width is not None:  # a quarter turn swaps the sides: scale to the stored orientation first
+            w, h = (height, width) if turns % 2 else (width, height)
+            kwargs.update(width=w, height=h)
+        rgb = frame.to_ndarray(**kwargs)
+        return np.rot90(rgb, turns) if turns else rgb  # rotation is counterclockwise, as np.rot90's
+
+    return convert
 
 
 def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:

@@ -93,8 +93,8 @@ def save_checkpoint(directory: str | os.PathLike, model: MaskVAT, tokenizer: Any
     """Write a checkpoint folder atomically; returns its path. ``info``: free JSON (metrics...);
     ``scorer``: the synchrony scorer beam selection uses with this model (by registered name);
     ``scorer_dir``: the folder of a trained scorer, copied to ``scorer/`` and loaded from there;
-    ``weights_dtype``: store floating-point weights in this dtype (float16 halves a bundled model;
-    loading casts back to the model's float32)."""
+    ``weights_dtype``: store MaskVAT's and the codec's floating-point weights in this dtype (float16
+    halves a bundled model; loading casts back to float32)."""
     from safetensors.torch import save_file
 
     target = Path(directory)
@@ -125,7 +125,7 @@ def save_checkpoint(directory: str | os.PathLike, model: MaskVAT, tokenizer: Any
             shutil.copytree(scorer_dir, tmp / SCORER_DIR)
             meta["scorer"]["path"] = SCORER_DIR
         if tokenizer is not None:
-            tokenizer.save(tmp / CODEC_DIR)
+            tokenizer.save(tmp / CODEC_DIR, weights_dtype=weights_dtype)  # the codec is most of a bundle
             meta["codec"] = {"name": tokenizer.name, "n_codebooks": tokenizer.n_codebooks,
                              "codebook_size": tokenizer.codebook_size,
                              "sample_rate": tokenizer.sample_rate,

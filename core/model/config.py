@@ -25,10 +25,13 @@ class MaskVATConfig:
     enc_layers: int = 2           # visual encoder blocks (seq2seq, hybrid)
     cond_kernel: int = 5          # temporal conv over the visual features (motion needs neighbours)
     max_frames: int = 1024        # longest window the model takes in one pass
+    sample_window: int = 0        # window the sampler uses by default (0: max_frames); set by
+                                  # training to the longest window it trained on
     rope_base: float = 10000.0
     label_smoothing: float = 0.1
     cond_drop_prob: float = 0.1
     mask_mode: str = "mixed"
+    levels_prob: float = 0.5      # "mixed": share of samples with the sampler's coarse-first masks
     context_prob: float = 0.25    # share of training samples with given context frames (masking.py)
     aux_weight: float = 0.0       # auxiliary teacher losses; off when 0
     aux_dim: int = 0              # teacher embedding size (0: no auxiliary head)
@@ -52,10 +55,19 @@ class MaskVATConfig:
             raise ValueError(f"variant {self.variant!r} needs enc_layers >= 1")
         if not 0 <= self.cond_drop_prob < 1 or not 0 <= self.label_smoothing < 1:
             raise ValueError("cond_drop_prob and label_smoothing must be in [0, 1)")
+        if not 0 <= self.levels_prob <= 1:
+            raise ValueError(f"levels_prob must be in [0, 1], got {self.levels_prob}")
+        if not 0 <= self.sample_window <= self.max_frames:
+            raise ValueError(f"sample_window must be in [0, max_frames={self.max_frames}], got {self.sample_window}")
         if not 0 <= self.context_prob <= 1:
             raise ValueError(f"context_prob must be in [0, 1], got {self.context_prob}")
         if self.aux_weight > 0 and self.aux_dim < 1:
             raise ValueError("aux_weight > 0 needs aux_dim (the teacher embedding size)")
+
+    @property
+    def window(self) -> int:
+        """The sampler's default window: what the model trained on, at most max_frames."""
+        return self.sample_window or self.max_frames
 
     @property
     def mask_id(self) -> int:

@@ -42,7 +42,9 @@ def fill(model: torch.nn.Module, cond: Tensor, fixed: Tensor, *, n_takes: int = 
          guidance: float = GenerationParams.guidance, temperature: float = 1.0, generator: Generators = None,
          on_step: StepCallback | None = None, cancel: threading.Event | None = None) -> Tensor:
     """Fill every MASK of fixed [1 or n,K,F] (any F), window by window; cond [1 or n,F,Dc]."""
-    window = window or model.config.max_frames
+    from maskvat_foley.core.model import sampler
+
+    window = window or sampler.SETTINGS.window or model.config.window
     if window > model.config.max_frames:
         raise ValueError(f"window {window} exceeds the model's max_frames {model.config.max_frames}")
     overlap = window // 4 if overlap is None else overlap

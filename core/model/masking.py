@@ -4,7 +4,7 @@ Two mask shapes, both masking round-up(r*K*F) cells so the ratio follows the cos
 - uniform: random cells of all codebooks (MaskGIT).
 - levels:  the states the coarse-first sampler visits (VampNet/SoundStorm style): the finest
            codebooks fully masked, one codebook partially masked, the coarser ones given.
-"mixed" picks one of the two per sample, so the model sees both.
+"mixed" picks one of the two per sample (levels with ``levels_prob``), so the model sees both.
 
 With ``context_prob`` a share of the samples also get whole frames given in every codebook (the
 states of continuation windows and region regeneration): only a span [a, b) stays maskable, a
@@ -75,7 +75,7 @@ def context_spans(batch: int, n_frames: int, prob: float, *,
 
 def random_mask(mode: str, batch: int, n_codebooks: int, n_frames: int, *,
                 generator: torch.Generator | None = None, device: torch.device | str = "cpu",
-                context_prob: float = 0.0) -> tuple[Tensor, Tensor]:
+                context_prob: float = 0.0, levels_prob: float = 0.5) -> tuple[Tensor, Tensor]:
     """(mask bool [B,K,F], drawn ratios [B]) for mask mode "uniform" | "levels" | "mixed"."""
     ratio = sample_ratios(batch, generator=generator, device=device)
     if mode == "uniform":
@@ -83,7 +83,7 @@ def random_mask(mode: str, batch: int, n_codebooks: int, n_frames: int, *,
     elif mode == "levels":
         mask = level_mask(ratio, n_codebooks, n_frames, generator=generator)
     elif mode == "mixed":
-        pick = torch.rand(batch, generator=generator, device=device) < 0.5
+        pick = torch.rand(batch, generator=generator, device=device) < 1 - levels_prob
         u = uniform_mask(ratio, n_codebooks, n_frames, generator=generator)
         lv = level_mask(ratio, n_codebooks, n_frames, generator=generator)
         mask = torch.where(pick.view(-1, 1, 1), u, lv)

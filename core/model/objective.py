@@ -63,7 +63,7 @@ def training_loss(model: torch.nn.Module, codes: Tensor, cond: Tensor, *,
         raise ValueError(f"training codes must be in 0..{cfg.codebook_size - 1}")
     dev = codes.device
     mask, ratio = random_mask(cfg.mask_mode, b, k, n, generator=generator, device=dev,
-                              context_prob=cfg.context_prob)
+                              context_prob=cfg.context_prob, levels_prob=cfg.levels_prob)
     drop = torch.rand(b, generator=generator, device=dev) < cfg.cond_drop_prob
     inputs = codes.masked_fill(mask, cfg.mask_id)
     use_aux = cfg.aux_weight > 0

@@ -4,18 +4,24 @@ Schedule (see ``plan_steps``): codebooks are completed one level at a time, coar
 as in VampNet/SoundStorm. The steps are split over levels, the extra steps going mostly to the
 coarse levels (they carry the structure; fine levels follow from them). Within a level with n
 steps, after step i a fraction cos(pi/2 * (i+1)/n) of that level's initially masked cells stays
-masked: all its masked cells are sampled, the most confident are kept, the rest re-masked. The
-sampling temperature (and the Gumbel confidence noise) is annealed from ``temperature`` toward 0
-over the level's steps. Training's "levels" masks are exactly these states.
+masked: all its masked cells are sampled, the most confident are kept, the rest re-masked.
+Two temperatures: the sampling temperature (how tokens are drawn) and the choice temperature (the
+Gumbel noise on the confidences that decides which cells stay masked, as in MaskGIT). ``anneal``
+says over what they fall toward 0: "level" anneals within each level (every fine codebook, having
+one step, is then drawn at the full temperature), "plan" over the whole coarse-to-fine plan (fine
+codebooks are drawn cooler). Training's "levels" masks are exactly these states.
 
 Randomness comes only from the passed generator(s): one torch.Generator for the batch, or one
 per take, so a take is reproducible from its own seed (same device and dtype).
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import math
 import threading
-from typing import Any, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 from torch import Tensor
@@ -51,6 +57,53 @@ def plan_steps(n_codebooks: int, steps: int) -> list[tuple[tuple[int, ...], int]
     for i in order[:extra - sum(base)]:
         base[i] += 1
     return [((i,), 1 + base[i]) for i in range(n_codebooks)]
+
+
+ANNEALS = ("level", "plan")
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """Sampler choices below the user's GenerationParams, chosen by measurement on FoleyWorld
+    (`maskvat-foley eval --sampler KEY=VALUE`; numbers in the model card)."""
+
+    choice_temperature: float | None = None  # None: the sampling temperature (MaskGIT's coupling)
+    anneal: str = "level"
+    window: int | None = None                # frames per window; None: the model's trained window
+
+    def __post_init__(self) -> None:
+        if self.anneal not in ANNEALS:
+            raise ValueError(f"anneal must be one of {ANNEALS}, got {self.anneal!r}")
+        if self.choice_temperature is not None and self.choice_temperature < 0:
+            raise ValueError(f"choice_temperature must be >= 0, got {self.choice_temperature}")
+        if self.window is not None and self.window < 2:
+            raise ValueError(f"window must be >= 2 frames, got {self.window}")
+
+
+SETTINGS = SamplerSettings()
+
+
+@contextlib.contextmanager
+def sampler_settings(**changes: Any) -> Iterator[SamplerSettings]:
+    """Use other SamplerSettings inside the block (measurements; not thread-safe)."""
+    global SETTINGS
+    old = SETTINGS
+    SETTINGS = dataclasses.replace(old, **changes)
+    try:
+        yield SETTINGS
+    finally:
+        SETTINGS = old
+
+
+def _temperatures(temperature: float, choice: float | None, anneal: str, plan, level: int, i: int,
+                  n_steps: int) -> tuple[float, float]:
+    """(sampling, choice) temperatures for step i of level ``level`` in ``plan``."""
+    if anneal == "plan":
+        done = sum(s for _, s in plan[:level]) + i
+        fall = 1 - done / sum(s for _, s in plan)
+    else:
+        fall = 1 - i / n_steps
+    return temperature * fall, (temperature if choice is None else choice) * fall
 
 
 # Cache every block's AdaLN modulation for the whole sampling run below this many elements
@@ -120,8 +173,12 @@ def _check_generators(gens: Generators, n_takes: int, device: torch.device) -> N
 def sample(model: torch.nn.Module, cond: Tensor, *, n_takes: int = 1, steps: int = GenerationParams.steps,
            guidance: float = GenerationParams.guidance, temperature: float = 1.0, generator: Generators = None,
            fixed: Tensor | None = None, on_step: StepCallback | None = None,
-           cancel: threading.Event | None = None) -> Tensor:
+           cancel: threading.Event | None = None, choice_temperature: float | None = None,
+           anneal: str | None = None) -> Tensor:
     """Codes [n_takes,K,F] for visual features cond [1 or n_takes,F,Dc].
+
+    ``choice_temperature`` and ``anneal`` ("level" | "plan") are described above; None takes
+    SETTINGS'.
 
     ``fixed`` [1 or n_takes,K,F] gives known tokens with MASK (= codebook_size) where to generate
     (continuation and region modes); given tokens never change and every MASK is filled.
@@ -137,6 +194,10 @@ def sample(model: torch.nn.Module, cond: Tensor, *, n_takes: int = 1, steps: int
         raise ValueError(f"n_takes must be >= 1, got {n_takes}")
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0, got {temperature}")
+    choice = SETTINGS.choice_temperature if choice_temperature is None else choice_temperature
+    anneal = SETTINGS.anneal if anneal is None else anneal
+    if anneal not in ANNEALS:
+        raise ValueError(f"anneal must be one of {ANNEALS}, got {anneal!r}")
     n = cond.shape[1]
     cond = cond.to(device)
     _check_generators(generator, n_takes, device)
@@ -156,7 +217,7 @@ def sample(model: torch.nn.Module, cond: Tensor, *, n_takes: int = 1, steps: int
     try:
         with torch.no_grad():
             ctx = guidance_context(model, cond, guidance, n_takes)
-            for level, n_steps in plan:
+            for li, (level, n_steps) in enumerate(plan):
                 idx = torch.tensor(level, device=device)
                 start_masked = (codes[:, idx] == mask_id).flatten(1).sum(1)        # [B]
                 for i in range(n_steps):
@@ -165,9 +226,9 @@ def sample(model: torch.nn.Module, cond: Tensor, *, n_takes: int = 1, steps: int
                     cur = codes[:, idx]                                            # [B,Kl,F]
                     masked = cur == mask_id
                     if bool(masked.any()):
+                        temps = _temperatures(temperature, choice, anneal, plan, li, i, n_steps)
                         codes[:, idx] = _step(model, codes, cur, masked, cond, ctx, level, guidance,
-                                              temperature * (1 - i / n_steps), start_masked,
-                                              (i + 1) / n_steps, generator, mask_id)
+                                              temps, start_masked, (i + 1) / n_steps, generator, mask_id)
                     done += 1
                     if on_step is not None:
                         on_step(done, total)
@@ -179,16 +240,17 @@ def sample(model: torch.nn.Module, cond: Tensor, *, n_takes: int = 1, steps: int
 
 
 def _step(model: torch.nn.Module, codes: Tensor, cur: Tensor, masked: Tensor, cond: Tensor,
-          ctx: Any, level: tuple[int, ...], guidance: float, temp: float, start_masked: Tensor,
+          ctx: Any, level: tuple[int, ...], guidance: float, temps: tuple[float, float], start_masked: Tensor,
           progress: float, gens: Generators, mask_id: int) -> Tensor:
     """One decoding step on one level: sample every masked cell, re-mask the least confident."""
+    temp, choice = temps
     logits = guided_logits(model, codes, cond, guidance, heads=level, context=ctx)    # [B,Kl,F,V]
     if temp > 0:
         sampled = (logits / temp + _gumbel(tuple(logits.shape), gens, logits.device)).argmax(-1)
     else:
         sampled = logits.argmax(-1)
     logp = torch.log_softmax(logits, dim=-1).gather(-1, sampled.unsqueeze(-1)).squeeze(-1)
-    conf = logp + temp * _gumbel(tuple(sampled.shape), gens, logits.device)
+    conf = logp + choice * _gumbel(tuple(sampled.shape), gens, logits.device)
     conf = conf.masked_fill(~masked, math.inf).flatten(1)                          # given: never re-masked
     n_masked = masked.flatten(1).sum(1)
     keep_masked = (start_masked.float() * math.cos(math.pi / 2 * progress)).floor().long()

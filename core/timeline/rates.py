@@ -7,8 +7,10 @@ numbers counted from the timecode origin, so adjacent clips tile with no gap and
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-import opentimelineio as otio
+if TYPE_CHECKING:  # OTIO is imported where a function needs it: FoleyWorld, training and the engine
+    import opentimelineio as otio  # use this module's exact arithmetic on machines without OTIO
 
 # Integer and NTSC (n*1000/1001) rates that editors use; float rates within SNAP_TOLERANCE of one
 # of these are taken to mean it.
@@ -99,6 +101,8 @@ def is_drop_frame_rate(rate: Fraction) -> bool:
 
 def to_timecode(frame: int, rate: Fraction, drop_frame: bool | None = None) -> str:
     """SMPTE timecode of a frame number; drop frame by default at 29.97 and 59.94."""
+    import opentimelineio as otio
+
     if drop_frame is None:
         drop_frame = is_drop_frame_rate(rate)
     return otio.opentime.to_timecode(otio.opentime.RationalTime(frame, float(rate)), float(rate),
@@ -107,6 +111,8 @@ def to_timecode(frame: int, rate: Fraction, drop_frame: bool | None = None) -> s
 
 def from_timecode(timecode: str, rate: Fraction) -> int:
     """Frame number of a timecode ('01:00:00:00', or '01:00:00;00' for drop frame)."""
+    import opentimelineio as otio
+
     try:
         t = otio.opentime.from_timecode(timecode.strip(), float(rate))
     except Exception as exc:  # OTIO raises plain ValueError/RuntimeError with terse text

@@ -23,7 +23,7 @@ def bundle(codec_run: str | os.PathLike, avsync_run: str | os.PathLike, maskvat_
     the bundle itself, so its numbers are those of the stored weights).
     The MaskVAT run must have been trained with exactly that codec and extractor (checked by hash)."""
     from maskvat_foley.core.model.checkpoint import load_checkpoint, save_checkpoint
-    from maskvat_foley.core.train.maskvat import model_card
+    from maskvat_foley.core.train.maskvat import model_card, stage_device
 
     runs = {"codec": Path(codec_run), "avsync": Path(avsync_run), "maskvat": Path(maskvat_run)}
     summaries: dict[str, dict[str, Any]] = {k: read_summary(p) for k, p in runs.items()}
@@ -45,7 +45,7 @@ def bundle(codec_run: str | os.PathLike, avsync_run: str | os.PathLike, maskvat_
     summaries["bundle"] = {"command": command}
     card = model_card(name, summaries["maskvat"], [summaries["codec"], summaries["avsync"]])
     info = {k: {"command": s.get("command"), "step": s.get("step"), "train_seconds": s.get("train_seconds"),
-                "steps_per_s": s.get("steps_per_s"), "val": s.get("val")}
+                "steps_per_s": s.get("steps_per_s"), "device": stage_device(s), "val": s.get("val")}
             for k, s in summaries.items() if k != "bundle"}
     info["bundle_command"] = command
     path = save_checkpoint(out, ckpt.model, ckpt.tokenizer, ckpt.extractor, name=name, card=card, info=info,

@@ -81,9 +81,57 @@ def encode_clip(clip: Any, tokenizer: Any, extractor: Any, teacher: Any) -> Cach
     return CacheClip(clip.key, codes, cond, t)
 
 
+WORKERS_ENV = "MASKVAT_FOLEY_DATA_WORKERS"
+
+
+def render_workers(info: D.DistInfo | None = None) -> int:
+    """Processes that render (or decode) the cache's clips beside the one that encodes them: the
+    ``MASKVAT_FOLEY_DATA_WORKERS`` variable, else none on a machine of fewer than 8 cores (this
+    project's 2-core CPU runs as it always has) and up to 8 shared among the ranks on a bigger one."""
+    value = os.environ.get(WORKERS_ENV, "").strip()
+    if value:
+        return max(0, int(value))
+    cores = os.cpu_count() or 1
+    world = info.world_size if info else 1
+    return 0 if cores < 8 else max(0, min(8, cores - 2) // world)
+
+
+def _video_clip(source: Any, index: int) -> Any:
+    return source.get(index, video=True)
+
+
+def rendered(source: Any, indices: Sequence[int], workers: int = 0):
+    """``source.get(j, video=True)`` for each j of ``indices``, in order. With ``workers`` > 0 they
+    are made by that many processes (a clip is a pure function of its index, so the result is the
+    same), at most 2 per worker ahead of the caller."""
+    if workers <= 0 or len(indices) < 2:
+        for j in indices:
+            yield _video_clip(source, j)
+        return
+    import collections
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending: collections.deque = collections.deque()
+        todo = iter(indices)
+        for j in todo:
+            pending.append(pool.submit(_video_clip, source, j))
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            clip = pending.popleft().result()
+            for j in todo:
+                pending.append(pool.submit(_video_clip, source, j))
+                break
+            yield clip
+
+
 def build_cache(directory: str | os.PathLike, source: Any, tokenizer: Any, extractor: Any, *,
-                shard_size: int = 32, info: D.DistInfo | None = None, progress: bool = False) -> Path:
-    """Fill ``directory`` (reused when its manifest matches); returns it."""
+                shard_size: int = 32, info: D.DistInfo | None = None, progress: bool = False,
+                workers: int | None = None) -> Path:
+    """Fill ``directory`` (reused when its manifest matches); returns it. ``workers``: processes
+    rendering the clips (None: ``render_workers``); the cache is the same whatever their number."""
     from safetensors.torch import save_file
     from tqdm import tqdm
 
@@ -109,10 +157,15 @@ def build_cache(directory: str | os.PathLike, source: Any, tokenizer: Any, extra
     mine = [i for i in range(n_shards) if i % info.world_size == info.rank]
     bar = tqdm(total=sum(min(len(source), (i + 1) * shard_size) - i * shard_size for i in mine),
                desc="cache", unit="clip", disable=not (progress and info.is_main))
+    workers = render_workers(info) if workers is None else workers
+    shards = {i: range(i * shard_size, min(len(source), (i + 1) * shard_size)) for i in mine}
+    clips = rendered(source, [j for i in mine for j in shards[i]], workers)
+    if workers:
+        log.info("token cache: %d processes render the clips", workers)
     for i in mine:
         items = []
-        for j in range(i * shard_size, min(len(source), (i + 1) * shard_size)):
-            items.append(encode_clip(source.get(j, video=True), tokenizer, extractor, teacher))
+        for _ in shards[i]:
+            items.append(encode_clip(next(clips), tokenizer, extractor, teacher))
             bar.update()
         lengths = torch.tensor([c.codes.shape[-1] for c in items], dtype=torch.int64)
         tensors = {"codes": torch.cat([c.codes for c in items], dim=1).to(torch.int16).contiguous(),
@@ -121,6 +174,7 @@ def build_cache(directory: str | os.PathLike, source: Any, tokenizer: Any, extra
         tmp = d / f".shard_{i:05d}.tmp"
         save_file(tensors, str(tmp), metadata={"keys": json.dumps([c.key for c in items])})
         os.replace(tmp, _shard_path(d, i))
+    clips.close()  # the render processes end here
     bar.close()
     D.barrier(info)
     if info.is_main:

@@ -37,7 +37,10 @@ class MaskVATTrainConfig:
     data: dict = field(default_factory=lambda: {"type": "foleyworld", "n": 384})
     val_data: dict = field(default_factory=lambda: {"type": "foleyworld", "split": "val", "n": 16})
     shard_size: int = 32
-    window: int = 160
+    # Code frames per training window: one length, or [shortest, longest] drawn per step so the
+    # model trains on the lengths it samples (the sampler's default window is the longest).
+    window: int | list[int] = 160
+    batch_frames: int = 0   # with a window range: batch size = max(2, batch_frames // length); 0: batch_size
     min_code_perplexity: float = 2.0  # refuse a collapsed codec's tokens (0: tests of the mechanics)
     batch_size: int = 8
     fixed_batch: bool = False
@@ -48,8 +51,22 @@ class MaskVATTrainConfig:
     def __post_init__(self) -> None:
         if isinstance(self.loop, dict):
             self.loop = LoopConfig.from_dict(self.loop, "maskvat.loop")
-        if self.window < 2 or self.batch_size < 1 or self.shard_size < 1:
-            raise ValueError(f"maskvat: window {self.window} must be >= 2, batch_size and shard_size >= 1")
+        lo, hi = self.window_range
+        if lo < 2 or hi < lo or self.batch_size < 1 or self.shard_size < 1:
+            raise ValueError(f"maskvat: window {self.window} must be >= 2 (or [lo, hi] with 2 <= lo <= hi), "
+                             "batch_size and shard_size >= 1")
+
+    @property
+    def window_range(self) -> tuple[int, int]:
+        w = self.window
+        if isinstance(w, (list, tuple)):
+            if len(w) != 2:
+                raise ValueError(f"maskvat: window must be a length or [shortest, longest], got {w}")
+            return int(w[0]), int(w[1])
+        return int(w), int(w)
+
+    def batch_for(self, length: int) -> int:
+        return max(2, self.batch_frames // length) if self.batch_frames else self.batch_size
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "MaskVATTrainConfig":
@@ -74,10 +91,18 @@ def load_inputs(cfg: MaskVATTrainConfig, device: torch.device):
     return tok.eval(), ext.eval()
 
 
-def make_batch(clips: list, cfg: MaskVATTrainConfig, rng, window: int, device: torch.device):
+def draw_window(rng, lo: int, hi: int, longest_clip: int) -> int:
+    """A window length in [lo, hi] (capped by the longest clip), uniform: one per step."""
+    hi = min(hi, longest_clip)
+    return int(rng.integers(min(lo, hi), hi + 1))
+
+
+def make_batch(clips: list, cfg: MaskVATTrainConfig, rng, window: int, device: torch.device,
+               batch: int | None = None):
     """codes [B,K,W], cond [B,W,D], teacher [B,W,T] from random windows of long-enough clips."""
+    clips = [c for c in clips if c.codes.shape[-1] >= window]
     codes, cond, teacher = [], [], []
-    for _ in range(cfg.batch_size):
+    for _ in range(batch or cfg.batch_size):
         c = clips[int(rng.integers(len(clips)))]
         s = int(rng.integers(c.codes.shape[-1] - window + 1))
         codes.append(c.codes[:, s:s + window])
@@ -110,21 +135,32 @@ def train_maskvat(cfg: MaskVATTrainConfig, opts: RunOptions) -> dict[str, Any]:
         clips_all, val_clips = load_cache(cache_dir), load_cache(val_dir)
         check_codes_alive(clips_all, tok.codebook_size, minimum=cfg.min_code_perplexity,
                           where=str(cache_dir))
-        window = min(cfg.window, mcfg.max_frames)
+        lo, hi = (min(w, mcfg.max_frames) for w in cfg.window_range)
+        window = lo
         clips = [c for c in clips_all if c.codes.shape[-1] >= window]
         if not clips:
             raise ValueError(f"maskvat: no cached clip has {window} code frames; lower 'window'")
         if len(clips) < len(clips_all):
             log.warning("maskvat: %d of %d clips are shorter than the window (%d frames) and are skipped",
                         len(clips_all) - len(clips), len(clips_all), window)
-        val_clips = [c for c in val_clips if c.codes.shape[-1] >= window] or clips[:1]
+        longest = max(c.codes.shape[-1] for c in clips)
+        hi = min(hi, longest)
+        if hi > lo:  # the sampler's default window: the longest trained on
+            mcfg = mcfg.replace(sample_window=hi)
+        # Validation on the longest trained window where the val clips allow it (fixed windows).
+        val_window = hi if any(c.codes.shape[-1] >= hi for c in val_clips) else lo
+        val_clips = [c for c in val_clips if c.codes.shape[-1] >= val_window]
+        if not val_clips:
+            val_clips, val_window = clips[:1], lo
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.init_seed)
             model = MaskVAT(mcfg)
 
         def step_fn(step: int, wrapped: nn.Module):
             s = 0 if cfg.fixed_batch else step
-            codes, cond, teacher = make_batch(clips, cfg, D.step_rng(cfg.seed, info, s), window, info.device)
+            rng = D.step_rng(cfg.seed, info, s)
+            length = draw_window(rng, lo, hi, longest) if hi > lo else lo
+            codes, cond, teacher = make_batch(clips, cfg, rng, length, info.device, cfg.batch_for(length))
             gen = D.step_generator(cfg.seed, info, s, info.device)
             loss, metrics = training_loss(wrapped, codes, cond, generator=gen,
                                           teacher_frames=teacher if mcfg.aux_weight > 0 else None)
@@ -136,7 +172,8 @@ def train_maskvat(cfg: MaskVATTrainConfig, opts: RunOptions) -> dict[str, Any]:
             vi = DistInfo()
             tot: dict[str, float] = {}
             for i in range(4):  # fixed masks and windows: comparable across evaluations
-                codes, cond, teacher = make_batch(val_clips, cfg, step_rng(cfg.seed + 7, vi, i), window, info.device)
+                codes, cond, teacher = make_batch(val_clips, cfg, step_rng(cfg.seed + 7, vi, i), val_window,
+                                                  info.device)
                 _, met = training_loss(m, codes, cond, generator=step_generator(cfg.seed + 7, vi, i, info.device),
                                        teacher_frames=teacher if mcfg.aux_weight > 0 else None)
                 for k in ("ce", "acc"):
@@ -150,7 +187,7 @@ def train_maskvat(cfg: MaskVATTrainConfig, opts: RunOptions) -> dict[str, Any]:
         if info.is_main:
             summary = stage_summary("maskvat", opts, cfg, info, result, model=mcfg.to_dict(),
                                     parameters=count_parameters(model), cache_clips=len(clips_all),
-                                    window=window)
+                                    window=[lo, hi])
             scorer_dir = Path(cfg.scorer) if cfg.scorer else None
             ckpt = save_checkpoint(opts.out / "model", model.cpu().eval(), tok, ext, name=cfg.name,
                                    card=model_card(cfg.name, summary, []), info=_card_info(summary),
@@ -168,6 +205,13 @@ def _card_info(summary: dict[str, Any]) -> dict[str, Any]:
     return {k: summary.get(k) for k in ("command", "step", "train_seconds", "steps_per_s", "val", "last")}
 
 
+def stage_device(summary: dict[str, Any]) -> str:
+    """Where a stage trained, from its summary: 'cpu', or 'cuda:0 (NVIDIA H100 80GB HBM3)'."""
+    device = str(summary.get("device"))
+    gpu = (summary.get("environment") or {}).get("cuda")
+    return f"{device} ({gpu})" if gpu and device.startswith("cuda") else device
+
+
 def model_card(name: str, maskvat: dict[str, Any], stages: list[dict[str, Any]]) -> str:
     """A model card: what the model is, the exact commands and configs, and measured metrics."""
     import json
@@ -180,7 +224,7 @@ def model_card(name: str, maskvat: dict[str, Any], stages: list[dict[str, Any]])
     for s in [*stages, maskvat]:
         lines += [f"### {s['stage']}", "", f"- command: `{s.get('command') or '(in-process)'}`",
                   f"- steps: {s.get('step')} ({s.get('stopped')}), {s.get('train_seconds')} s, "
-                  f"{s.get('steps_per_s')} steps/s on {s.get('device')} x{s.get('world_size')}",
+                  f"{s.get('steps_per_s')} steps/s on {stage_device(s)} x{s.get('world_size')}",
                   f"- final train metrics: {json.dumps(s.get('last'))}",
                   f"- validation: {json.dumps(s.get('val'))}", "", "```json",
                   json.dumps(s.get("config"), indent=1), "```", ""]

@@ -171,6 +171,7 @@ class BlenderBridge:
 def plan_foley(request: dict, engine, work_dir: str | None = None) -> dict:
     """The answer to one add-on request: {"ok", "channel_name", "strips", "lines"}."""
     from maskvat_foley.core.jobs import GenerationParams
+    from maskvat_foley.core.pipeline import level_notes
     from maskvat_foley.plugin.hosts.launch import work_dir as default_work_dir
     from maskvat_foley.plugin.hosts.session import run
 
@@ -182,6 +183,7 @@ def plan_foley(request: dict, engine, work_dir: str | None = None) -> dict:
     bridge = BlenderBridge(scene)
     outcome = run(bridge, engine, params, work_dir or default_work_dir("blender", scene.name))
     lines = [f"skipped {c}: {r}" for c, r in outcome.skipped]
+    lines += level_notes([p.take for p in outcome.placements])  # a near-silent take placed: say so
     if outcome.foley_timeline:
         lines.append(f"timeline with Foley written to {outcome.foley_timeline}")
     return {"ok": True, "channel_name": bridge.track_name, "lines": lines,

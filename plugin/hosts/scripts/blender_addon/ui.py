@@ -59,6 +59,12 @@ class SEQUENCER_OT_maskvat_foley(bpy.types.Operator):
     guidance: bpy.props.FloatProperty(name="Guidance", default=3.0, min=0.0, max=20.0)
     seed: bpy.props.IntProperty(name="Seed", default=-1, min=-1,
                                 description="Seed of the first take (-1: a new random seed)")
+    # The takes' level, as `generate --loudness/--gain` (ranges: GenerationParams's checks)
+    use_loudness: bpy.props.BoolProperty(name="Loudness target", default=False,
+                                         description="Normalise each take to an integrated loudness (EBU R128)")
+    loudness: bpy.props.FloatProperty(name="Loudness (LUFS)", default=-23.0, min=-70.0, max=0.0)
+    gain: bpy.props.FloatProperty(name="Gain (dB)", default=0.0, min=-60.0, max=30.0,
+                                  description="Gain on each take after the target; true peak kept under -1 dBTP")
 
     @classmethod
     def poll(cls, context):
@@ -69,13 +75,18 @@ class SEQUENCER_OT_maskvat_foley(bpy.types.Operator):
 
     def draw(self, context):
         col = self.layout.column()
-        for name in ("takes", "steps", "guidance", "seed"):
+        for name in ("takes", "steps", "guidance", "seed", "use_loudness"):
             col.prop(self, name)
+        row = col.row()
+        row.enabled = self.use_loudness
+        row.prop(self, "loudness")
+        col.prop(self, "gain")
         col.prop(context.scene, "maskvat_foley_start_timecode")
 
     def execute(self, context):
         params = {"takes": self.takes, "steps": self.steps, "guidance": self.guidance,
-                  "seed": None if self.seed < 0 else self.seed}
+                  "seed": None if self.seed < 0 else self.seed,
+                  "loudness": self.loudness if self.use_loudness else None, "gain_db": self.gain}
         try:
             found = self._engine(context)
             request = {"scene": strips.snapshot(context.scene, bpy.path.abspath),
@@ -87,7 +98,7 @@ class SEQUENCER_OT_maskvat_foley(bpy.types.Operator):
         if not answer.get("ok"):
             self.report({"ERROR"}, answer.get("error") or "MaskVAT Foley failed")
             return {"CANCELLED"}
-        lines = [("WARNING" if line.startswith("skipped") else "INFO", line)
+        lines = [("WARNING" if line.startswith(("skipped", "level of")) else "INFO", line)
                  for line in answer.get("lines", [])]
         for level, line in lines + strips.place(context.scene, answer):
             self.report({level}, line)

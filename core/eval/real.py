@@ -1,0 +1,403 @@
+"""Evaluation on real camera footage (``maskvat-foley eval --set real --media PATH``).
+
+Real footage has no true events, so takes are measured against the picture itself. Each video is cut
+into segments of ``segment_seconds`` (a video shorter than that is one segment; a tail shorter than half
+a segment joins the one before), and each segment gets a ClipJob through the real Engine with
+``SEEDS`` seeds. Per take:
+
+- AV-Align of its onsets against the segment's motion peaks (metrics.motion_signal / video_peaks),
+  beside the same score against the motion curve played backwards (take unchanged): the reversed
+  picture has the same amount and rhythm of motion but not its timing, so it is what chance scores.
+  ``av_align_ratio`` is the two means' ratio (above 1: the take follows this picture's timing; None
+  when the reversed score is 0, an unbounded ratio: read the two scores).
+- Sounds at shot changes: the cuts of the segment (core.eval.cuts) with a take onset within one frame;
+  ``onset_coverage`` (the share of the take's time within one frame of one of its onsets) is what that
+  share would be if cuts fell at random. A cut on a segment's first frame is not counted: the segment
+  holds no frame of the shot before it.
+- Loudness: BS.1770 integrated loudness, or RMS dBFS for a take shorter than one 400 ms block; a take
+  at or below ``SILENT_DB`` (BS.1770's absolute gate) is silent.
+- Per segment: whether the seeds gave bit-identical audio, and the mel distance between them.
+
+Segments, videos and the whole run are summarised the same way (``summarise``); ``eval.json`` is
+written to ``out_dir``. With ``figure``, a PNG per video shows its frames, motion curve and the first seed's
+take on one time axis (core.eval.real_figure). Bad input raises RealInputError before the model is loaded; a
+segment that cannot be decoded or generated is recorded with its ``error`` and left out of the summaries.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from maskvat_foley.core.eval import DEVICE, SEED, SEGMENT_SECONDS
+from maskvat_foley.core.jobs import GenerationParams, fraction_str
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 44100  # as the FoleyWorld eval: onset detector settings suit 44.1 kHz
+SEEDS = 2
+SILENT_DB = -70.0
+ANALYSIS_LONG_SIDE = 160  # motion and cuts need coarse pictures only; decoding HD frames costs memory
+MAX_SEGMENT_SECONDS = 60.0  # a segment is one engine job; long ones only blur the per-segment numbers
+
+
+class RealInputError(ValueError):
+    """A --media path that cannot be evaluated (missing, unreadable, no frames, no videos)."""
+
+
+@dataclass(frozen=True)
+class Video:
+    path: str
+    info: Any  # core.media.video.VideoInfo
+    n_frames: int
+    origin: int  # source frame number of the file's first frame (its timecode), as the engine counts
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+
+def find_videos(media: Sequence[str | os.PathLike]) -> list[Video]:
+    """The videos of ``media`` (files, and folders searched recursively by video suffix), probed."""
+    from maskvat_foley.core.train.video_folder import EXTENSIONS
+
+    if not media:
+        raise RealInputError("no real footage given: name one or more videos or folders with --media PATH")
+    paths: list[Path] = []
+    for m in media:
+        p = Path(m)
+        if p.is_dir():
+            # os.walk skips folders it cannot list (or that vanish meanwhile) instead of failing the run
+            found = sorted(Path(d, f) for d, _, files in os.walk(p) for f in files
+                           if Path(f).suffix.lower() in EXTENSIONS and Path(d, f).is_file())
+            if not found:
+                raise RealInputError(f"{p}: the folder holds no videos ({', '.join(EXTENSIONS)})")
+            paths += found
+        else:
+            paths.append(p)
+    return [_open_video(str(p)) for p in dict.fromkeys(paths)]  # each file once, in order
+
+
+def _open_video(path: str) -> Video:
+    from maskvat_foley.core.media.video import MediaError, media_frame_offset, probe
+
+    try:
+        info = probe(path)
+        n = info.duration_frames or _count_frames(path)
+    except MediaError as exc:
+        raise RealInputError(str(exc)) from None
+    if n < 2:  # motion is a change between frames
+        raise RealInputError(f"{path}: the video holds {n} frame(s); at least 2 are needed")
+    return Video(path, info, n, media_frame_offset(info, info.rate))
+
+
+def _count_frames(path: str) -> int:
+    """Frames of a file whose container does not say: its video packets, counted without decoding."""
+    import av
+
+    from maskvat_foley.core.media.video import MediaError
+
+    try:
+        with av.open(path) as c:
+            return sum(1 for pkt in c.demux(c.streams.video[0]) if pkt.size)
+    except (av.error.FFmpegError, OSError, IndexError) as exc:
+        raise MediaError(f"{path}: cannot read its frames ({exc})") from None
+
+
+def split_segments(n_frames: int, rate: Fraction, seconds: float) -> list[tuple[int, int]]:
+    """(start frame, frames) of each segment: see the module docstring."""
+    size = max(2, round(Fraction(str(seconds)) * rate))
+    if n_frames <= size:
+        return [(0, n_frames)]
+    k, tail = divmod(n_frames, size)
+    out = [(i * size, size) for i in range(k)]
+    if 2 * tail >= size:
+        out.append((k * size, tail))
+    elif tail:
+        out[-1] = (out[-1][0], size + tail)
+    return out
+
+
+def analysis_size(width: int, height: int, long_side: int = ANALYSIS_LONG_SIDE) -> tuple[int, int] | None:
+    """(width, height) to decode at for motion and cuts: None (as is) when small, else scaled, even."""
+    if max(width, height) <= long_side:
+        return None
+    s = long_side / max(width, height)
+    return max(2, round(width * s / 2) * 2), max(2, round(height * s / 2) * 2)
+
+
+# -- per-take measures --------------------------------------------------------------------------------
+def loudness(audio: np.ndarray, sample_rate: int) -> tuple[float, str]:
+    """(level, measure): BS.1770 integrated loudness in LUFS, or RMS dBFS under one 400 ms block."""
+    from maskvat_foley.core.media.loudness import BLOCK_S, integrated_loudness
+
+    if audio.size >= BLOCK_S * sample_rate:
+        return integrated_loudness(audio, sample_rate), "lufs"
+    rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
+    return (20 * math.log10(rms) if rms > 0 else float("-inf")), "rms_dbfs"
+
+
+def near_cut(onsets: Sequence[Fraction], cut: Fraction, rate: Fraction) -> bool:
+    """Whether an onset lies within one frame (inclusive, as onset matching) of ``cut``."""
+    return any(abs(o - cut) <= 1 / rate for o in onsets)
+
+
+def onset_coverage(onsets: Sequence[Fraction], seconds: Fraction, rate: Fraction) -> float:
+    """Share of [0, seconds) within one frame of an onset: the cut share of randomly placed cuts."""
+    win, covered, end = 1 / rate, Fraction(0), Fraction(0)
+    for o in sorted(onsets):
+        lo, hi = max(o - win, end, Fraction(0)), min(o + win, seconds)
+        covered += max(hi - lo, Fraction(0))
+        end = max(end, hi)
+    return float(covered / seconds)
+
+
+def measure_take(audio: np.ndarray, sample_rate: int, rate: Fraction, peaks: Sequence[Fraction],
+                 reversed_peaks: Sequence[Fraction], cuts: Sequence[Fraction]) -> dict[str, Any]:
+    from maskvat_foley.core.eval.metrics import av_align_score
+    from maskvat_foley.core.eval.onsets import detect_onsets
+
+    onsets = detect_onsets(audio, sample_rate)
+    level, measure = loudness(audio, sample_rate)
+    return {"n_onsets": len(onsets), "onsets_s": [round(float(o), 4) for o in onsets],
+            "av_align": av_align_score(onsets, peaks, rate),
+            "av_align_reversed": av_align_score(onsets, reversed_peaks, rate),
+            "cuts_with_onset": sum(near_cut(onsets, c, rate) for c in cuts),
+            "onset_coverage": onset_coverage(onsets, Fraction(audio.size, sample_rate), rate),
+            "loudness": level, "loudness_measure": measure, "silent": not level > SILENT_DB}
+
+
+# -- summaries ----------------------------------------------------------------------------------------
+def summarise(segments: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Means over the takes of ``segments`` (failed segments counted, not measured); the AV-Align
+    ratio and the cut share are ratios of sums, so segments with more takes or cuts weigh more."""
+    ok = [s for s in segments if s.get("error") is None]
+    takes = [t for s in ok for t in s["takes"]]
+    align, rev = _mean([t["av_align"] for t in takes]), _mean([t["av_align_reversed"] for t in takes])
+    cut_slots = sum(len(s["cuts"]) * len(s["takes"]) for s in ok)
+    levels = [t["loudness"] for t in takes if not t["silent"]]
+    seconds = sum(float(Fraction(s["seconds"])) * len(s["takes"]) for s in ok)
+    return {
+        "segments": len(segments), "failed_segments": len(segments) - len(ok), "takes": len(takes),
+        "av_align": align, "av_align_reversed": rev, "av_align_ratio": _ratio(align, rev),
+        "cuts": sum(len(s["cuts"]) for s in ok),
+        "cut_onset_share": sum(t["cuts_with_onset"] for t in takes) / cut_slots if cut_slots else None,
+        "onset_coverage": _mean([t["onset_coverage"] for t in takes]),
+        "onsets_per_second": sum(t["n_onsets"] for t in takes) / seconds if seconds else None,
+        "loudness_mean": _mean(levels), "loudness_min": min(levels, default=None),
+        "loudness_max": max(levels, default=None),
+        "loudness_measures": sorted({t["loudness_measure"] for t in takes}),
+        "silent_takes": sum(t["silent"] for t in takes),
+        "identical_seed_segments": sum(bool(s["seeds_identical"]) for s in ok),
+        "seed_mel_distance": _mean([s["seed_mel_distance"] for s in ok]),
+    }
+
+
+def _mean(xs: Sequence[float | None]) -> float | None:
+    vals = [float(x) for x in xs if x is not None and math.isfinite(x)]
+    return float(np.mean(vals)) if vals else None
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+# -- the run ------------------------------------------------------------------------------------------
+def evaluate_real(media: Sequence[str | os.PathLike], model_dir: str | os.PathLike | None = None, *,
+                  device: str = DEVICE, steps: int = GenerationParams.steps,
+                  guidance: float = GenerationParams.guidance,
+                  temperature: float = GenerationParams.temperature, beam: int = GenerationParams.beam,
+                  seed: int = SEED, segment_seconds: float = SEGMENT_SECONDS,
+                  out_dir: str | os.PathLike | None = None, progress: bool = True,
+                  figure: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Evaluate a model folder on real footage; see the module docstring. ``out_dir`` None uses a new
+    temporary folder (its path is in the result). ``figure``: write each video's figure there (PNG; with
+    several videos, the path with each video's stem appended: real_figure.figure_paths)."""
+    from tqdm import tqdm
+
+    from maskvat_foley.core.engine.engine import Engine, default_model_dir
+    from maskvat_foley.core.eval import cuts as cu, onsets as on
+    from maskvat_foley.core.eval.real_figure import FigureTrack
+
+    if not 0 < segment_seconds <= MAX_SEGMENT_SECONDS:
+        raise RealInputError(f"segment length must be above 0 and at most {MAX_SEGMENT_SECONDS:g} s, "
+                             f"got {segment_seconds:g}")
+    videos = find_videos(media)  # every input checked before the model loads
+    figures = _figure_paths(figure, videos) if figure is not None else None
+    model_dir = str(model_dir or default_model_dir())
+    out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="maskvat-eval-real-"))
+    out.mkdir(parents=True, exist_ok=True)
+    engine = Engine(model_dir, device=device, cache_dir=str(out / "feature_cache"))
+    params = GenerationParams(seed=seed, takes=SEEDS, steps=steps, guidance=guidance, beam=beam,
+                              temperature=temperature, sample_rate=SAMPLE_RATE, channels=1)
+    work = [(vi, v, i, span) for vi, v in enumerate(videos)
+            for i, span in enumerate(split_segments(v.n_frames, v.info.rate, segment_seconds))]
+    tracks = [FigureTrack(v.n_frames, v.info.rate) for v in videos] if figures is not None else None
+    segments = [_segment(engine, params, v, vi, i, start, n, out, tracks[vi] if tracks else None)
+                for vi, v, i, (start, n) in tqdm(work, desc="eval real", unit="segment", disable=not progress)]
+    if all(s["error"] is not None for s in segments):
+        raise RuntimeError(f"no segment could be measured; the first failed with: {segments[0]['error']}")
+    per_video = []
+    for vi, v in enumerate(videos):
+        mine = [s for s in segments if s["video_index"] == vi]
+        per_video.append({"video": v.name, "path": v.path, "rate": fraction_str(v.info.rate),
+                          "width": v.info.width, "height": v.info.height, "n_frames": v.n_frames,
+                          "seconds": fraction_str(Fraction(v.n_frames) / v.info.rate),
+                          "analysis_size": analysis_size(v.info.width, v.info.height), **summarise(mine)})
+    if figures is not None:
+        _write_figures(figures, tracks, per_video, engine.ckpt.name)
+    results = _jsonable({
+        "set": "real",
+        "model": {"name": engine.ckpt.name, "sha256": engine.ckpt.sha256, "path": model_dir,
+                  "codec": engine.ckpt.tokenizer.name, "extractor": engine.ckpt.extractor.name,
+                  "scorer": getattr(engine.scorer, "name", None) if engine.scorer is not None else None},
+        "config": {"media": [str(m) for m in media], "segment_seconds": segment_seconds, "seeds_per_segment": SEEDS,
+                   "seed": seed, "device": str(engine.device), "steps": steps, "guidance": guidance,
+                   "temperature": temperature, "beam": beam, "sample_rate": SAMPLE_RATE,
+                   "silent_db": SILENT_DB, "analysis_long_side": ANALYSIS_LONG_SIDE,
+                   "onset_params": vars(on.DEFAULT),
+                   "cut_params": {"bins": cu.BINS, "min_change": cu.MIN_CHANGE, "ratio": cu.RATIO,
+                                  "window": cu.WINDOW},
+                   "tolerance": "one video frame of each video's rate"},
+        "overall": summarise(segments),
+        "videos": per_video,
+        "segments": segments,
+        "out_dir": str(out),
+        "files": {"eval_json": "eval.json", "takes": "takes"},
+        **({"figure": {"paths": [v["figure"] for v in per_video]}} if figures is not None else {}),
+    })
+    _write_json(out / "eval.json", results)
+    o = results["overall"]
+    log.info("evaluated %d segment(s) of %d real video(s): AV-Align %s vs %s reversed; results in %s",
+             o["segments"], len(videos), _fmt(o["av_align"]), _fmt(o["av_align_reversed"]), out)
+    return results
+
+
+def _figure_paths(figure: str | os.PathLike, videos: Sequence[Video]) -> list[Path]:
+    """Each video's figure path, its folder made now: a path that cannot be written fails before the run."""
+    from maskvat_foley.core.eval.real_figure import figure_paths
+
+    paths = figure_paths(figure, [Path(v.path).stem for v in videos])
+    for p in paths:
+        if p.is_dir():
+            raise RealInputError(f"--figure {p}: is a folder; name the PNG file to write")
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RealInputError(f"--figure {p}: cannot make its folder ({exc.strerror or exc})") from None
+    return paths
+
+
+def _write_figures(paths: Sequence[Path], tracks: Sequence[Any], per_video: list[dict[str, Any]],
+                   model: str) -> None:
+    """Each video's figure, its path (or None, when it could not be written) in its record: a figure
+    that fails must not lose the measured run."""
+    from maskvat_foley.core.eval.real_figure import write_real_figure
+
+    for path, track, rec in zip(paths, tracks, per_video):
+        try:
+            rec["figure"] = str(write_real_figure(path, track, model=model, summary=rec))
+        except OSError as exc:
+            log.error("figure %s not written: %s", path, exc)
+            rec["figure"] = None
+
+
+def _segment(engine: Any, params: GenerationParams, video: Video, vi: int, index: int, start: int, n: int,
+             out: Path, track: Any = None) -> dict[str, Any]:
+    """Generate one segment's takes and measure them; a failed segment is recorded with its error. A figure's
+    ``track`` (real_figure.FigureTrack) is given the segment's picture and its first seed's take."""
+    from maskvat_foley.core.eval import cuts as cu
+    from maskvat_foley.core.eval.metrics import mel_distance, motion_signal, video_peaks
+    from maskvat_foley.core.jobs import ClipJob
+    from maskvat_foley.core.media.video import MediaError, read_frames
+
+    rate = video.info.rate
+    clip_id = f"{vi:02d}_{Path(video.path).stem}_seg{index:03d}"
+    rec: dict[str, Any] = {"video": video.name, "video_index": vi, "segment": index, "clip_id": clip_id,
+                           "start_frame": start, "n_frames": n, "start_s": fraction_str(Fraction(start) / rate),
+                           "seconds": fraction_str(Fraction(n) / rate), "error": None,
+                           # filled below; a failed segment keeps these (same keys in every record)
+                           "n_video_peaks": None, "n_video_peaks_reversed": None, "cuts": [], "takes": [],
+                           "av_align": None, "av_align_reversed": None, "av_align_ratio": None,
+                           "cut_onset_share": None, "seeds_identical": None, "seed_mel_distance": None}
+    try:
+        rgb = read_frames(video.path, start, n, rate, size=analysis_size(video.info.width, video.info.height)).rgb
+    except MediaError as exc:
+        log.warning("segment %s skipped: %s", clip_id, exc)
+        return {**rec, "error": str(exc)}
+    motion = motion_signal(rgb)
+    cut_frames = cu.detect_cuts(rgb)
+    peaks, reversed_peaks = video_peaks(motion, rate), video_peaks(motion[::-1], rate)
+    cuts = [Fraction(c) / rate for c in cut_frames]
+    if track is not None:
+        track.add_picture(start, rgb, motion, peaks, cut_frames)
+    del rgb  # the picture is not needed past here; the engine decodes its own frames
+    rec.update(n_video_peaks=len(peaks), n_video_peaks_reversed=len(reversed_peaks), cuts=cut_frames)
+    # source frames count from the file's timecode, as a timeline's clip would; the record span is the
+    # segment's place in the video, so each take's time reference says where it belongs
+    job = ClipJob(clip_id=clip_id, name=clip_id, media_path=video.path, media_rate=rate,
+                  source_start=video.origin + start, source_duration=n, timeline_rate=rate, record_start=start,
+                  record_duration=n, timeline_name="real_eval", media_origin=video.origin)
+    result = engine.generate([job], params, out_dir=str(out / "takes"))[0]
+    if not result.ok or len(result.takes) != params.takes:
+        log.warning("segment %s: generation failed: %s", clip_id, result.error)
+        return {**rec, "error": f"generation failed: {result.error}"}
+    takes, audios = [], []
+    for take in sorted(result.takes, key=lambda t: t.seed):
+        audio = _read_mono(take.path)
+        audios.append(audio)
+        takes.append({"seed": take.seed, "path": os.path.relpath(take.path, out), "sync_score": take.sync_score,
+                      **measure_take(audio, SAMPLE_RATE, rate, peaks, reversed_peaks, cuts)})
+    a, b = audios[0], audios[1]
+    if track is not None:
+        track.add_take(start, n, a, SAMPLE_RATE, takes[0]["onsets_s"], takes[0]["seed"],
+                       (takes[0]["loudness"] if math.isfinite(takes[0]["loudness"]) else None,
+                        takes[0]["loudness_measure"]))
+    align = _mean([t["av_align"] for t in takes])
+    rev = _mean([t["av_align_reversed"] for t in takes])
+    rec.update(takes=takes, av_align=align, av_align_reversed=rev, av_align_ratio=_ratio(align, rev),
+               cut_onset_share=(sum(t["cuts_with_onset"] for t in takes) / (len(cuts) * len(takes))
+                                if cuts else None),
+               seeds_identical=bool(np.array_equal(a, b)), seed_mel_distance=mel_distance(a, b, SAMPLE_RATE))
+    return rec
+
+
+def _read_mono(path: str) -> np.ndarray:
+    import soundfile
+
+    audio, sr = soundfile.read(path, dtype="float32", always_2d=True)
+    if sr != SAMPLE_RATE:
+        raise ValueError(f"take {path} is at {sr} Hz, not the {SAMPLE_RATE} Hz asked for")
+    return audio.mean(axis=1)
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def _jsonable(x: Any) -> Any:
+    """Fractions as exact strings, numpy scalars as Python, -inf (silence) and NaN as None."""
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, Fraction):
+        return fraction_str(x)
+    if isinstance(x, np.generic):
+        x = x.item()
+    return None if isinstance(x, float) and not math.isfinite(x) else x
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    import json
+
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(json.dumps(data, indent=1, allow_nan=False) + "\n")
+    os.replace(tmp, path)
