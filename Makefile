@@ -22,12 +22,13 @@ test: setup
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache
 
-# Train the bundled default model on FoleyWorld (CPU: about 70 minutes on 2 cores; see
-# resources/default_model/MODEL_CARD.md for the measured numbers), then evaluate it.
+# Train the bundled default model on FoleyWorld (CPU: about 2.5 hours on 2 cores: codec 75 min,
+# avsync 10, MaskVAT 65; see resources/default_model/MODEL_CARD.md for the measured numbers), then
+# evaluate it. Each stage resumes with --resume after an interruption.
 RUNS ?= train-runs
 default-model: setup
 	$(BIN)/maskvat-foley train codec --config default --out $(RUNS)/codec
 	$(BIN)/maskvat-foley train avsync --config default --out $(RUNS)/avsync
 	$(BIN)/maskvat-foley train maskvat --config default --codec $(RUNS)/codec --avsync $(RUNS)/avsync --out $(RUNS)/maskvat
 	$(BIN)/maskvat-foley train bundle --codec $(RUNS)/codec --avsync $(RUNS)/avsync --maskvat $(RUNS)/maskvat --out resources/default_model --name maskvat-foleyworld-default --overwrite
-	$(BIN)/maskvat-foley eval --model resources/default_model --set test --n 40 --device cpu --out $(RUNS)/eval --card resources/default_model/MODEL_CARD.md > $(RUNS)/eval.json
+	$(BIN)/maskvat-foley eval --model resources/default_model --set test --n 40 --device cpu --out $(RUNS)/eval --card resources/default_model/MODEL_CARD.md --figure docs/takes_vs_truth.png > $(RUNS)/eval.json

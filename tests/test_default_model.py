@@ -20,7 +20,8 @@ def test_bundle_is_small_and_loads_with_its_checksum():
     with safe_open(str(MODEL / "model.safetensors"), "pt") as f:
         assert f.get_tensor(next(iter(f.keys()))).dtype.is_floating_point
     ck = load_checkpoint(MODEL)                     # sha256 verified
-    assert ck.tokenizer.name == "small" and ck.extractor.name == "foleyworld-av"
+    assert ck.tokenizer.name == "stft-small" and ck.extractor.name == "foleyworld-av"
+    assert ck.model.config.window == 864  # the sampler's window: the longest the model trained on
     assert ck.info["codec"]["val"]["code_perplexity_min"] > 2  # not a collapsed codec
 
 
@@ -38,3 +39,6 @@ def test_default_model_puts_sound_on_the_events(tmp_path):
     m, shifted = res["metrics"], res["baselines"]["shift_200ms"]["metrics"]
     assert res["model"]["name"] == "maskvat-foleyworld-default"
     assert m["tp"] > 0 and m["onset_recall"] > shifted["onset_recall"], (m, shifted)
+    assert m["onset_f1"] > shifted["onset_f1"], (m, shifted)
+    # At the picture's level, not 20 dB under it (the first bundle's codec lost that much).
+    assert m["level_abs_diff_median_db"] < 10, m
