@@ -10,7 +10,10 @@
 """
 from __future__ import annotations
 
+import json
+import os
 from fractions import Fraction
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -110,3 +113,10 @@ def clean(x: Any) -> Any:
     if isinstance(x, float) and not np.isfinite(x):
         return None
     return x
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write results atomically (a reader never sees half a file); ``data`` already clean()ed."""
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(json.dumps(data, indent=1, allow_nan=False) + "\n")
+    os.replace(tmp, path)

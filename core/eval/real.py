@@ -37,6 +37,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from maskvat_foley.core.eval import DEVICE, SEED, SEGMENT_SECONDS
+from maskvat_foley.core.eval.aggregate import clean, write_json
 from maskvat_foley.core.jobs import GenerationParams, fraction_str
 
 log = logging.getLogger(__name__)
@@ -253,7 +254,7 @@ def evaluate_real(media: Sequence[str | os.PathLike], model_dir: str | os.PathLi
                           "analysis_size": analysis_size(v.info.width, v.info.height), **summarise(mine)})
     if figures is not None:
         _write_figures(figures, tracks, per_video, engine.ckpt.name)
-    results = _jsonable({
+    results = clean({
         "set": "real",
         "model": {"name": engine.ckpt.name, "sha256": engine.ckpt.sha256, "path": model_dir,
                   "codec": engine.ckpt.tokenizer.name, "extractor": engine.ckpt.extractor.name,
@@ -273,7 +274,7 @@ def evaluate_real(media: Sequence[str | os.PathLike], model_dir: str | os.PathLi
         "files": {"eval_json": "eval.json", "takes": "takes"},
         **({"figure": {"paths": [v["figure"] for v in per_video]}} if figures is not None else {}),
     })
-    _write_json(out / "eval.json", results)
+    write_json(out / "eval.json", results)
     o = results["overall"]
     log.info("evaluated %d segment(s) of %d real video(s): AV-Align %s vs %s reversed; results in %s",
              o["segments"], len(videos), _fmt(o["av_align"]), _fmt(o["av_align_reversed"]), out)
@@ -382,22 +383,3 @@ def _fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3f}"
 
 
-def _jsonable(x: Any) -> Any:
-    """Fractions as exact strings, numpy scalars as Python, -inf (silence) and NaN as None."""
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, Fraction):
-        return fraction_str(x)
-    if isinstance(x, np.generic):
-        x = x.item()
-    return None if isinstance(x, float) and not math.isfinite(x) else x
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    import json
-
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(data, indent=1, allow_nan=False) + "\n")
-    os.replace(tmp, path)

@@ -15,8 +15,6 @@ and with ``figure`` a PNG of spectrograms of takes beside their truth (core.eval
 from __future__ import annotations
 
 import dataclasses
-
-import json
 import logging
 import os
 import tempfile
@@ -28,7 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from maskvat_foley.core.eval import CLIPS, DEVICE, SEED, SPLITS, levels as lv, onsets as on
-from maskvat_foley.core.eval.aggregate import aggregate, clean as _clean, model_metrics, per_kind
+from maskvat_foley.core.eval.aggregate import aggregate, clean as _clean, model_metrics, per_kind, write_json
 from maskvat_foley.core.eval.card import write_model_card
 from maskvat_foley.core.jobs import GenerationParams, fraction_str
 
@@ -158,7 +156,7 @@ def evaluate(model_dir: str | os.PathLike | None = None, *, split: str = "test",
         path = write_figure(figure, shown)
         results["figure"] = {"path": str(path), "clips": [c.name for c in shown]}
     results = _clean(results)
-    _write_json(out / "eval.json", results)
+    write_json(out / "eval.json", results)
     write_model_card(results, out / "MODEL_CARD_eval.md", commands=list(commands))
     log.info("evaluated %d %s clips: onset F1 %.3f; results in %s", n, split,
              metrics["onset_f1"], out)
@@ -227,8 +225,3 @@ def _clip_record(clip: Any, name: str, truth: ClipTruth, scored: Scored) -> dict
             "n_frames": spec.n_frames, "seconds": fraction_str(spec.seconds), "kinds": truth.kinds,
             "n_onsets": len(truth.truth), **scored.values}
 
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    os.replace(tmp, path)
