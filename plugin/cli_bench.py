@@ -28,6 +28,8 @@ def add_parser(sub) -> None:
     bg.add_argument("--takes", type=int, default=generate.TAKES, help="takes per run")
     add_params(bg, "steps", "guidance")
     bg.add_argument("--repeat", type=int, default=2, help="timed runs after one warm-up")
+    bg.add_argument("--size", type=size_arg, default="640x360",
+                    help="video frame size WxH (1920x1080: decoding and features of camera footage)")
     bg.add_argument("--frames", choices=generate.FRAMES, default="auto",
                     help="the clip as a video file decoded with PyAV, or its pictures in memory "
                          "(auto: PyAV when installed)")
@@ -76,7 +78,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.seconds <= 0 or args.takes < 1 or args.repeat < 1:
         raise UsageError("--seconds must be positive, --takes and --repeat at least 1")
     _print(run(args.model, args.config, device=args.device, seconds=args.seconds, takes=args.takes,
-               steps=args.steps, guidance=args.guidance, repeat=args.repeat, frames=args.frames))
+               steps=args.steps, guidance=args.guidance, repeat=args.repeat, frames=args.frames,
+               size=args.size))
     return 0
 
 

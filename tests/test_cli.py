@@ -190,3 +190,12 @@ def test_bad_level_exits_2(foley_edit, tmp_path, capsys, args, message):
     rc = main(["generate", foley_edit["path"], "-o", str(tmp_path / "o.otio"), "--all", *args])
     assert rc == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "o.otio").exists()
+
+
+def test_bench_generate_takes_a_frame_size(capsys):
+    """`bench generate --size` times decoding and features at a camera's frame size (JSON)."""
+    assert main(["bench", "generate", "--config", "tiny", "--seconds", "1", "--repeat", "1", "--steps", "1",
+                 "--size", "96x64", "--device", "cpu"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["video_size"] == [96, 64] and out["video"] == "pyav"
+    assert {"decode", "features", "sampling"} <= set(out["stages_seconds"])
