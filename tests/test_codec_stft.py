@@ -11,6 +11,7 @@ from maskvat_foley.core.codec.config import CodecConfig
 from maskvat_foley.core.codec.stft_codec import StftCodec, analysis_frames, istft
 from maskvat_foley.core.codec.tokenizer import Tokenizer, load_tokenizer
 from maskvat_foley.core.train.losses import multiscale_stft_l1, spectral_convergence
+from test_codec import noise
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -18,11 +19,6 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.fixture(scope="module")
 def tok() -> Tokenizer:
     return load_tokenizer("stft-tiny", seed=0)
-
-
-def noise(n: int, batch: int = 1, seed: int = 0) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    return 0.3 * torch.randn(batch, 1, n, generator=g)
 
 
 def test_tokens_are_dacs(tok):

@@ -177,32 +177,13 @@ class MemoryFrames:
         """The clip's frames (core.media.video.Frames, as a file would give them) at ``size``."""
         import numpy as np
 
+        from maskvat_foley.core.media.resize import resize_frames
         from maskvat_foley.core.media.video import Frames
 
         rgb, rate = self._clip(job)
         n, origin, ts = job.source_duration, job.media_origin, Fraction(job.time_scalar)
-        return Frames(rgb=_resize(rgb[np.asarray(index)], size),
+        return Frames(rgb=resize_frames(rgb[np.asarray(index)], size),
                       times=[Fraction(i) / job.media_rate for i in range(n)],
                       media_times=[(job.source_start - origin + i * ts) / job.media_rate for i in range(n)],
                       pts=list(index), rate=job.media_rate, decoded=len(set(index)), path=str(job.media_path))
 
-
-def _resize(rgb, size: tuple[int, int], chunk: int = 32):
-    """uint8 frames [N, H, W, 3] at ``size`` (width, height): area averaging when shrinking (as a
-    scaler does for a picture several times the size), bilinear otherwise; ``chunk`` frames at a time."""
-    import numpy as np
-    import torch
-    import torch.nn.functional as F
-
-    w, h = (int(v) for v in size)
-    if w <= 0 or h <= 0:
-        raise ValueError(f"size must be positive, got {size}")
-    if rgb.shape[1:3] == (h, w):
-        return np.ascontiguousarray(rgb)
-    mode = "area" if h <= rgb.shape[1] and w <= rgb.shape[2] else "bilinear"
-    out = np.empty((len(rgb), h, w, 3), dtype=np.uint8)
-    for a in range(0, len(rgb), chunk):
-        x = torch.from_numpy(np.ascontiguousarray(rgb[a:a + chunk])).permute(0, 3, 1, 2).float()
-        y = F.interpolate(x, size=(h, w), mode=mode, **({} if mode == "area" else {"align_corners": False}))
-        out[a:a + chunk] = y.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    return out

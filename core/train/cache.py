@@ -109,21 +109,18 @@ def rendered(source: Any, indices: Sequence[int], workers: int = 0):
             yield _video_clip(source, j)
         return
     import collections
+    import itertools
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pending: collections.deque = collections.deque()
         todo = iter(indices)
-        for j in todo:
-            pending.append(pool.submit(_video_clip, source, j))
-            if len(pending) >= 2 * workers:
-                break
+        pending = collections.deque(pool.submit(_video_clip, source, j) for j in itertools.islice(todo, 2 * workers))
         while pending:
             clip = pending.popleft().result()
-            for j in todo:
+            j = next(todo, None)
+            if j is not None:
                 pending.append(pool.submit(_video_clip, source, j))
-                break
             yield clip
 
 

@@ -59,13 +59,14 @@ class FoleyWorldSource:
     def get(self, index: int, video: bool = True) -> AVClip:
         from maskvat_foley.core.data import generate_clip
         from maskvat_foley.core.features.length import frame_times_for_rate
+        from maskvat_foley.core.media.resize import resize_frames
 
         seed = self.seeds[index]
         seconds = Fraction(self.seconds) if isinstance(self.seconds, str) else self.seconds
         classic = self.look == "classic"
         clip = generate_clip(seed, size=self.size if classic else None, seconds=seconds, kinds=self.kinds,
                              video=video, look=self.look)
-        frames = clip.frames if classic or not video else _area_resize(clip.frames, self.size)
+        frames = clip.frames if classic or not video else resize_frames(clip.frames, self.size)
         times = frame_times_for_rate(clip.spec.n_frames, clip.rate) if video else None
         return AVClip(f"foleyworld:{seed}", clip.audio.astype(np.float32, copy=False), frames, times)
 
@@ -73,17 +74,6 @@ class FoleyWorldSource:
         return {"type": "foleyworld", "split": self.split, "n": self.n, "offset": self.offset,
                 "size": list(self.size), "seconds": self.seconds,
                 "kinds": None if self.kinds is None else list(self.kinds), "look": self.look}
-
-
-def _area_resize(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """uint8 frames [N, H, W, 3] scaled to ``size`` (width, height) by area averaging."""
-    import torch
-    import torch.nn.functional as F
-
-    w, h = size
-    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()
-    y = F.interpolate(x, size=(h, w), mode="area")
-    return y.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
 def make_source(spec: dict[str, Any], size: tuple[int, int] = (64, 64), *, split: str | None = None) -> ClipSource:
