@@ -29,6 +29,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "maskvat_foley.core.features.frame_cnn",
     "maskvat_foley.core.features.clip",
     "maskvat_foley.core.features.foleyworld_av",
+    "maskvat_foley.core.features.av_flow",
 )
 
 __all__ = ["FeatureExtractor", "register", "create", "load_extractor", "available", "get_class"]

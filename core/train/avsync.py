@@ -46,6 +46,7 @@ class AVSyncConfig:
     temperature: float = 0.07
     pool_size: int = 64          # clips rendered per block of steps (kept in memory)
     pool_steps: int = 40         # steps that draw from one pool before the next is rendered
+    init_extractor: str | None = None  # a features folder whose weights start the visual tower
     fixed_batch: bool = False
     init_seed: int = 0
     seed: int = 0
@@ -131,10 +132,18 @@ def contrastive_loss(ea: Tensor, ev: Tensor, anchors: Tensor, cfg: AVSyncConfig)
 def build_models(cfg: AVSyncConfig) -> AVModel:
     from maskvat_foley.core.features.base import create
 
+    spec = dict(cfg.extractor)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.init_seed)
-        ext = create("foleyworld-av", **cfg.extractor)
+        ext = create(spec.pop("name", "foleyworld-av"), **spec)
         net = SyncNet(SyncNetConfig(**{"cond_dim": ext.dim, **cfg.syncnet}))
+    if cfg.init_extractor:
+        from maskvat_foley.core.train.warm_start import read_weights, warm_start
+
+        state = read_weights(cfg.init_extractor)
+        # an av-flow tower starts its CNN from a foleyworld-av folder (its names go under "cnn.")
+        nested = hasattr(ext, "cnn") and not any(k.startswith("cnn.") for k in state)
+        warm_start(ext, state, prefix="cnn." if nested else "")
     return AVModel(ext, net)
 
 

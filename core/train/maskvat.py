@@ -45,6 +45,7 @@ class MaskVATTrainConfig:
     batch_size: int = 8
     fixed_batch: bool = False
     init_seed: int = 0
+    init_from: str | None = None  # a model folder whose MaskVAT weights start this run (warm_start.py)
     seed: int = 0
     loop: LoopConfig = field(default_factory=LoopConfig)
 
@@ -155,6 +156,10 @@ def train_maskvat(cfg: MaskVATTrainConfig, opts: RunOptions) -> dict[str, Any]:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.init_seed)
             model = MaskVAT(mcfg)
+        if cfg.init_from:
+            from maskvat_foley.core.train.warm_start import read_weights, warm_start
+
+            warm_start(model, read_weights(cfg.init_from))
 
         def step_fn(step: int, wrapped: nn.Module):
             s = 0 if cfg.fixed_batch else step

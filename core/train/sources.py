@@ -33,7 +33,8 @@ class ClipSource(Protocol):
 class FoleyWorldSource:
     """Clips ``split_seeds(split, n, offset)``; ``seconds`` fixes the length (None: 2..12 s).
 
-    ``look`` is FoleyWorld's ("classic", "footage" or a mapping). A footage clip is filmed at a
+    ``look`` is FoleyWorld's ("classic", "footage" or a mapping), or a list of looks taken in turn
+    clip by clip (``["classic", "footage"]``: every other clip filmed). A footage clip is filmed at a
     camera size and then scaled down to ``size`` by area averaging, as a decoded camera picture is
     scaled for the visual features: rendering it small would keep noise and blocks no real picture
     has at that size.
@@ -45,10 +46,13 @@ class FoleyWorldSource:
     size: tuple[int, int] = (64, 64)
     seconds: float | str | None = None
     kinds: Sequence[str] | None = None
-    look: str | dict = "classic"
+    look: str | dict | list = "classic"
 
     def __post_init__(self) -> None:
         from maskvat_foley.core.data import split_seeds
+
+        if isinstance(self.look, (list, tuple)) and not self.look:
+            raise ValueError("FoleyWorld source: 'look' is an empty list")
 
         self.size = tuple(int(v) for v in self.size)  # type: ignore[assignment]
         self.seeds = split_seeds(self.split, self.n, self.offset)
@@ -63,9 +67,10 @@ class FoleyWorldSource:
 
         seed = self.seeds[index]
         seconds = Fraction(self.seconds) if isinstance(self.seconds, str) else self.seconds
-        classic = self.look == "classic"
+        look = self.look[index % len(self.look)] if isinstance(self.look, (list, tuple)) else self.look
+        classic = look == "classic"
         clip = generate_clip(seed, size=self.size if classic else None, seconds=seconds, kinds=self.kinds,
-                             video=video, look=self.look)
+                             video=video, look=look)
         frames = clip.frames if classic or not video else resize_frames(clip.frames, self.size)
         times = frame_times_for_rate(clip.spec.n_frames, clip.rate) if video else None
         return AVClip(f"foleyworld:{seed}", clip.audio.astype(np.float32, copy=False), frames, times)
@@ -73,7 +78,8 @@ class FoleyWorldSource:
     def describe(self) -> dict[str, Any]:
         return {"type": "foleyworld", "split": self.split, "n": self.n, "offset": self.offset,
                 "size": list(self.size), "seconds": self.seconds,
-                "kinds": None if self.kinds is None else list(self.kinds), "look": self.look}
+                "kinds": None if self.kinds is None else list(self.kinds),
+                "look": list(self.look) if isinstance(self.look, tuple) else self.look}
 
 
 def make_source(spec: dict[str, Any], size: tuple[int, int] = (64, 64), *, split: str | None = None) -> ClipSource:
