@@ -101,7 +101,8 @@ class FlowStats:
             cell_dx = np.bincount(cells, res[..., 0].ravel(), g * g) / counts
             cell_dy = np.bincount(cells, res[..., 1].ravel(), g * g) / counts
             cell_m = np.bincount(cells, m, g * g) / counts
-            warped = cv2.remap(a, xs + flow[..., 0] * h, ys + flow[..., 1] * h, cv2.INTER_LINEAR,
+            # b(x) ~ a(x - flow(x)): the previous frame carried along the flow predicts this one
+            warped = cv2.remap(a, xs - flow[..., 0] * h, ys - flow[..., 1] * h, cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REPLICATE)
             af, bf = a.astype(np.float32) / 255.0, b.astype(np.float32) / 255.0
             warp_err = np.abs(warped.astype(np.float32) / 255.0 - bf).mean()
