@@ -17,7 +17,10 @@ def add_parser(sub) -> None:
     mk.add_argument("--seed", type=int, default=0,
                     help="first seed: train 0.., val 1000000.., test 2000000.. (default 0)")
     mk.add_argument("-o", "--out", "--output", dest="out", required=True, help="output folder")
-    mk.add_argument("--size", type=size_arg, default=(96, 96), help="WxH (default 96x96)")
+    mk.add_argument("--look", choices=("classic", "footage"), default="classic",
+                    help="classic: flat shapes at --size (default); footage: a textured world filmed by a "
+                         "moving camera, with silent distractors and cuts (random camera size unless --size)")
+    mk.add_argument("--size", type=size_arg, help="WxH (default 96x96 for classic, a random camera size for footage)")
     mk.add_argument("--rate", help="frame rate such as 24000/1001 (default: random per clip)")
     mk.add_argument("--seconds", help="clip length (default: random 2..12 s)")
     mk.add_argument("--kinds", help="comma-separated kinds, 'none' for silent (default: random)")
@@ -31,6 +34,7 @@ def cmd_make(args: argparse.Namespace) -> int:
 
     kinds = None if args.kinds is None else [k for k in args.kinds.split(",") if k]
     seconds = None if args.seconds is None else (args.seconds if "/" in args.seconds else float(args.seconds))
-    make_clips(args.n, args.seed, args.out, size=args.size, rate=args.rate, seconds=seconds, kinds=kinds,
-               workers=args.workers, wav=args.wav, progress=True)
+    size = args.size or ((96, 96) if args.look == "classic" else None)
+    make_clips(args.n, args.seed, args.out, size=size, rate=args.rate, seconds=seconds, kinds=kinds,
+               workers=args.workers, wav=args.wav, progress=True, look=args.look)
     return 0

@@ -37,6 +37,7 @@ def test_registry_lists_extractors():
     ("raw", {}, 512),
     ("raw", {"grid": (8, 4), "input_size": (32, 16)}, 64),
     ("frame-cnn", {"dim": 32, "width": 8, "input_size": (48, 32)}, 32),
+    ("av-flow", {"dim": 16, "width": 4, "depth": 2, "input_size": (48, 32), "cnn_size": (24, 16), "grid": 2}, 16 + 23),
 ])
 def test_shapes_and_batched_extract(name, kwargs, dim):
     ext = create(name, **kwargs)
@@ -67,7 +68,9 @@ def test_raw_features_are_gray_pixels_and_motion():
 
 
 @pytest.mark.parametrize("name,kwargs", [("raw", {"grid": (4, 4), "input_size": (16, 16)}),
-                                         ("frame-cnn", {"dim": 16, "width": 4, "input_size": (32, 32)})])
+                                         ("frame-cnn", {"dim": 16, "width": 4, "input_size": (32, 32)}),
+                                         ("av-flow", {"dim": 8, "width": 4, "depth": 2, "input_size": (32, 32),
+                                                      "cnn_size": (16, 16), "grid": 2})])
 def test_save_load_round_trip(tmp_path, name, kwargs):
     ext = create(name, **kwargs)
     if list(ext.parameters()):

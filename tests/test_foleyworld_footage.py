@@ -221,3 +221,24 @@ def test_training_source_films_footage_at_camera_size_and_scales_it_down():
     mean_big, mean_small = alone.frames.mean(), clip.frames.mean()
     assert abs(mean_big - mean_small) < 2.0  # area averaging keeps the exposure
     assert src.describe()["look"] == "footage"
+
+
+def test_foleyworld_make_writes_the_footage_look(tmp_path):
+    import av
+
+    from maskvat_foley.plugin.cli import main
+
+    assert main(["foleyworld", "make", "--n", "1", "--seed", "5", "--seconds", "1", "--look", "footage",
+                 "--size", "128x72", "-o", str(tmp_path / "a")]) == 0
+    rec = json.loads((tmp_path / "a" / "foleyworld_0000005.json").read_text())
+    assert rec["look"] == FOOTAGE
+    with av.open(str(tmp_path / "a" / rec["video"])) as f:
+        s = f.streams.video[0]
+        assert (s.codec_context.width, s.codec_context.height) == (128, 72)
+    # no --size: the clip keeps its own camera size, the one generate_clip picks for the seed
+    assert main(["foleyworld", "make", "--n", "1", "--seed", "5", "--seconds", "1", "--look", "footage",
+                 "-o", str(tmp_path / "b")]) == 0
+    want = generate_clip(5, seconds=1, look=FOOTAGE).frames.shape[1:3]
+    with av.open(str(tmp_path / "b" / "foleyworld_0000005.mp4")) as f:
+        s = f.streams.video[0]
+        assert (s.codec_context.height, s.codec_context.width) == want

@@ -72,17 +72,22 @@ def _make_one(args: tuple) -> str:
     return str(write_clip(generate_clip(seed, **kw), out_dir, wav=wav))
 
 
-def make_clips(n: int, seed: int, out_dir: str | os.PathLike, *, size: tuple[int, int] = (96, 96),
+def make_clips(n: int, seed: int, out_dir: str | os.PathLike, *, size: tuple[int, int] | None = (96, 96),
                rate=None, seconds=None, kinds: Sequence[str] | None = None,
                sample_rate: int = SAMPLE_RATE, workers: int = 1, wav: bool = False,
-               progress: bool = False) -> list[Path]:
+               progress: bool = False, look="classic") -> list[Path]:
     """Write ``n`` clips of seeds seed .. seed+n-1 into ``out_dir``; returns the mp4 paths in
-    seed order. ``workers`` > 1 renders and encodes in that many processes."""
+    seed order. ``workers`` > 1 renders and encodes in that many processes. ``look`` is
+    generate_clip's; with the footage look ``size`` None films each clip at a random camera size."""
+    from maskvat_foley.core.data.footage import parse_look
+
     if n < 0:
         raise ValueError(f"number of clips must not be negative, got {n}")
+    parse_look(look)  # a bad look fails here, not in a worker
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    kw = dict(size=tuple(size), rate=rate, seconds=seconds, kinds=kinds, sample_rate=sample_rate)
+    kw = dict(size=None if size is None else tuple(size), rate=rate, seconds=seconds, kinds=kinds,
+              sample_rate=sample_rate, look=look)
     jobs = [(s, str(out), kw, wav) for s in range(seed, seed + n)]
     from tqdm import tqdm
 
