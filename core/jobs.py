@@ -149,7 +149,10 @@ class ReferenceSpec:
         m = _RANGE_SUFFIX.fullmatch(text, cut) if cut > 0 else None
         if m is None or (m["start"] is None and m["end"] is None) or os.path.exists(text):
             return cls(text)
-        return cls(text[:cut], m["start"], m["end"])
+        path = text[:cut]
+        if re.search(r":\d{1,9}(\.\d{1,9})?\Z", path) and not os.path.exists(path):
+            raise ValueError(f"{text!r}: START and END are seconds (90-125.5), not minutes:seconds")
+        return cls(path, m["start"], m["end"])
 
     def range_text(self) -> str:
         """'1.5-4', '2-' or '' (the whole file), in seconds."""
@@ -283,6 +286,21 @@ class Take:
     def key(self) -> str:
         """Media reference key of this take on the Foley clip."""
         return take_key(self.seed)
+
+    @property
+    def reference(self) -> dict[str, Any] | None:
+        """The reference sound this take imitates (core.engine.takes.reference_metadata: name,
+        path, sha256, start, end, trimmed, ref_guidance), or None."""
+        ref = self.metadata.get("reference")
+        return dict(ref) if ref else None
+
+    def reference_spec(self) -> ReferenceSpec | None:
+        """The reference to generate with again (Regenerate keeps it), or None."""
+        ref = self.reference
+        if not ref or not ref.get("path"):
+            return None
+        # The range used (after any trim): loaded again, it gives the model the same samples.
+        return ReferenceSpec(str(ref["path"]), ref.get("start"), ref.get("end"))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
