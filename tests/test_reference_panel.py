@@ -248,3 +248,24 @@ def test_a_region_is_regenerated_with_its_takes_reference(panel, env):
     assert p.ref_guidance == 1.5 and dataclasses.replace(p, reference=None, ref_guidance=2.0) == base
     panel.session.set_reference(["V1.1"], ReferenceSpec(env["sounds"]["glass"]))
     assert refs.params_for_take(Take("V1.1", 5, "u.wav", 48000, 100, 0), base).reference is None
+
+
+def test_a_hosts_reference_reaches_the_chooser_and_the_engines_word_is_shown(qtbot, env):
+    """A host bridge's parameters with a reference give it to the clips it opens the chooser on;
+    an engine that says its model hears no reference is said in the field before any run."""
+    from maskvat_foley.core.jobs import GenerationParams
+    from maskvat_foley.ui.take_chooser import ChooserDialog
+
+    spec = ReferenceSpec(env["sounds"]["gravel"], Fraction(1, 4))
+    dialog = ChooserDialog(env["client"], env["timeline"], ["V1.1", "V1.3"],
+                           params=GenerationParams(seed=2, reference=spec, ref_guidance=1.5))
+    qtbot.addWidget(dialog)
+    try:
+        panel = dialog.panel
+        assert panel.session.references == {"V1.1": spec, "V1.3": spec}
+        assert panel.reference_field.guidance.value() == 1.5 and panel.reference_field.path.text() == spec.path
+        assert panel.references.params_for("V1.3", GenerationParams()).reference == spec
+        panel.references.engine_ready({"model": "maskvat-tiny-random", "reference_seconds": 0})
+        assert "not trained with reference sounds" in panel.reference_field.message.text()
+    finally:
+        dialog.panel.shutdown()

@@ -117,6 +117,7 @@ class FoleyPanel(QWidget):
         self.runs.takesAdded.connect(self._takes_added)
         self.runs.regionDone.connect(self._region_done)
         self.runs.finished.connect(self.runFinished.emit)
+        self.engineReady.connect(self.references.engine_ready)
         self.view.selectionChanged.connect(self._selection_changed)
         self.settings_panel.run.connect(self.generate)
         self.settings_panel.cancelRequested.connect(self.cancel)

@@ -88,6 +88,12 @@ class References(QObject):
         self._say(f"no reference for {_clips(ids)}")
         self.changed.emit(ids)
 
+    def engine_ready(self, info: dict) -> None:
+        """Say up front when the engine's model hears no reference (info "reference_seconds" 0)."""
+        if info.get("reference_seconds") == 0:
+            self.field.show_message(f"the model {info.get('model', '')} was not trained with reference sounds: "
+                                    "clips given one are refused when generated")
+
     # -- runs -------------------------------------------------------------------------------------
     def params_for(self, clip_id: str, params: GenerationParams) -> GenerationParams:
         """``params`` with the clip's reference (if it has one) and the field's guidance."""
