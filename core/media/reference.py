@@ -143,7 +143,10 @@ def _decode(path: str, spec: ReferenceSpec, first: Fraction,
         stop = min(x for x in (b, None if keep is None else a + keep + 1, math.inf) if x is not None)
         origin, chunks, eof = _read(container, stream, path, rate, first, stop)
         if origin > a:  # the demuxer seeked past the start: read from the top instead
-            container.seek(0, stream=stream)
+            try:
+                container.seek(0, stream=stream)
+            except av.error.FFmpegError as exc:
+                raise ReferenceError(f"reference {path}: cannot seek in its audio ({_why(exc)})") from None
             origin, chunks, eof = _read(container, stream, path, rate, Fraction(0), stop)
         declared = _declared_seconds(container, stream)
     audio = np.concatenate(chunks, axis=1) if chunks else np.zeros((1, 0), np.float32)
