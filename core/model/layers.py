@@ -1,6 +1,8 @@
 """Transformer building blocks: rotary positions, attention, feed-forward, AdaLN-Zero blocks."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -34,6 +36,17 @@ def apply_rope(x: Tensor, rope: tuple[Tensor, Tensor]) -> Tensor:
     return (x * cos.to(x.dtype) + rot * sin.to(x.dtype))
 
 
+@dataclass
+class RefMemory:
+    """One block's keys and values of a reference sound's frames, for the picture's frames to
+    attend to beside their own: k, v [B or 1,H,R,dh] (keys not rotated: no position, see
+    Attention); mask [B or 1,R] bool (True: a real reference frame) or None for all of them."""
+
+    k: Tensor
+    v: Tensor
+    mask: Tensor | None = None
+
+
 class Attention(nn.Module):
     """Multi-head attention (self or cross) on scaled_dot_product_attention, no causal mask."""
 
@@ -45,14 +58,55 @@ class Attention(nn.Module):
         self.out = nn.Linear(d, d)
 
     def forward(self, x: Tensor, ctx: Tensor, rope_q: tuple[Tensor, Tensor],
-                rope_k: tuple[Tensor, Tensor]) -> Tensor:
+                rope_k: tuple[Tensor, Tensor], ref: RefMemory | None = None) -> Tensor:
+        """``ref``: a reference's keys and values attended to in the same softmax (self-attention
+        of the picture's frames only); None is exactly the attention without one."""
         b, n, d = x.shape
         h = self.heads
         q = self.q(x).view(b, n, h, d // h).transpose(1, 2)
         k, v = self.kv(ctx).view(b, ctx.shape[1], 2, h, d // h).permute(2, 0, 3, 1, 4)
+        if ref is not None:
+            o = self._with_reference(q, k, v, rope_q, rope_k, ref)
+            return self.out(o.transpose(1, 2).reshape(b, n, d))
         q, k = apply_rope(q, rope_q), apply_rope(k, rope_k)
         o = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
         return self.out(o.transpose(1, 2).reshape(b, n, d))
+
+    def _with_reference(self, q: Tensor, k: Tensor, v: Tensor, rope_q: tuple[Tensor, Tensor],
+                        rope_k: tuple[Tensor, Tensor], ref: RefMemory) -> Tensor:
+        """One softmax over the picture's keys (relative positions, RoPE) and the reference's keys
+        with NO position: the reference says what it sounds like, never when, so no frame of it
+        lines up with a frame of the picture. Widening each head makes both one product, so one
+        fused attention call does it: [rot q | q] . [rot k | 0] = rot q . rot k, and
+        [rot q | q] . [0 | k_ref] = q . k_ref."""
+        b, _, f, dh = q.shape
+        rk, rv = ref.k.to(k.dtype), ref.v.to(v.dtype)
+        if rk.shape[0] != b:
+            rk, rv = rk.expand(b, -1, -1, -1), rv.expand(b, -1, -1, -1)
+        qr, kr = apply_rope(q, rope_q), apply_rope(k, rope_k)
+        q2 = torch.cat([qr, q], dim=-1)
+        k2 = torch.cat([torch.cat([kr, torch.zeros_like(kr)], dim=-1),
+                        torch.cat([torch.zeros_like(rk), rk], dim=-1)], dim=2)
+        v2 = torch.cat([v, rv], dim=2)
+        mask = None
+        if ref.mask is not None:  # padded or dropped reference frames are not attended to
+            own = torch.ones(b, k.shape[2], dtype=torch.bool, device=q.device)
+            mask = torch.cat([own, ref.mask.to(q.device, torch.bool).expand(b, -1)], dim=1).view(b, 1, 1, -1)
+        return F.scaled_dot_product_attention(q2, k2, v2, attn_mask=mask, scale=dh ** -0.5,
+                                              dropout_p=self.dropout if self.training else 0.0)
+
+    def attend_self(self, x: Tensor, rope: tuple[Tensor, Tensor],
+                    key_mask: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """Self-attention of a reference's frames x [B,R,d] among themselves (RoPE: its own
+        timing matters to how it sounds), and the raw keys and values the picture attends to.
+        ``key_mask`` [B,1,1,R] bool: frames that may be attended to."""
+        b, n, d = x.shape
+        h = self.heads
+        q = self.q(x).view(b, n, h, d // h).transpose(1, 2)
+        k, v = self.kv(x).view(b, n, 2, h, d // h).permute(2, 0, 3, 1, 4)
+        o = F.scaled_dot_product_attention(apply_rope(q, rope), apply_rope(k, rope), v, attn_mask=key_mask,
+                                           dropout_p=self.dropout if self.training else 0.0)
+        return self.out(o.transpose(1, 2).reshape(b, n, d)), (k, v)
 
 
 class FeedForward(nn.Sequential):
@@ -88,11 +142,13 @@ class Block(nn.Module):
         return self.mod(F.silu(c)).chunk(3 * len(self.norms), dim=-1)
 
     def forward(self, x: Tensor, rope: tuple[Tensor, Tensor], mem: Tensor | None = None,
-                c: Tensor | None = None, mods: tuple[Tensor, ...] | None = None) -> Tensor:
-        """``mods`` (from :meth:`modulation`) may be given instead of c to reuse them across calls."""
+                c: Tensor | None = None, mods: tuple[Tensor, ...] | None = None,
+                ref: RefMemory | None = None) -> Tensor:
+        """``mods`` (from :meth:`modulation`) may be given instead of c to reuse them across calls;
+        ``ref``: this block's reference memory (reference_pass), attended to by self-attention."""
         if self.adaln and mods is None:
             mods = self.modulation(c)
-        subs = [lambda h: self.attn(h, h, rope, rope)]
+        subs = [lambda h: self.attn(h, h, rope, rope, ref)]
         if self.cross:
             subs.append(lambda h: self.xattn(h, mem, rope, rope))
         subs.append(self.ff)
@@ -105,3 +161,27 @@ class Block(nn.Module):
                 out = sub(h)
             x = x + self.drop(out)
         return x
+
+    def reference_pass(self, x: Tensor, rope: tuple[Tensor, Tensor], mods: tuple[Tensor, ...] | None,
+                       key_mask: Tensor | None = None, *, last: bool = False
+                       ) -> tuple[Tensor | None, tuple[Tensor, Tensor]]:
+        """This block on a reference's frames x [B,R,d]: self-attention among them and the
+        feed-forward, no cross-attention (the reference has no picture); ``mods`` come from the
+        learned no-picture condition. Returns the next block's input (None when ``last``: nothing
+        reads it) and the keys and values the picture's frames attend to in this block."""
+        def modulated(i: int, h: Tensor) -> Tensor:
+            if not self.adaln:
+                return h
+            shift, scale, _ = mods[3 * i:3 * i + 3]
+            return h * (1 + scale) + shift
+
+        def gated(i: int, out: Tensor) -> Tensor:
+            return mods[3 * i + 2] * out if self.adaln else out
+
+        out, kv = self.attn.attend_self(modulated(0, self.norms[0](x)), rope, key_mask)
+        if last:
+            return None, kv
+        x = x + self.drop(gated(0, out))
+        j = len(self.norms) - 1  # the feed-forward's sub-layer (after the cross-attention's, if any)
+        x = x + self.drop(gated(j, self.ff(modulated(j, self.norms[j](x)))))
+        return x, kv
