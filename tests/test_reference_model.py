@@ -272,6 +272,7 @@ def test_the_engine_hears_the_reference_trimmed_to_the_model(run_dir, ckpt, refe
     from maskvat_foley.core.media.reference import file_sha256
 
     engine = Engine(str(run_dir / "model"), device="cpu", cache_dir=str(tmp_path / "cache"))
+    assert engine.info()["reference_seconds"] == round(REF_FRAMES * 512 / 44100, 3)
     ref = engine.reference(ReferenceSpec(str(reference_wav)))
     assert ref.codes.shape == (ckpt.config.n_codebooks, REF_FRAMES) and ref.audio.trimmed
     job = pipeline.open_timeline(foley_edit["path"]).job("V1.1")
@@ -302,6 +303,7 @@ def test_the_engine_refuses_a_reference_on_a_model_without_support(tiny_model, r
     from maskvat_foley.core.engine.engine import Engine
 
     engine = Engine(tiny_model, device="cpu", cache_dir=str(tmp_path / "cache"))
+    assert engine.info()["reference_seconds"] == 0
     job = pipeline.open_timeline(foley_edit["path"]).job("V1.1")
     params = GenerationParams(seed=1, takes=1, steps=1, reference=ReferenceSpec(str(reference_wav)))
     expected = (f"model {engine.ckpt.name} was not trained with reference sounds; generate without --reference "

@@ -76,7 +76,10 @@ class Engine:
                 "device_memory": memory_info(self.device), "dtype": dtype_name(self.device),
                 "model": self.ckpt.name, "sha256": self.ckpt.sha256, "model_path": self.ckpt.path,
                 "codec": self.ckpt.tokenizer.name, "extractor": self.ckpt.extractor.name,
-                "sample_rate": self.ckpt.tokenizer.sample_rate}
+                "sample_rate": self.ckpt.tokenizer.sample_rate,
+                # The longest reference sound the model hears (0: it was trained without references).
+                "reference_seconds": round(float(Fraction(self.ckpt.config.ref_frames)
+                                                 / Fraction(self.ckpt.tokenizer.frame_rate)), 3)}
 
     # -- generation ---------------------------------------------------------------------------
     def generate(self, jobs: list[ClipJob], params: GenerationParams, *, out_dir: str,
