@@ -44,10 +44,14 @@ def ref_codes(ckpt, frames: int, seed: int = 4) -> torch.Tensor:
     return torch.randint(0, ckpt.config.codebook_size, (ckpt.config.n_codebooks, frames), generator=gen(seed))
 
 
+def is_reference_weight(name: str) -> bool:
+    return any(part.startswith("ref_") for part in name.split("."))
+
+
 def without_support(ckpt) -> MaskVAT:
     """The same weights in a model built without reference support (what every older checkpoint is)."""
     plain = MaskVAT(ckpt.config.replace(ref_frames=0))
-    state = {k: v for k, v in ckpt.model.state_dict().items() if not k.startswith("ref_")}
+    state = {k: v for k, v in ckpt.model.state_dict().items() if not is_reference_weight(k)}
     plain.load_state_dict(state, strict=True)
     return plain.eval()
 
@@ -70,14 +74,22 @@ def test_config_fields_and_checkpoints_saved_before_them(tiny_model, tmp_path):
     (old / "config.json").write_text(json.dumps(meta))
     loaded = load_checkpoint(old)
     assert loaded.config.ref_frames == 0
-    assert not any(k.startswith("ref_") for k in loaded.model.state_dict())
+    assert not any(is_reference_weight(k) for k in loaded.model.state_dict())
     # Reference parameters are created after every other one: same seed, same other weights.
     torch.manual_seed(0)
-    a = MaskVAT(preset("tiny")).state_dict()
+    plain = MaskVAT(preset("tiny"))
     torch.manual_seed(0)
-    b = MaskVAT(preset("tiny", ref_frames=8)).state_dict()
-    assert set(b) - set(a) == {"ref_segment", "ref_cond"}
+    fresh = MaskVAT(preset("tiny", ref_frames=8))
+    a, b = plain.state_dict(), fresh.state_dict()
+    assert {"ref_segment", "ref_cond", "blocks.0.ref_gate"} <= set(b) - set(a)
+    assert all(is_reference_weight(k) for k in set(b) - set(a))
     assert all(torch.equal(a[k], b[k]) for k in a)
+    # Its reference gates start closed: the new model is the old one until training opens them
+    # (so a warm start from a model without references begins where that model stopped).
+    codes = torch.randint(0, 64, (2, 4, 20))
+    cond = torch.randn(2, 20, 16)
+    ref = torch.randint(0, 64, (1, 4, 8))
+    assert torch.equal(fresh(codes, cond, reference=ref), plain(codes, cond))
 
 
 def test_training_with_references_records_them(run_dir, ckpt):

@@ -10,12 +10,14 @@ Variants (config.variant):
 Reference sound (config.ref_frames > 0): the codec tokens of a sound the editor picks run through
 the same blocks as a separate stream marked "reference" (a learned segment embedding) and
 modulated by a learned no-picture condition instead of visual features, with no cross-attention
-to the picture. Each block's self-attention of the picture's frames attends to the reference's
-keys and values beside its own, in one softmax and without positions between the two (see
-layers.Attention): the picture decides when, the reference what it sounds like. The reference's
-stream does not depend on the picture or on the tokens being sampled, so the sampler computes it
-once per run (encode_reference). Without a reference the network is exactly the one without
-reference support; the loss is only on the picture's frames.
+to the picture. In each block, right after self-attention, the picture's frames attend to that
+stream's frames (as they enter the block) without positions, through a sub-layer whose gate
+starts at zero (layers.Block.add_reference): the picture decides when, the reference what it
+sounds like, and a model given reference support starts as the model without it (a warm start
+from a prompt-free checkpoint begins exactly where it stopped). The reference's stream depends on
+neither the picture nor the tokens being sampled, so the sampler computes its memory once per run
+(encode_reference). Without a reference the network is exactly the one without reference
+support; the loss is only on the picture's frames.
 """
 from __future__ import annotations
 
@@ -65,6 +67,8 @@ class MaskVAT(nn.Module):
         if c.ref_frames > 0:  # created last: the other weights draw the same initial values
             self.ref_segment = nn.Parameter(torch.randn(d) * 0.02)   # marks the frames "reference"
             self.ref_cond = nn.Parameter(torch.randn(d) * 0.02)      # the no-picture condition on them
+            for blk in self.blocks:
+                blk.add_reference(d, c.n_heads, c.dropout)
 
     @property
     def mask_id(self) -> int:
@@ -106,9 +110,10 @@ class MaskVAT(nn.Module):
             raise ValueError(f"ref_mask must be [{reference.shape[0]},{r}] bool, got {tuple(mask.shape)}")
 
     def encode_reference(self, reference: Tensor, mask: Tensor | None = None) -> list[RefMemory]:
-        """Every block's keys and values of reference codes [B or 1,K,R] (one pass; reused by
-        every decoding step). ``mask`` [B,R] bool marks real frames: False on padding, and on
-        every frame of a row that has no reference (training's dropped references)."""
+        """Every block's memory of reference codes [B or 1,K,R] (one pass; reused by every
+        decoding step). ``mask`` [B,R] bool marks real frames: False on padding, and on every
+        frame of a row that has no reference (training's dropped references: those rows get
+        exactly nothing from it)."""
         self.check_reference(reference, mask)
         b, _, r = reference.shape
         x = self.tok(reference.long() + self.tok_offset).sum(dim=1) + self.ref_segment
@@ -122,9 +127,9 @@ class MaskVAT(nn.Module):
         cond = self.ref_cond.to(x.dtype).view(1, 1, -1)
         memories = []
         for i, blk in enumerate(self.blocks):
-            mods = blk.modulation(cond) if blk.adaln else None
-            x, (k, v) = blk.reference_pass(x, rope, mods, key_mask, last=i == len(self.blocks) - 1)
-            memories.append(RefMemory(k, v, mask))
+            memories.append(blk.reference_memory(x, mask))  # the stream as it enters the block
+            if i + 1 < len(self.blocks):
+                x = blk.reference_pass(x, rope, blk.modulation(cond) if blk.adaln else None, key_mask)
         return memories
 
     def condition(self, cond: Tensor, drop_cond: Tensor | None, batch: int) -> Tensor:
