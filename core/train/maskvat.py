@@ -52,12 +52,17 @@ class MaskVATTrainConfig:
     fixed_batch: bool = False
     init_seed: int = 0
     init_from: str | None = None  # a model folder whose MaskVAT weights start this run (warm_start.py)
+    # Reference training (overrides.ref_frames > 0): the share of rows of a clip with a material or
+    # surface whose reference (and target) is another material (core.train.references).
+    ref_swap_prob: float = 0.5
     seed: int = 0
     loop: LoopConfig = field(default_factory=LoopConfig)
 
     def __post_init__(self) -> None:
         if isinstance(self.loop, dict):
             self.loop = LoopConfig.from_dict(self.loop, "maskvat.loop")
+        if not 0 <= self.ref_swap_prob <= 1:
+            raise ValueError(f"maskvat: ref_swap_prob must be in [0, 1], got {self.ref_swap_prob}")
         lo, hi = self.window_range
         if lo < 2 or hi < lo or self.batch_size < 1 or self.shard_size < 1:
             raise ValueError(f"maskvat: window {self.window} must be >= 2 (or [lo, hi] with 2 <= lo <= hi), "
@@ -261,7 +266,8 @@ def _ref_pools(cfg: MaskVATTrainConfig, mcfg: Any, opts: RunOptions, tok: Any, i
         d = build_ref_cache(opts.out / name, source, tok, shard_size=cfg.shard_size, info=info,
                             progress=opts.progress)
         labels = load_ref_cache(d) if d is not None else None
-        pools.append(RefPool(cached, labels, min_ref_frames(tok.frame_rate, mcfg.ref_frames)))
+        pools.append(RefPool(cached, labels, min_ref_frames(tok.frame_rate, mcfg.ref_frames),
+                             swap_prob=cfg.ref_swap_prob))
     swaps = sum(r.alt_label is not None for r in pools[0].labels.values())
     log.info("maskvat: reference training, up to %d frames; %d of %d clips have an alternate material",
              mcfg.ref_frames, swaps, len(clips))
