@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -87,6 +88,106 @@ class ClipJob:
         return cls(**d)
 
 
+# A reference's range as the command line spells it: seconds, digits with an optional decimal part
+# ("1.5"); no minutes ("1:30") because ':' already separates the file from its range.
+_SECONDS = re.compile(r"\d{1,9}(\.\d{1,9})?", re.ASCII)
+_RANGE_SUFFIX = re.compile(r":(?P<start>\d{1,9}(?:\.\d{1,9})?)?-(?P<end>\d{1,9}(?:\.\d{1,9})?)?", re.ASCII)
+REFERENCE_SYNTAX = ("FILE[:START-END]: START and END in seconds (1.5), either may be left out "
+                    "(clap.wav:2- from 2 s on, clap.wav:-3 the first 3 s)")
+
+
+def _seconds(value: Any, name: str) -> Fraction | None:
+    """An exact, non-negative time in seconds from a Fraction, an int, or a string ("1.5", "3/2").
+    Floats are refused: 0.1 is not exactly a tenth, and a range must be what the editor wrote."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError(f"reference {name} must be exact seconds (a string such as '1.5'), got {value!r}")
+    if isinstance(value, str):
+        text = value.strip()
+        if not (_SECONDS.fullmatch(text) or re.fullmatch(r"\d{1,12}/\d{1,12}", text, re.ASCII)):
+            raise ValueError(f"reference {name} must be seconds such as '1.5', got {value!r}")
+        value = Fraction(text)
+    elif isinstance(value, (int, Fraction)):
+        value = Fraction(value)
+    else:
+        raise ValueError(f"reference {name} must be seconds, got {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"reference {name} must not be negative, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class ReferenceSpec:
+    """A sound the editor picked to say what the Foley should sound like ("make it sound like
+    this"): a file (any audio file, or the audio of a video) and optionally a range of it, in
+    exact seconds from the file's first sample. None: from the start / to the end."""
+
+    path: str
+    start: Fraction | None = None
+    end: Fraction | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.path, str) or not self.path.strip() or "\x00" in self.path:
+            raise ValueError(f"reference path must be a non-empty string, got {self.path!r}")
+        # Frozen: the exact spellings (strings, ints) become Fractions once, here.
+        object.__setattr__(self, "start", _seconds(self.start, "start"))
+        object.__setattr__(self, "end", _seconds(self.end, "end"))
+        if self.end is not None and self.end <= (self.start or 0):
+            raise ValueError(f"reference range {self.range_text()} is empty: END must be after START")
+
+    @classmethod
+    def parse(cls, text: str) -> "ReferenceSpec":
+        """``FILE[:START-END]`` (see REFERENCE_SYNTAX). The range is read from a last ':' followed
+        by START-END only, so Windows paths (C:\\sfx\\clap.wav) and other colons stay in the path;
+        a file whose whole name looks like a range (take:1-2) is taken whole when it exists."""
+        import os
+
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"reference must be {REFERENCE_SYNTAX}")
+        cut = text.rfind(":")
+        m = _RANGE_SUFFIX.fullmatch(text, cut) if cut > 0 else None
+        if m is None or (m["start"] is None and m["end"] is None) or os.path.exists(text):
+            return cls(text)
+        path = text[:cut]
+        if re.search(r":\d{1,9}(\.\d{1,9})?\Z", path) and not os.path.exists(path):
+            raise ValueError(f"{text!r}: START and END are seconds (90-125.5), not minutes:seconds")
+        return cls(path, m["start"], m["end"])
+
+    def range_text(self) -> str:
+        """'1.5-4', '2-' or '' (the whole file), in seconds."""
+        if self.start is None and self.end is None:
+            return ""
+        start = "" if self.start is None else seconds_str(self.start)
+        return f"{start}-{'' if self.end is None else seconds_str(self.end)}"
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.range_text()}" if self.range_text() else self.path
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: times as exact strings ('3/2'), None when open."""
+        return {"path": self.path, "start": None if self.start is None else fraction_str(self.start),
+                "end": None if self.end is None else fraction_str(self.end)}
+
+    @classmethod
+    def from_dict(cls, d: Any) -> "ReferenceSpec":
+        """From to_dict's JSON (or a request's): ValueError naming what is wrong."""
+        if not isinstance(d, dict):
+            raise ValueError(f"reference must be an object with path, start, end; got {type(d).__name__}")
+        unknown = set(d) - {"path", "start", "end"}
+        if unknown:
+            raise ValueError(f"reference: unknown field(s) {', '.join(sorted(unknown))}")
+        if "path" not in d:
+            raise ValueError("reference: missing field path")
+        if not isinstance(d["path"], str) or len(d["path"]) > 4096:
+            raise ValueError("reference path must be a string of at most 4096 characters")
+        return cls(d["path"], d.get("start"), d.get("end"))
+
+
+# Classifier-free guidance toward the reference: 0 ignores it; more than this is a typo.
+REF_GUIDANCE_RANGE = (0.0, 20.0)
+
+
 @dataclass(frozen=True)
 class GenerationParams:
     """How to sample. ``seed`` None means a fresh random seed per take."""
@@ -105,12 +206,24 @@ class GenerationParams:
     # own level) and a gain in dB on top of it, under a -1 dBTP true-peak ceiling.
     loudness: float | None = None
     gain_db: float = 0.0
+    # A sound that says what the takes should sound like (the picture still says when), and the
+    # guidance scale toward it. Models without reference frames refuse a reference.
+    reference: ReferenceSpec | None = None
+    ref_guidance: float = 2.0
 
     def __post_init__(self) -> None:
         check_level(self.loudness, self.gain_db)
+        if self.reference is not None and not isinstance(self.reference, ReferenceSpec):
+            raise ValueError(f"reference must be a ReferenceSpec, got {type(self.reference).__name__}")
+        g, (lo, hi) = self.ref_guidance, REF_GUIDANCE_RANGE
+        if isinstance(g, bool) or not isinstance(g, numbers.Real) or not lo <= g <= hi:  # NaN fails too
+            raise ValueError(f"ref_guidance must be a number between {lo:g} and {hi:g}, got {g!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """JSON-safe (the reference's times as exact strings)."""
+        d = dataclasses.asdict(self)
+        d["reference"] = None if self.reference is None else self.reference.to_dict()
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "GenerationParams":
@@ -119,6 +232,8 @@ class GenerationParams:
         unknown = set(d) - names
         if unknown:
             raise ValueError(f"unknown generation parameters: {', '.join(sorted(unknown))}")
+        if d.get("reference") is not None:
+            d = dict(d, reference=ReferenceSpec.from_dict(d["reference"]))
         return cls(**d)
 
 
@@ -172,6 +287,21 @@ class Take:
         """Media reference key of this take on the Foley clip."""
         return take_key(self.seed)
 
+    @property
+    def reference(self) -> dict[str, Any] | None:
+        """The reference sound this take imitates (core.engine.takes.reference_metadata: name,
+        path, sha256, start, end, trimmed, ref_guidance), or None."""
+        ref = self.metadata.get("reference")
+        return dict(ref) if ref else None
+
+    def reference_spec(self) -> ReferenceSpec | None:
+        """The reference to generate with again (Regenerate keeps it), or None."""
+        ref = self.reference
+        if not ref or not ref.get("path"):
+            return None
+        # The range used (after any trim): loaded again, it gives the model the same samples.
+        return ReferenceSpec(str(ref["path"]), ref.get("start"), ref.get("end"))
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -184,6 +314,18 @@ def best_first(takes: Sequence[Take]) -> list[Take]:
     """Takes ordered by sync score, best first, unscored last; equal scores keep their order. The
     first is the one a clip starts with on the timeline, in the panel and in a host."""
     return sorted(takes, key=lambda t: -(t.sync_score if t.sync_score is not None else float("-inf")))
+
+
+def seconds_str(x: Fraction | int) -> str:
+    """Exact seconds for people: '1.5' when a decimal of up to 9 places says it exactly, else '1/3'."""
+    x = Fraction(x)
+    for places in range(10):
+        scaled = x * 10**places
+        if scaled.denominator == 1:
+            digits = str(abs(scaled.numerator)).rjust(places + 1, "0")
+            sign = "-" if scaled < 0 else ""
+            return sign + (f"{digits[:-places]}.{digits[-places:]}" if places else digits)
+    return fraction_str(x)
 
 
 def fraction_str(x: Fraction | int) -> str:

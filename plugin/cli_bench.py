@@ -33,6 +33,10 @@ def add_parser(sub) -> None:
     bg.add_argument("--frames", choices=generate.FRAMES, default="auto",
                     help="the clip as a video file decoded with PyAV, or its pictures in memory "
                          "(auto: PyAV when installed)")
+    bg.add_argument("--reference", metavar="FILE_OR_SECONDS",
+                    help="generate with a reference sound: a file, or seconds of a FoleyWorld strike (2: the "
+                         "issue's 2 s reference); a --config model gets reference support for it")
+    bg.add_argument("--ref-guidance", type=float, default=None, help="guidance toward the reference")
     bg.set_defaults(handler=cmd_generate)
 
     sv = bs.add_parser("service", help="the engine server: cached regenerate against a first take, and a load run")
@@ -77,9 +81,20 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise UsageError("give --model or --config, not both")
     if args.seconds <= 0 or args.takes < 1 or args.repeat < 1:
         raise UsageError("--seconds must be positive, --takes and --repeat at least 1")
-    _print(run(args.model, args.config, device=args.device, seconds=args.seconds, takes=args.takes,
-               steps=args.steps, guidance=args.guidance, repeat=args.repeat, frames=args.frames,
-               size=args.size))
+    if args.ref_guidance is not None and args.reference is None:
+        raise UsageError("--ref-guidance needs --reference")
+    ref = {} if args.reference is None else {"reference": args.reference}
+    if args.ref_guidance is not None:
+        ref["ref_guidance"] = args.ref_guidance
+    try:
+        result = run(args.model, args.config, device=args.device, seconds=args.seconds, takes=args.takes,
+                     steps=args.steps, guidance=args.guidance, repeat=args.repeat, frames=args.frames,
+                     size=args.size, **ref)
+    except ValueError as e:  # a bad reference, a model without reference support: one line
+        if args.reference is None:
+            raise
+        raise UsageError(str(e)) from None
+    _print(result)
     return 0
 
 

@@ -34,6 +34,15 @@ def add_parser(sub) -> None:
                          "with each video's name appended)")
     ev.add_argument("--sampler", action="append", default=[], metavar="KEY=VALUE",
                     help="a sampler setting to measure (choice_temperature, anneal, window); repeatable")
+    ev.add_argument("--reference-pairs", action="store_true",
+                    help="evaluate reference sounds (a model trained with ref_frames > 0): impact, strike and "
+                         "footstep test clips, each with a reference rendered from another clip as another "
+                         "material or surface; reports how often the take's timbre follows the reference and "
+                         "onset F1 with and without it (--n pairs)")
+    ev.add_argument("--ref-guidance", type=float, default=None,
+                    help="with --reference-pairs: guidance toward the reference (default: the generation default)")
+    ev.add_argument("--ref-seconds", type=float, default=2.0,
+                    help="with --reference-pairs: length of each reference in seconds (default: 2)")
     add_real_options(ev)
     ev.set_defaults(handler=cmd_eval)
 
@@ -64,6 +73,12 @@ def sampler_changes(items: list[str]) -> dict:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    if args.reference_pairs:
+        return cmd_eval_reference(args)
+    if args.ref_guidance is not None:
+        from maskvat_foley.plugin.cli_options import UsageError
+
+        raise UsageError("--ref-guidance needs --reference-pairs")
     if args.split == "real" or args.media:  # real footage has its own run (plugin/cli_eval_real.py)
         return cmd_eval_real(args)
     from maskvat_foley.core.engine.engine import default_model_dir
@@ -86,6 +101,36 @@ def cmd_eval(args: argparse.Namespace) -> int:
                        sampler=sampler_changes(args.sampler))
     if args.card:
         write_model_card(results, args.card, commands=commands)
+    print(json.dumps(results, indent=1))
+    return 0
+
+
+def cmd_eval_reference(args: argparse.Namespace) -> int:
+    """`eval --reference-pairs` (core.eval.reference)."""
+    from maskvat_foley.core.engine.engine import default_model_dir
+    from maskvat_foley.core.eval.reference import evaluate_reference
+    from maskvat_foley.core.jobs import GenerationParams
+    from maskvat_foley.plugin.cli_options import UsageError
+
+    if args.split != "test" or args.media or args.sampler or args.figure or args.card:
+        raise UsageError("--reference-pairs runs on FoleyWorld's test clips; it takes no --set, --media, "
+                         "--sampler, --figure or --card")
+    model = args.model or default_model_dir()
+    ref_guidance = GenerationParams.ref_guidance if args.ref_guidance is None else args.ref_guidance
+    spelled = ["--reference-pairs", "--model", model, "--n", str(args.n), "--device", args.device,
+               "--steps", str(args.steps), "--guidance", str(args.guidance), "--ref-guidance", str(ref_guidance),
+               "--temperature", str(args.temperature), "--beam", str(args.beam), "--seed", str(args.seed),
+               "--ref-seconds", str(args.ref_seconds)]
+    spelled += ["--seconds", str(args.seconds)] if args.seconds is not None else []
+    spelled += ["--out", args.out] if args.out is not None else []
+    try:
+        results = evaluate_reference(model, n=args.n, device=args.device, steps=args.steps, guidance=args.guidance,
+                                     ref_guidance=ref_guidance, temperature=args.temperature, beam=args.beam,
+                                     seed=args.seed, out_dir=args.out, seconds=args.seconds,
+                                     ref_seconds=args.ref_seconds,
+                                     commands=["maskvat-foley eval " + shlex.join(spelled)])
+    except ValueError as e:  # a model without reference support, bad numbers: one line
+        raise UsageError(str(e)) from None
     print(json.dumps(results, indent=1))
     return 0
 

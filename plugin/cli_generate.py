@@ -5,7 +5,7 @@ import argparse
 import dataclasses
 
 from maskvat_foley.plugin.cli_options import (DEVICE_HELP, UsageError, add_media_root, add_model, add_params,
-                                              at_least, check_level)
+                                              add_reference, at_least, check_level, reference_from_args)
 
 
 def add_parser(sub) -> None:
@@ -30,6 +30,7 @@ def add_parser(sub) -> None:
                         "again) (default: a random seed, printed so the takes can be made again)")
     add_params(o, "takes", "steps", "guidance", "beam", "temperature", "sample_rate")
     add_params(g.add_argument_group("level"), "loudness", "gain_db")
+    add_reference(g.add_argument_group("reference sound"))
     o.add_argument("--device", default="auto", help=DEVICE_HELP)
     o.add_argument("--engine", metavar="URL", help="send the work to a running engine (maskvat-foley engine serve)")
     g.set_defaults(handler=cmd_generate)
@@ -44,7 +45,7 @@ def params_from_args(args: argparse.Namespace):
     check_level(args)
     return GenerationParams(seed=args.seed, takes=args.takes, steps=args.steps, guidance=args.guidance,
                             beam=args.beam, temperature=args.temperature, sample_rate=args.sample_rate,
-                            loudness=args.loudness, gain_db=args.gain_db)
+                            loudness=args.loudness, gain_db=args.gain_db, **reference_from_args(args))
 
 
 def open_engine(model: str | None, device: str, url: str | None):
@@ -104,16 +105,60 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if not prepared.jobs:
         reasons = "; ".join(f"{c}: {r}" for c, r in prepared.skipped) or "no clips selected"
         raise RuntimeError(f"nothing to generate ({reasons})")
+    if params.reference is not None:
+        check_reference_early(params)
     if params.seed is None:
         params = dataclasses.replace(params, seed=random_seed(params.takes))
         print(f"seed {params.seed} (random; --seed {params.seed} makes these takes again)", flush=True)
     engine = open_engine(args.model, args.device, args.engine)
+    if params.reference is not None:
+        refuse_reference_without_support(engine)
     bar = ClipProgressBar()
     try:
         summary = pipeline.generate_timeline(prepared, args.output, params, engine, media_dir=args.media_dir,
                                              progress=bar)
     finally:
         bar.close()
+    if params.reference is not None and not summary.takes:
+        reasons = {r.error for r in summary.results if r.error}
+        if len(reasons) == 1:  # the model or the sound refused the reference: once, not per clip
+            raise RuntimeError(f"no takes: {reasons.pop()}")
     for line in summary.lines():
         print(line)
+    for line in reference_lines(summary.takes):
+        print(line)
     return 0 if summary.takes else 1
+
+
+def check_reference_early(params) -> None:
+    """A missing, unreadable, silent or too short reference (or a video without audio) is one
+    line (core.media.reference.ReferenceError) before a model is loaded or a take is written."""
+    from maskvat_foley.core.media.reference import check_reference
+
+    spec = params.reference
+    ref = check_reference(spec)
+    span = f" {spec.range_text()} s" if spec.range_text() else ""
+    print(f"reference {ref.path}{span}, sha256 {ref.sha256[:12]}", flush=True)
+
+
+def refuse_reference_without_support(engine) -> None:
+    """An engine whose model says it hears no reference (info "reference_seconds" 0) is refused
+    before a clip runs; an engine that does not say refuses the reference itself, per clip."""
+    info = engine.info()
+    if info.get("reference_seconds") == 0:
+        raise RuntimeError(f"the model {info.get('model', '')} does not take a reference sound; "
+                           "leave out --reference or use a model trained with references")
+
+
+def reference_lines(takes) -> list[str]:
+    """The reference the takes imitate, once per distinct sound and range used."""
+    seen, lines = set(), []
+    for t in takes:
+        ref = t.reference
+        if not ref or (ref.get("sha256"), ref.get("start"), ref.get("end")) in seen:
+            continue
+        seen.add((ref.get("sha256"), ref.get("start"), ref.get("end")))
+        note = " (trimmed to the model's reference length)" if ref.get("trimmed") else ""
+        lines.append(f"reference {ref.get('name')} {ref.get('start')}-{ref.get('end')} s{note}, "
+                     f"guidance {ref.get('ref_guidance')}")
+    return lines

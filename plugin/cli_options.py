@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 
-from maskvat_foley.core.jobs import GAIN_RANGE, LOUDNESS_RANGE, GenerationParams
+from maskvat_foley.core.jobs import (GAIN_RANGE, LOUDNESS_RANGE, REF_GUIDANCE_RANGE, REFERENCE_SYNTAX,
+                                     GenerationParams, ReferenceSpec)
 
 DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps"
 MODEL_HELP = "model folder (default: the bundled model)"
@@ -85,3 +87,36 @@ def size_arg(text: str) -> tuple[int, int]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"size must look like 96x96, got {text!r}") from None
     return w, h
+
+
+def add_reference(p) -> None:
+    """--reference FILE[:START-END] and --ref-guidance G ("make it sound like this")."""
+    p.add_argument("--reference", metavar="FILE[:START-END]",
+                   help="make the takes sound like this sound (the picture still decides when): any "
+                        "WAV, AIFF, FLAC ... or the audio of a video, mono or stereo, any sample rate; "
+                        f"{REFERENCE_SYNTAX}; trimmed to the model's reference length (said when it is); "
+                        "the file is only read, never modified or copied")
+    lo, hi = REF_GUIDANCE_RANGE
+    p.add_argument("--ref-guidance", type=float, metavar="G",
+                   help=f"guidance toward the reference, {lo:g} to {hi:g}: 0 ignores it "
+                        f"(default: {param_default('ref_guidance'):g})")
+
+
+def reference_from_args(args: argparse.Namespace) -> dict:
+    """``reference`` (its path made absolute) and ``ref_guidance`` as GenerationParams fields."""
+    text, guidance = getattr(args, "reference", None), getattr(args, "ref_guidance", None)
+    if text is None:
+        if guidance is not None:
+            raise UsageError("--ref-guidance needs --reference")
+        return {}
+    lo, hi = REF_GUIDANCE_RANGE
+    if guidance is not None and not lo <= guidance <= hi:  # NaN fails too
+        raise UsageError(f"--ref-guidance must be between {lo:g} and {hi:g}, got {guidance:g}")
+    try:
+        spec = ReferenceSpec.parse(text)
+    except ValueError as exc:
+        raise UsageError(f"--reference {text}: {exc}") from None
+    if ":" in os.path.basename(spec.path) and not os.path.exists(spec.path):
+        raise UsageError(f"--reference {text}: no such file (a range is {REFERENCE_SYNTAX})")
+    spec = dataclasses.replace(spec, path=os.path.abspath(spec.path))
+    return {"reference": spec, "ref_guidance": param_default("ref_guidance") if guidance is None else guidance}

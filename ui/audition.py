@@ -1,16 +1,20 @@
-"""Audition: play a take with its clip's picture.
+"""Audition: play a take with its clip's picture, or a reference sound on its own.
 
 Sound goes through QtMultimedia (PySide6-Addons) when it can be imported and has an audio output;
 otherwise through a command-line player found on the PATH (ffplay, paplay, aplay, afplay, pw-play);
 otherwise the picture plays silently and the panel says so. The picture is the clip's source
 frames, decoded once off the UI thread and shown at the media rate, timed by a wall clock so it
-stays with the sound.
+stays with the sound. A reference plays from memory (its decoded range as a WAV stream handed to
+the player), so the editor's file is never copied to play a part of it.
 """
 from __future__ import annotations
 
+import io
 import logging
 import shutil
 import subprocess
+import threading
+import wave
 
 import numpy as np
 from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
@@ -23,6 +27,22 @@ log = logging.getLogger(__name__)
 PLAYERS = (("ffplay", ["-nodisp", "-autoexit", "-loglevel", "quiet"]), ("paplay", []), ("pw-play", []),
            ("aplay", ["-q"]), ("afplay", []))
 PREVIEW_SIZE = (192, 144)
+# How the command-line players read a WAV stream from stdin (afplay cannot: references then need
+# QtMultimedia there, which macOS has).
+STDIN_PLAYERS = {"ffplay": ["-nodisp", "-autoexit", "-loglevel", "quiet", "-i", "pipe:0"], "paplay": [],
+                 "pw-play": ["-"], "aplay": ["-q", "-"]}
+
+
+def wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
+    """Mono float samples as a 16-bit WAV file in memory (what a player reads from a pipe)."""
+    pcm = np.clip(np.rint(np.asarray(samples, np.float64) * 32768), -32768, 32767).astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(int(sample_rate))
+        w.writeframes(pcm.tobytes())
+    return buf.getvalue()
 
 
 def audio_backend() -> str:
@@ -66,16 +86,53 @@ class Audition(QObject):
         self._proc: subprocess.Popen | None = None
         self._player = None
         self._loader = None
+        self._buffer = None  # the QBuffer a reference plays from (QtMultimedia)
+        self.what = "take"  # or "reference": only a take moves the take's waveform cursor
 
     @property
     def playing(self) -> bool:
         return self.timer.isActive()
+
+    def play_samples(self, samples: np.ndarray, sample_rate: int, label: str) -> None:
+        """Play mono float samples (a reference sound as the model would hear it), no picture."""
+        self.stop()
+        self.what, self.frames, self.frames_shown = "reference", [], 0
+        self.duration_ms = int(1000 * len(samples) / sample_rate)
+        how = self._start_stream(wav_bytes(samples, sample_rate))
+        self.started.emit(f"playing {label} ({how})")
+        self.clock.start()
+        self.timer.start()
+
+    def _start_stream(self, data: bytes) -> str:
+        if self.backend == "qtmultimedia":
+            from PySide6.QtCore import QBuffer, QByteArray, QUrl
+            from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+
+            if self._player is None:
+                self._player = QMediaPlayer(self)
+                self._player.setAudioOutput(QAudioOutput(self._player))
+            self._buffer = QBuffer(self)
+            self._buffer.setData(QByteArray(data))
+            self._buffer.open(QBuffer.ReadOnly)
+            self._player.setSourceDevice(self._buffer, QUrl("reference.wav"))
+            self._player.play()
+            return "QtMultimedia"
+        name = self.backend.split(":", 1)[1] if self.backend.startswith("command:") else None
+        if name in STDIN_PLAYERS:
+            self._proc = subprocess.Popen([shutil.which(name), *STDIN_PLAYERS[name]], stdin=subprocess.PIPE,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            # The player reads in real time: a thread feeds it so the event loop never waits.
+            threading.Thread(target=_feed, args=(self._proc, data), daemon=True).start()
+            return name
+        return "no audio output that plays from memory available: nothing to hear" if name else \
+            "no audio output available"
 
     def play(self, take_path: str, job: ClipJob) -> None:
         """Load the clip's frames off the UI thread, then start picture and sound together."""
         from maskvat_foley.ui.worker import EngineCall
 
         self.stop()
+        self.what = "take"
         self.rate = float(job.media_rate)
         self.duration_ms = int(1000 * job.source_duration / job.media_rate)
 
@@ -127,7 +184,8 @@ class Audition(QObject):
             index = min(int(elapsed * self.rate / 1000), len(self.frames) - 1)
             self.frameShown.emit(self.frames[index])
             self.frames_shown += 1
-        self.positionChanged.emit(elapsed / max(self.duration_ms, 1))
+        if self.what == "take":
+            self.positionChanged.emit(elapsed / max(self.duration_ms, 1))
 
     def stop(self) -> None:
         was = self.timer.isActive()
@@ -139,3 +197,12 @@ class Audition(QObject):
         self._proc = None
         if was:
             self.stopped.emit()
+
+
+def _feed(proc: subprocess.Popen, data: bytes) -> None:
+    """Write a WAV stream to a player's stdin; a player stopped early just ends the write."""
+    try:
+        proc.stdin.write(data)
+        proc.stdin.close()
+    except (BrokenPipeError, OSError, ValueError):
+        pass

@@ -4,16 +4,19 @@ take its results into the session, and end it (done, cancelled or failed).
 A QObject handed the widgets it drives, so the worker thread's signals are queued onto the UI
 thread. The session and the engine change while the panel lives (another timeline, another
 model), so it is handed getters for those. A run goes through core.pipeline.run_jobs, the same
-step the command line and the hosts use.
+step the command line and the hosts use, once per reference sound among the selected clips.
 """
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
 from maskvat_foley.ui.worker import EngineCall
+
+log = logging.getLogger(__name__)
 
 
 class GenerationRuns(QObject):
@@ -22,11 +25,12 @@ class GenerationRuns(QObject):
     finished = Signal(str)  # "done: ...", "cancelled" or the error message
 
     def __init__(self, *, session: Callable, engine: Callable, view, settings_panel, takes_panel, progress,
-                 status, audition, parent=None):
+                 status, audition, references=None, parent=None):
         super().__init__(parent)
         self._session, self._engine = session, engine
         self.view, self.settings_panel, self.takes_panel = view, settings_panel, takes_panel
         self.progress, self.status, self.audition = progress, status, audition
+        self.references = references  # ui.references.References: each clip's reference sound
         self.call: EngineCall | None = None
 
     @property
@@ -39,8 +43,6 @@ class GenerationRuns(QObject):
 
     def generate(self, mode: str = "generate") -> bool:
         """Start a run on the selected clips; False (with the reason shown) when it cannot start."""
-        from maskvat_foley.core.pipeline import run_jobs
-
         s, engine = self._session(), self._engine()
         why = ("open a timeline first" if s is None else "a run is already going" if self.busy
                else "the engine is not ready yet" if engine is None
@@ -58,10 +60,23 @@ class GenerationRuns(QObject):
         out = s.media_dir
         for j in jobs:
             self.view.set_clip_error(j.clip_id, None)
-        self.progress.start([(j.clip_id, j.name) for j in jobs], f"{mode.capitalize()} (seed {params.seed})")
-        self._run(EngineCall(lambda p, c: run_jobs(engine, jobs, params, out, progress=p, cancel=c), mode, self),
+        groups = self._by_reference(jobs, params)
+        refs = sum(g[0].reference is not None for g in groups)
+        note = f", {refs} reference sound(s)" if refs else ""
+        self.progress.start([(j.clip_id, j.name) for j in jobs], f"{mode.capitalize()} (seed {params.seed}{note})")
+        self._run(EngineCall(lambda p, c: run_groups(engine, groups, out, progress=p, cancel=c), mode, self),
                   self._generated)
         return True
+
+    def _by_reference(self, jobs: list, params) -> list[tuple]:
+        """One (params, jobs) run per reference sound (clips without one together), listing order."""
+        if self.references is None:
+            return [(params, jobs)]
+        groups: dict = {}
+        for job in jobs:
+            p = self.references.params_for(job.clip_id, params)
+            groups.setdefault(p, []).append(job)
+        return list(groups.items())
 
     def regenerate_region(self, clip_id: str, seed: int, start: int, end: int) -> bool:
         s, engine = self._session(), self._engine()
@@ -70,6 +85,8 @@ class GenerationRuns(QObject):
         job, take = s.job(clip_id), s.take(clip_id, seed)
         avoid = {t.seed for t in s.takes.get(clip_id, [])}
         params = dataclasses.replace(self.settings_panel.params("regenerate", avoid), takes=1)
+        if self.references is not None:
+            params = self.references.params_for_take(take, params)
         out = s.media_dir
         self.progress.start([(clip_id, job.name)], f"Region {start}-{end} of take {seed}")
         self._run(EngineCall(lambda p, c: engine.regenerate_region(job, take, start, end, params, out_dir=out,
@@ -119,7 +136,9 @@ class GenerationRuns(QObject):
     def _generated(self, results) -> None:
         clips = self._add(results)
         n = sum(len(r.takes) for r in results)
-        self._ended(f"done: {n} take(s) for {clips} clip(s) in {self._session().media_dir}")
+        failed = [r for r in results if r.error]
+        why = f"; {len(failed)} clip(s) failed: {failed[0].error}" if failed else ""
+        self._ended(f"done: {n} take(s) for {clips} clip(s) in {self._session().media_dir}{why}")
 
     def _cancelled(self, results) -> None:
         # The clips finished before the cancel cost their sampling already: keep them as takes.
@@ -137,3 +156,34 @@ class GenerationRuns(QObject):
             self.progress.append(line)
         self.regionDone.emit(clip_id, take.seed)
         self._ended(f"done: region regenerated as take {take.seed}")
+
+
+def run_groups(engine, groups: list[tuple], media_dir: str, *, progress=None, cancel=None) -> list:
+    """core.pipeline.run_jobs for each (params, jobs) group in turn. A group with a reference sound
+    that cannot be used (checked here first), or that the engine refuses (a model without
+    reference frames), fails its clips with the one-line reason and the other groups still run,
+    so the takes they make are kept. A cancel carries every finished clip; a write failure
+    (OutputError) stops the run as it does without references."""
+    from maskvat_foley.core.engine.api import Cancelled
+    from maskvat_foley.core.jobs import ClipResult
+    from maskvat_foley.core.media.reference import check_reference
+    from maskvat_foley.core.outputs import OutputError
+    from maskvat_foley.core.pipeline import run_jobs
+
+    done: list = []
+    for params, jobs in groups:
+        try:
+            if params.reference is not None:
+                check_reference(params.reference)
+            done += run_jobs(engine, jobs, params, media_dir, progress=progress, cancel=cancel)
+        except Cancelled as stopped:
+            stopped.results = done + stopped.results
+            raise
+        except OutputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - this group's clips fail with the reason, not the run
+            if params.reference is None and len(groups) == 1:
+                raise  # a run without references fails as it always has
+            log.warning("clips %s failed: %s", ", ".join(j.clip_id for j in jobs), exc)
+            done += [ClipResult(j.clip_id, error=str(exc)) for j in jobs]
+    return done

@@ -20,6 +20,8 @@ from maskvat_foley.ui.file_dialogs import FileDialogs
 from maskvat_foley.ui.generation import GenerationRuns
 from maskvat_foley.ui.inspector import Inspector
 from maskvat_foley.ui.progress import ProgressPanel
+from maskvat_foley.ui.reference_field import ReferenceField
+from maskvat_foley.ui.references import References
 from maskvat_foley.ui.session import Session
 from maskvat_foley.ui.settings_panel import SettingsPanel
 from maskvat_foley.ui.takes_panel import TakesPanel
@@ -59,9 +61,14 @@ class FoleyPanel(QWidget):
         self.status = QStatusBar()
         self.engine_label = QLabel("Engine: not connected")
         self.status.addPermanentWidget(self.engine_label)
+        self.reference_field = ReferenceField()
+        self.references = References(self.reference_field, session=lambda: self.session,
+                                     selected=self.view.selected_ids, progress=self.progress, status=self.status,
+                                     audition=self.audition, engine_info=lambda: self.engine_info, parent=self)
         self.runs = GenerationRuns(session=lambda: self.session, engine=lambda: self.engine, view=self.view,
                                    settings_panel=self.settings_panel, takes_panel=self.takes_panel,
-                                   progress=self.progress, status=self.status, audition=self.audition, parent=self)
+                                   progress=self.progress, status=self.status, audition=self.audition,
+                                   references=self.references, parent=self)
         self.dialogs = FileDialogs(self, session=lambda: self.session, open_timeline=self.open_timeline,
                                    export_to=self.export_to, relink_folder=self.relink_folder)
         self._build_layout()
@@ -85,8 +92,15 @@ class FoleyPanel(QWidget):
         col.addWidget(self.inspector)
         col.addWidget(self.settings_panel)
         col.addStretch(1)
+        # The reference sound sits above the progress, whose log and clip list can give up height:
+        # in view at every panel size without pushing Generate out of the left column.
+        right = QWidget()
+        col = QVBoxLayout(right)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addWidget(self.reference_field)
+        col.addWidget(self.progress, 1)
         bottom = QSplitter(Qt.Horizontal)
-        for w, stretch in ((left, 3), (self.takes_panel, 5), (self.progress, 3)):
+        for w, stretch in ((left, 3), (self.takes_panel, 5), (right, 3)):
             bottom.addWidget(w)
             bottom.setStretchFactor(bottom.count() - 1, stretch)
         bottom.setSizes([380, 640, 380])
@@ -103,6 +117,7 @@ class FoleyPanel(QWidget):
         self.runs.takesAdded.connect(self._takes_added)
         self.runs.regionDone.connect(self._region_done)
         self.runs.finished.connect(self.runFinished.emit)
+        self.engineReady.connect(self.references.engine_ready)
         self.view.selectionChanged.connect(self._selection_changed)
         self.settings_panel.run.connect(self.generate)
         self.settings_panel.cancelRequested.connect(self.cancel)
@@ -212,6 +227,7 @@ class FoleyPanel(QWidget):
         s = self.session
         infos = [s.clip(i) for i in ids] if s else []
         self.inspector.show_clips(infos, s.errors.get(ids[0]) if s and len(ids) == 1 else None)
+        self.references.show_selection(ids)
         self._show_takes(ids[0] if ids else None)
 
     def _show_takes(self, clip_id: str | None, keep_seed: int | None = None) -> None:
@@ -259,6 +275,7 @@ class FoleyPanel(QWidget):
         if self.call is not None:
             self.call.cancel()
             self.call.wait(timeout_ms)
+        self.references.shutdown(timeout_ms)
         for name in ("_engine_call", "_info_call"):
             call = getattr(self, name, None)
             if call is not None:

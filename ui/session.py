@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 
 from maskvat_foley.core import pipeline
-from maskvat_foley.core.jobs import ClipJob, ClipResult, Take, best_first
+from maskvat_foley.core.jobs import ClipJob, ClipResult, ReferenceSpec, Take, best_first
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,8 @@ class Session(pipeline.Opened):
     takes: dict[str, list[Take]] = field(default_factory=dict)
     active: dict[str, int] = field(default_factory=dict)  # clip id -> active seed
     errors: dict[str, str] = field(default_factory=dict)  # clip id -> why it failed / was skipped
+    # clip id -> the sound its takes should sound like; kept for every later run (Regenerate too)
+    references: dict[str, ReferenceSpec] = field(default_factory=dict)
 
     # -- opening --------------------------------------------------------------------------------
     @classmethod
@@ -39,6 +41,24 @@ class Session(pipeline.Opened):
         jobs, skipped = super().jobs(clip_ids)
         self.errors.update(skipped)
         return jobs, skipped
+
+    # -- reference sounds -------------------------------------------------------------------------
+    def set_reference(self, clip_ids, spec: ReferenceSpec | None) -> None:
+        """Give the clips ``spec`` as their reference sound (None: none)."""
+        for clip_id in clip_ids:
+            self.clip(clip_id)  # an unknown id is an error before anything changes
+        for clip_id in clip_ids:
+            if spec is None:
+                self.references.pop(clip_id, None)
+            else:
+                self.references[clip_id] = spec
+
+    def reference_of(self, clip_ids) -> tuple[ReferenceSpec | None, bool]:
+        """The reference the clips share (None when none has one) and whether they differ."""
+        specs = {self.references.get(c) for c in clip_ids}
+        if len(specs) == 1:
+            return specs.pop(), False
+        return None, len(specs) > 1
 
     # -- takes ----------------------------------------------------------------------------------
     def add_results(self, results: list[ClipResult]) -> list[str]:

@@ -20,6 +20,9 @@ class ChooserDialog(QDialog):
         if params is not None:
             self.panel.settings_panel.set_params(params)
         self.panel.view.select_ids(clip_ids)
+        if params is not None and params.reference is not None:  # the host's reference sound
+            self.panel.reference_field.guidance.setValue(params.ref_guidance)
+            self.panel.references.set_for(list(clip_ids), params.reference)
         self.clip_ids = list(clip_ids)
         self.buttons = QDialogButtonBox(QDialogButtonBox.Apply | QDialogButtonBox.Cancel)
         self.buttons.button(QDialogButtonBox.Apply).clicked.connect(self.accept)

@@ -8,6 +8,10 @@ Where PyAV is not installed (a lent GPU machine), or with ``frames="memory"``, t
 stay in memory and the engine reads them from there (core.engine.clip_media.MemoryFrames): its
 "decode" stage then only picks and scales them. The result's "video" says which ran ("pyav" or
 "memory").
+
+With ``reference`` (``--reference FILE_OR_SECONDS``) every take is generated with a reference
+sound: a file, or a number of seconds of a FoleyWorld strike rendered into the work folder. A
+random ``config`` model is then built with reference support long enough for it (ref_frames).
 """
 from __future__ import annotations
 
@@ -90,14 +94,54 @@ def _clip_job(work: str, seconds: float, size: tuple[int, int], frames: str = "p
     return job, source
 
 
+def reference_file(reference: str, work: str) -> tuple[str, float | None]:
+    """(the reference's path, its length in seconds when rendered here): ``reference`` is a file,
+    or seconds of a FoleyWorld strike clip written to ``work``."""
+    try:
+        ref_seconds = float(reference)
+    except ValueError:
+        if not os.path.isfile(reference):
+            raise ValueError(f"reference {reference!r} is neither a file nor a number of seconds") from None
+        return os.path.abspath(reference), None
+    if not 0.25 <= ref_seconds <= 30:
+        raise ValueError(f"a rendered reference must be 0.25 to 30 seconds long, got {ref_seconds}")
+    import soundfile
+
+    from maskvat_foley.core.data import generate_clip
+
+    # A strike clip a second longer, cut to exactly ``ref_seconds`` from just before its first hit.
+    clip = generate_clip(11, seconds=Fraction(ref_seconds + 1).limit_denominator(1000), kinds=["strike"],
+                         video=False)
+    n = round(ref_seconds * clip.sample_rate)
+    first = clip.events[0].sample(clip.rate, clip.sample_rate) if clip.events else 0
+    start = max(0, min(first - clip.sample_rate // 20, len(clip.audio) - n))
+    path = os.path.join(work, "reference.wav")
+    soundfile.write(path, clip.audio[start:start + n], clip.sample_rate, subtype="FLOAT")
+    return path, round(n / clip.sample_rate, 3)
+
+
+def _ref_frames(codec: str, seconds: float) -> int:
+    """Reference frames a random model needs to hear ``seconds`` of reference untrimmed."""
+    import math
+
+    from maskvat_foley.core.codec.config import CODEC_PRESETS
+
+    cfg = CODEC_PRESETS[codec]
+    return math.ceil(Fraction(seconds).limit_denominator(1000) * cfg.sample_rate / cfg.hop)
+
+
 def run(model: str | None = None, config: str | None = None, *, device: str = "auto",
         seconds: float = 10.0, takes: int = TAKES, steps: int = GenerationParams.steps,
         guidance: float = GenerationParams.guidance, repeat: int = 2, size: tuple[int, int] = (640, 360),
-        work: str | None = None, frames: str = "auto") -> dict:
+        work: str | None = None, frames: str = "auto", reference: str | None = None,
+        ref_guidance: float = GenerationParams.ref_guidance) -> dict:
     """Wall time (median of ``repeat`` runs after a warm-up), real-time factor, peak memory and
     time per stage of one clip of ``seconds``, with ``model`` or a random model of ``config``.
-    ``frames``: "pyav" (a video file), "memory" (pictures in memory) or "auto" (PyAV if installed)."""
+    ``frames``: "pyav" (a video file), "memory" (pictures in memory) or "auto" (PyAV if installed).
+    ``reference``: a reference sound's file or seconds (see the module docstring)."""
     import torch
+
+    from maskvat_foley.core.jobs import ReferenceSpec
 
     from maskvat_foley.core.engine.engine import Engine, default_model_dir
     from maskvat_foley.core.model.checkpoint import init_random
@@ -107,12 +151,20 @@ def run(model: str | None = None, config: str | None = None, *, device: str = "a
     if frames == "auto":
         frames = "pyav" if have_pyav() else "memory"
     work = work or tempfile.mkdtemp(prefix="maskvat-bench-")
+    ref_path = ref_seconds = None
+    if reference is not None:
+        ref_path, ref_seconds = reference_file(reference, work)
     if config:
-        model = init_random(os.path.join(work, f"model-{config}"), overwrite=True, **CONFIGS[config])
+        extra = {}
+        if ref_path is not None:  # long enough for the reference (a file: up to 2 s of it)
+            extra["ref_frames"] = _ref_frames(CONFIGS[config]["codec"], ref_seconds or 2.0)
+        model = init_random(os.path.join(work, f"model-{config}"), overwrite=True, **CONFIGS[config], **extra)
     model = str(model or default_model_dir())
     job, source = _clip_job(work, seconds, size, frames)
     n_frames = job.record_duration
-    params = GenerationParams(seed=1, takes=takes, steps=steps, guidance=guidance)
+    params = GenerationParams(seed=1, takes=takes, steps=steps, guidance=guidance,
+                              reference=None if ref_path is None else ReferenceSpec(ref_path),
+                              ref_guidance=ref_guidance)
     engine = Engine(model, device=device, cache_dir=os.path.join(work, "cache"), frames=source)
     walls, clock = [], None
     for i in range(repeat + 1):  # the first run warms up (allocators, kernels); not counted
@@ -129,6 +181,12 @@ def run(model: str | None = None, config: str | None = None, *, device: str = "a
         if i:
             walls.append(time.perf_counter() - t0)
     wall = statistics.median(walls)
+    ref_info = None
+    if ref_path is not None:
+        meta = (result[0].takes[0].metadata.get("reference") or {})
+        ref_info = {"file": ref_path, "seconds_used": float(Fraction(meta["end"]) - Fraction(meta["start"]))
+                    if meta.get("end") else None, "trimmed": meta.get("trimmed"), "ref_guidance": ref_guidance,
+                    "ref_frames": engine.ckpt.config.ref_frames}
     audio_seconds = float(Fraction(n_frames) / RATE)
     info = engine.info()
     return {"model": info["model"], "config": config, "device": info["device"],
@@ -138,5 +196,5 @@ def run(model: str | None = None, config: str | None = None, *, device: str = "a
             "wall_seconds_runs": [round(w, 3) for w in walls],
             "realtime_factor": round(audio_seconds * takes / wall, 2),
             "peak_memory_mb": round(peak_memory_mb(engine.device), 1),
-            "parameters": sum(p.numel() for p in engine.ckpt.model.parameters()),
+            "parameters": sum(p.numel() for p in engine.ckpt.model.parameters()), "reference": ref_info,
             "stages_seconds": {k: round(v, 3) for k, v in clock.stages.items()}}

@@ -90,7 +90,7 @@ class EngineClient:
 
     def submit(self, jobs: list[ClipJob], params: GenerationParams,
                out_subdir: str | None = None) -> str:
-        body = {"jobs": [j.to_dict() for j in jobs], "params": params.to_dict()}
+        body = {"jobs": [j.to_dict() for j in jobs], "params": wire_params(params)}
         if out_subdir is not None:
             body["out_subdir"] = out_subdir
         return self._call("POST", "/v1/jobs", body)["job_id"]
@@ -109,7 +109,7 @@ class EngineClient:
         """Queue one new take of ``job`` (a new random seed unless one is given): (job id, seed)."""
         body: dict[str, Any] = {"job": job.to_dict()}
         if params is not None:
-            body["params"] = params.to_dict()
+            body["params"] = wire_params(params)
         if seed is not None:
             body["seed"] = seed
         if out_subdir is not None:
@@ -123,7 +123,7 @@ class EngineClient:
         body: dict[str, Any] = {"job": job.to_dict(), "take": self._server_take(take).to_dict(),
                                 "start_frame": start_frame, "end_frame": end_frame}
         if params is not None:
-            body["params"] = params.to_dict()
+            body["params"] = wire_params(params)
         if out_subdir is not None:
             body["out_subdir"] = out_subdir
         return self._call("POST", "/v1/region", body)["job_id"]
@@ -223,6 +223,15 @@ class EngineClient:
         dest.mkdir(parents=True)
         copy = Path(shutil.copy2(take.path, dest / real.name))
         return Take.from_dict(dict(take.to_dict(), path=str(copy)))
+
+
+def wire_params(params: GenerationParams) -> dict[str, Any]:
+    """``params`` as a request sends them: a reference's path made absolute, since the server
+    resolves paths in its own working folder, not the caller's."""
+    d = params.to_dict()
+    if params.reference is not None:
+        d["reference"]["path"] = os.path.abspath(params.reference.path)
+    return d
 
 
 def _copy_take(take: Take, out_dir: str) -> Take:

@@ -5,6 +5,11 @@ visual features (cached on disk) -> length adaptation to the codec frame rate ->
 (seeded, guided, beam-ranked, windowed for long clips) -> DAC decode -> resample to the exact sample
 span -> Broadcast WAV. Regenerating a clip with another seed hits the feature cache and costs only
 sampling and decoding.
+
+A reference sound (params.reference, for models trained with ref_frames > 0) is read once per
+request (core.media.reference: its range, mono, the codec's rate, trimmed to the model's reference
+length), encoded with the checkpoint's codec and given to every take of every clip; each take
+records it (core.engine.takes.reference_metadata).
 """
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import logging
 import math
 import os
 import threading
+from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
@@ -24,8 +30,8 @@ from maskvat_foley.core.engine.device import autocast, dtype_name, is_out_of_mem
 from maskvat_foley.core.engine.outdir import ensure_dir
 from maskvat_foley.core.engine.regular import open_regular
 from maskvat_foley.core.engine.takes import load_codes, write_take
-from maskvat_foley.core.jobs import (MAX_SEED, ClipJob, ClipResult, GenerationParams, Progress, Take, best_first,
-                                    random_seed)
+from maskvat_foley.core.jobs import (MAX_SEED, ClipJob, ClipResult, GenerationParams, Progress, ReferenceSpec,
+                                    Take, best_first, random_seed)
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +76,10 @@ class Engine:
                 "device_memory": memory_info(self.device), "dtype": dtype_name(self.device),
                 "model": self.ckpt.name, "sha256": self.ckpt.sha256, "model_path": self.ckpt.path,
                 "codec": self.ckpt.tokenizer.name, "extractor": self.ckpt.extractor.name,
-                "sample_rate": self.ckpt.tokenizer.sample_rate}
+                "sample_rate": self.ckpt.tokenizer.sample_rate,
+                # The longest reference sound the model hears (0: it was trained without references).
+                "reference_seconds": round(float(Fraction(self.ckpt.config.ref_frames)
+                                                 / Fraction(self.ckpt.tokenizer.frame_rate)), 3)}
 
     # -- generation ---------------------------------------------------------------------------
     def generate(self, jobs: list[ClipJob], params: GenerationParams, *, out_dir: str,
@@ -79,6 +88,7 @@ class Engine:
         """See core.engine.api. ``confine``: a real folder every write must stay in (a server's
         output folder), checked right before each file is written."""
         ensure_dir(out_dir, confine)
+        ref = self.reference(params.reference)  # a bad reference fails the request, before any clip
         report = progress or (lambda p: None)
         results: list[ClipResult] = []
         try:
@@ -86,17 +96,41 @@ class Engine:
                 _check(cancel)
                 results.append(self._one_clip(job, params, out_dir, confine,
                                               _Reporter(report, job.clip_id, index, len(jobs)),
-                                              cancel))
+                                              cancel, ref))
         except Cancelled as stopped:
             stopped.results = list(results)  # the clips finished before the cancel are kept
             raise
         return results
 
+    def require_reference_support(self) -> None:
+        """ValueError (one line) when the model was trained without reference sounds."""
+        if not self.ckpt.config.takes_reference:
+            raise ValueError(f"model {self.ckpt.name} was not trained with reference sounds; generate without "
+                             "--reference or use a model trained with ref_frames > 0")
+
+    def reference(self, spec: ReferenceSpec | None) -> "Reference | None":
+        """The reference sound ``spec`` as this model hears it: the audio (for the takes'
+        provenance) and its codes [K,R]. ValueError (one line) for a model trained without
+        references or a reference that cannot be used (core.media.reference.ReferenceError)."""
+        if spec is None:
+            return None
+        self.require_reference_support()
+        from maskvat_foley.core.media.reference import load_reference
+
+        cfg, tok = self.ckpt.config, self.ckpt.tokenizer
+        audio = load_reference(spec, sample_rate=tok.sample_rate,
+                               max_seconds=Fraction(cfg.ref_frames) / Fraction(tok.frame_rate))
+        with torch.inference_mode():
+            codes = tok.encode(torch.from_numpy(np.ascontiguousarray(audio.samples, dtype=np.float32))
+                               .to(tok.device)[None, None])[0]
+        # The codec pads the last frame; the trim to max_seconds already fits ref_frames.
+        return Reference(audio, codes[:cfg.n_codebooks, :cfg.ref_frames].to(self.device))
+
     def _one_clip(self, job: ClipJob, params: GenerationParams, out_dir: str, confine,
-                  step: "_Reporter", cancel) -> ClipResult:
+                  step: "_Reporter", cancel, ref: "Reference | None" = None) -> ClipResult:
         try:
             with self._lock:
-                takes = self._generate_clip(job, params, out_dir, step, cancel, confine)
+                takes = self._generate_clip(job, params, out_dir, step, cancel, confine, ref)
         except Cancelled:
             raise
         except Exception as exc:  # one clip fails alone, with its reason
@@ -109,18 +143,20 @@ class Engine:
         return ClipResult(job.clip_id, takes)
 
     def _generate_clip(self, job: ClipJob, params: GenerationParams, out_dir: str,
-                       step: "_Reporter", cancel, confine: str | None = None) -> list[Take]:
+                       step: "_Reporter", cancel, confine: str | None = None,
+                       ref: "Reference | None" = None) -> list[Take]:
         cond = self.features(job, step)
         seeds = _seeds(params)
         step("sampling", 0.0, f"{len(seeds)} take(s), seeds {seeds[0]}..{seeds[-1]}")
-        codes, waves, scores = self._sample(cond, seeds, params, cancel, step)
+        codes, waves, scores = self._sample(cond, seeds, params, cancel, step, ref=ref)
         takes = []
         for t, seed in enumerate(seeds):
             step("write", 0.9 + 0.1 * t / len(seeds))
             score = None if scores is None else float(scores[t])
             takes.append(write_take(job, waves[t], self.ckpt.tokenizer.sample_rate, seed, params,
                                     out_dir, self._provenance(job, params, score),
-                                    codes=codes[t].cpu().numpy(), confine=confine))
+                                    codes=codes[t].cpu().numpy(), confine=confine,
+                                    reference=None if ref is None else ref.audio))
         return best_first(takes)
 
     def features(self, job: ClipJob, step=None) -> torch.Tensor:
@@ -152,12 +188,12 @@ class Engine:
         return cond.to(self.device)
 
     def _sample(self, cond: torch.Tensor, seeds: list[int], params: GenerationParams, cancel,
-                step=None, fixed: torch.Tensor | None = None):
+                step=None, fixed: torch.Tensor | None = None, ref: "Reference | None" = None):
         """All takes in one batch, each from its own seed's generator (so a seed reproduces its
         take whatever else is in the batch); ``beam`` candidates per take ranked by the scorer.
         Returns codes [T,K,F], decoded waves [T,samples] (numpy) and scores [T] (or None)."""
         try:
-            return self._sample_batch(cond, seeds, params, cancel, step, fixed)
+            return self._sample_batch(cond, seeds, params, cancel, step, fixed, ref)
         except Exception as exc:
             if not is_out_of_memory(exc) or len(seeds) == 1:
                 raise
@@ -165,12 +201,12 @@ class Engine:
         log.warning("out of memory with %d takes in a batch; sampling them one by one", len(seeds))
         _free_cache(self.device)
         parts = [self._sample_batch(cond, [s], params, cancel, step,
-                                    None if fixed is None else fixed[i:i + 1])
+                                    None if fixed is None else fixed[i:i + 1], ref)
                  for i, s in enumerate(seeds)]
         scores = None if parts[0][2] is None else torch.cat([p[2] for p in parts])
         return torch.cat([p[0] for p in parts]), [w for p in parts for w in p[1]], scores
 
-    def _sample_batch(self, cond, seeds, params, cancel, step, fixed):
+    def _sample_batch(self, cond, seeds, params, cancel, step, fixed, ref=None):
         from maskvat_foley.core.model.beam import sample_with_beam
         from maskvat_foley.core.model.sampler import SamplingCancelled
 
@@ -195,7 +231,9 @@ class Engine:
                                        sample_rate=self.ckpt.tokenizer.sample_rate,
                                        generator=gens, fixed=fixed, steps=params.steps,
                                        guidance=params.guidance, temperature=params.temperature,
-                                       on_step=on_step, cancel=cancel)
+                                       on_step=on_step, cancel=cancel,
+                                       reference=None if ref is None else ref.codes,
+                                       ref_guidance=params.ref_guidance)
             except SamplingCancelled:
                 raise Cancelled() from None
             if decoded:  # the scorer decoded every candidate: keep the chosen ones' audio
@@ -229,6 +267,7 @@ class Engine:
             raise ValueError(f"region {start_frame}..{end_frame} is outside clip {job.clip_id} "
                              f"(0..{job.record_duration} frames)")
         step = _Reporter(progress or (lambda p: None), job.clip_id, 0, 1)
+        ref = self.reference(params.reference)
         with self._lock:
             cond = self.features(job, step)
             codes = load_codes(take)
@@ -245,14 +284,14 @@ class Engine:
             seed = params.seed if params.seed is not None else random_seed()
             step("sampling", 0.0, f"region {start_frame}-{end_frame} seed {seed}")
             codes_new, waves, scores = self._sample(cond, [seed], params, cancel, step,
-                                                    fixed=fixed[None])
+                                                    fixed=fixed[None], ref=ref)
             new, wave = codes_new[0], waves[0]
             meta = self._provenance(job, params, None if scores is None else float(scores[0]))
             meta.update(region=[start_frame, end_frame], region_of=take.path,
                         base_seed=take.seed)
             new_take = write_take(job, wave, tok.sample_rate, seed, params, out_dir, meta,
                                   codes=new.cpu().numpy(), suffix=f"_r{start_frame}-{end_frame}",
-                                  confine=confine)
+                                  confine=confine, reference=None if ref is None else ref.audio)
         step("done", 1.0)
         return new_take
 
@@ -267,6 +306,15 @@ class Engine:
         with torch.inference_mode():
             codes = tok.encode(torch.from_numpy(mono).to(tok.device)[None, None])
         return codes[0].cpu().numpy()
+
+
+@dataclass
+class Reference:
+    """A request's reference sound: as read (core.media.reference.ReferenceAudio, recorded in each
+    take) and as the model hears it (codes [K,R] on the engine's device)."""
+
+    audio: object
+    codes: torch.Tensor
 
 
 def _free_cache(device: torch.device) -> None:

@@ -173,6 +173,10 @@ class JobQueue:
                 results = self._generate(job, job.clips)
         except Cancelled as stopped:
             state, error, results = JobState.CANCELLED, "cancelled while running", stopped.results
+        except ValueError as e:  # a request the engine refuses (a model without reference frames, a
+            # reference that cannot be used): its one line is the whole story, no traceback
+            log.warning("job %s refused: %s", job.id, e)
+            state, error = JobState.FAILED, str(e)
         except Exception as e:  # noqa: BLE001 - the job fails alone, with its message
             log.exception("job %s failed", job.id)
             state, error = JobState.FAILED, f"{type(e).__name__}: {e}"

@@ -14,8 +14,9 @@ import numpy as np
 from maskvat_foley import __version__
 from maskvat_foley.core.engine.outdir import SIDECAR_DIR, ensure_dir
 from maskvat_foley.core.engine.regular import open_regular
-from maskvat_foley.core.jobs import ClipJob, GenerationParams, Take
+from maskvat_foley.core.jobs import ClipJob, GenerationParams, Take, seconds_str
 from maskvat_foley.core.media.gain import NEAR_SILENT, TRUE_PEAK_CEILING_DBTP, LevelResult, apply_level
+from maskvat_foley.core.media.reference import ReferenceAudio
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +65,14 @@ def load_codes(take: Take) -> np.ndarray | None:
 
 def write_take(job: ClipJob, wave: np.ndarray, wave_rate: int, seed: int,
                params: GenerationParams, out_dir: str, provenance: dict,
-               codes: np.ndarray | None = None, suffix: str = "", confine: str | None = None) -> Take:
+               codes: np.ndarray | None = None, suffix: str = "", confine: str | None = None,
+               reference: ReferenceAudio | None = None) -> Take:
     """Fit ``wave`` to the clip's exact sample span and write it as a Broadcast WAV take.
 
     confine: a real folder ``out_dir`` must lie in; checked again (no symlinks) right before the
-    sidecar and the WAV are written (see outdir.confined)."""
+    sidecar and the WAV are written (see outdir.confined). reference: the reference sound the
+    take imitates (as the engine loaded it), recorded under metadata["reference"] (see
+    reference_metadata), in the WAV's iXML block and so on the timeline."""
     from maskvat_foley.core.media.bwf import write_bwf
     from maskvat_foley.core.media.resample import fit_to_span
 
@@ -83,6 +87,8 @@ def write_take(job: ClipJob, wave: np.ndarray, wave_rate: int, seed: int,
     stem = take_stem(job, seed, suffix)
     path = os.path.join(out_dir, stem + ".wav")
     meta = dict(provenance)
+    if reference is not None:
+        meta["reference"] = reference_metadata(reference, params.ref_guidance)
     meta.update(seed=seed, created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                 software=f"maskvat-foley {__version__}", sample_rate=params.sample_rate,
                 time_reference=time_reference, num_samples=int(audio.shape[-1]), **level_metadata(level))
@@ -94,7 +100,8 @@ def write_take(job: ClipJob, wave: np.ndarray, wave_rate: int, seed: int,
     write_bwf(path, audio, params.sample_rate, time_reference=time_reference,
               description=describe(meta), comment=full_description(meta),
               timecode_rate=job.timeline_rate, loudness_lufs=level.loudness_lufs,
-              true_peak_dbtp=level.true_peak_dbtp, ixml_vendor=ixml_level(level))
+              true_peak_dbtp=level.true_peak_dbtp,
+              ixml_vendor=ixml_level(level) | ixml_reference(meta.get("reference")))
     return Take(clip_id=job.clip_id, seed=seed, path=path, sample_rate=params.sample_rate,
                 num_samples=int(audio.shape[-1]), time_reference=time_reference,
                 sync_score=meta.get("sync_score"), metadata=meta)
@@ -132,12 +139,32 @@ def ixml_level(level: LevelResult) -> dict[str, str]:
     return fields
 
 
+def reference_metadata(ref: ReferenceAudio, ref_guidance: float) -> dict:
+    """What a take records of its reference sound (metadata["reference"], hence the timeline's
+    take metadata): the file's name, path and sha256 of its bytes, the range used in exact seconds
+    ('1.5', or '1/3' where no decimal is exact), whether it was trimmed to the model's reference
+    length, and the guidance toward it. Enough to find the same sound again and to prove it."""
+    return {"name": ref.name, "path": ref.path, "sha256": ref.sha256, "start": seconds_str(ref.start),
+            "end": seconds_str(ref.end), "trimmed": bool(ref.trimmed), "ref_guidance": float(ref_guidance)}
+
+
+def ixml_reference(reference: dict | None) -> dict[str, str]:
+    """The reference as elements of this software's iXML block (none without a reference)."""
+    if not reference:
+        return {}
+    fields = {"REFERENCE_NAME": reference.get("name"), "REFERENCE_SHA256": reference.get("sha256"),
+              "REFERENCE_START": reference.get("start"), "REFERENCE_END": reference.get("end"),
+              "REFERENCE_TRIMMED": "true" if reference.get("trimmed") else "false",
+              "REFERENCE_GUIDANCE": reference.get("ref_guidance")}
+    return {k: str(v) for k, v in fields.items() if v is not None}
+
+
 def describe(meta: dict) -> str:
     """Provenance for the bext Description (256 ASCII bytes): compact JSON of what matters first.
     The full provenance goes to the WAV's iXML/INFO and the timeline's metadata."""
     names = (("model", "model"), ("model_sha256", "sha256"), ("seed", "seed"), ("steps", "steps"),
              ("guidance", "guidance"), ("beam", "beam"), ("sync_score", "sync"), ("loudness_lufs", "lufs"),
-             ("gain_db", "gain"),
+             ("gain_db", "gain"), ("reference", "ref"),
              ("source_clip", "clip"), ("device", "device"), ("created", "created"))
     short = {}
     for key, label in names:
@@ -146,6 +173,8 @@ def describe(meta: dict) -> str:
             continue
         if key == "model_sha256":
             value = value[:12]
+        elif key == "reference":  # its name and hash prefix; the whole record is in iXML/INFO
+            value = f"{str(value.get('name', ''))[:40]}@{str(value.get('sha256', ''))[:12]}"
         elif isinstance(value, float):
             value = round(value, 4)
         short[label] = value

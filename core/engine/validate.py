@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from maskvat_foley.core.engine.limits import ClipOutOfBounds, check_clip
-from maskvat_foley.core.jobs import MAX_SEED, ClipJob, GenerationParams, without_retired
+from maskvat_foley.core.jobs import MAX_SEED, ClipJob, GenerationParams, ReferenceSpec, without_retired
 
 MAX_BODY = 1 << 20  # 1 MiB of JSON is thousands of clip jobs
 MAX_DEPTH = 32  # the API's documents nest 6 levels; a take's metadata gets the rest
@@ -70,7 +70,23 @@ def value(where: str, name: str, kind: str, v: Any) -> Any:
     elif base.startswith("dict"):
         if not isinstance(v, dict):
             raise bad
+    elif base == "ReferenceSpec":
+        v = parse_reference(v, f"{where}.{name}")
     return v
+
+
+def parse_reference(d: Any, where: str) -> ReferenceSpec:
+    """A reference sound of a request: typed, its range exact, its file an absolute path to a
+    regular file. Only read later, by the engine; never written to, copied or served back."""
+    try:
+        ref = ReferenceSpec.from_dict(d)
+    except ValueError as e:
+        raise ApiError(422, f"{where}: {e}"[:300]) from None
+    if not os.path.isabs(ref.path):  # relative to what? The server's folder is not the client's
+        raise ApiError(422, f"{where}.path must be an absolute path, got {ref.path!r}"[:300])
+    if not os.path.isfile(ref.path):
+        raise ApiError(422, f"{where}: reference file not found: {ref.path}"[:300])
+    return ref
 
 
 def parse_dataclass(cls, d: Any, where: str):

@@ -146,7 +146,8 @@ def sample_with_beam(model: torch.nn.Module, cond: Tensor, *, n_takes: int = 1, 
     """``beam`` candidates per take (one batch), decoded with ``decode`` (codes -> wave [N,1,T] at
     ``sample_rate``), scored against ``visual`` (default: cond), best kept per take.
 
-    Extra keyword arguments go to long.fill (steps, guidance, temperature, window, overlap, on_step).
+    Extra keyword arguments go to long.fill (steps, guidance, temperature, window, overlap, on_step,
+    cancel, reference, ref_guidance: one reference for every take and candidate).
     """
     if beam < 1:
         raise ValueError(f"beam must be >= 1, got {beam}")

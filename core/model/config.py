@@ -37,6 +37,13 @@ class MaskVATConfig:
     aux_dim: int = 0              # teacher embedding size (0: no auxiliary head)
     aux_contrastive: float = 1.0  # weight of the InfoNCE term relative to the regression term
     aux_temperature: float = 0.1
+    # Reference sound (transformer.py): the codec tokens of a sound the editor picks, attended to
+    # by the picture's frames as a memory marked "reference" with no visual condition on it.
+    # ref_frames is the longest reference in code frames (0: no reference support, which is what
+    # every checkpoint saved before it loads as); training drops the reference of a sample with
+    # ref_drop_prob so that prompt-free generation stays as good as without it.
+    ref_frames: int = 0
+    ref_drop_prob: float = 0.5
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -61,6 +68,10 @@ class MaskVATConfig:
             raise ValueError(f"sample_window must be in [0, max_frames={self.max_frames}], got {self.sample_window}")
         if not 0 <= self.context_prob <= 1:
             raise ValueError(f"context_prob must be in [0, 1], got {self.context_prob}")
+        if self.ref_frames < 0:
+            raise ValueError(f"ref_frames must be >= 0 (0: no reference sounds), got {self.ref_frames}")
+        if not 0 <= self.ref_drop_prob < 1:
+            raise ValueError(f"ref_drop_prob must be in [0, 1), got {self.ref_drop_prob}")
         if self.aux_weight > 0 and self.aux_dim < 1:
             raise ValueError("aux_weight > 0 needs aux_dim (the teacher embedding size)")
 
@@ -68,6 +79,11 @@ class MaskVATConfig:
     def window(self) -> int:
         """The sampler's default window: what the model trained on, at most max_frames."""
         return self.sample_window or self.max_frames
+
+    @property
+    def takes_reference(self) -> bool:
+        """Whether the model was built (and trained) to take a reference sound."""
+        return self.ref_frames > 0
 
     @property
     def mask_id(self) -> int:

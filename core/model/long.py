@@ -4,7 +4,8 @@ Windows overlap; each window after the first starts ``overlap`` frames before th
 still to generate, and those overlap tokens (already generated) are kept fixed, so the new window
 continues the old one with no crossfade seam and the result has exactly the requested length.
 The last window is aligned to the clip's end (its overlap may be longer). Regions reuse the same
-machinery: re-mask frames [start, end) and fill the masks window by window.
+machinery: re-mask frames [start, end) and fill the masks window by window. A reference sound is
+given to every window whole (the same memory each time), so its sound holds over the whole clip.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import torch
 from torch import Tensor
 
 from maskvat_foley.core.jobs import GenerationParams
-from maskvat_foley.core.model.sampler import Generators, StepCallback, plan_steps, sample
+from maskvat_foley.core.model.sampler import (REF_GUIDANCE, Generators, StepCallback, plan_steps,
+                                              reference_codes, sample)
 
 
 def plan_windows(masked_frames: Tensor, window: int, overlap: int) -> list[tuple[int, int]]:
@@ -40,8 +42,10 @@ def plan_windows(masked_frames: Tensor, window: int, overlap: int) -> list[tuple
 def fill(model: torch.nn.Module, cond: Tensor, fixed: Tensor, *, n_takes: int = 1,
          window: int | None = None, overlap: int | None = None, steps: int = GenerationParams.steps,
          guidance: float = GenerationParams.guidance, temperature: float = 1.0, generator: Generators = None,
-         on_step: StepCallback | None = None, cancel: threading.Event | None = None) -> Tensor:
-    """Fill every MASK of fixed [1 or n,K,F] (any F), window by window; cond [1 or n,F,Dc]."""
+         on_step: StepCallback | None = None, cancel: threading.Event | None = None,
+         reference: Tensor | None = None, ref_guidance: float = REF_GUIDANCE) -> Tensor:
+    """Fill every MASK of fixed [1 or n,K,F] (any F), window by window; cond [1 or n,F,Dc];
+    ``reference`` codes [K,R] given to every window (see sampler.sample)."""
     from maskvat_foley.core.model import sampler
 
     window = window or sampler.SETTINGS.window or model.config.window
@@ -52,6 +56,7 @@ def fill(model: torch.nn.Module, cond: Tensor, fixed: Tensor, *, n_takes: int = 
     if cond.shape[1] != n:
         raise ValueError(f"cond has {cond.shape[1]} frames but the codes have {n}")
     device = next(model.parameters()).device
+    reference = reference_codes(model, reference)  # checked before any window is sampled
     codes = fixed.to(device=device, dtype=torch.long).expand(n_takes, -1, -1).clone()
     mask_id = model.config.mask_id
     plan = plan_windows((codes == mask_id).any(dim=1).any(dim=0), window, overlap)
@@ -62,7 +67,7 @@ def fill(model: torch.nn.Module, cond: Tensor, fixed: Tensor, *, n_takes: int = 
             lambda d, _t, base=w * per_window: on_step(base + d, total))
         out = sample(model, cond[:, s:e], n_takes=n_takes, steps=steps, guidance=guidance,
                      temperature=temperature, generator=generator, fixed=codes[:, :, s:e],
-                     on_step=progress, cancel=cancel)
+                     on_step=progress, cancel=cancel, reference=reference, ref_guidance=ref_guidance)
         codes[:, :, s:e] = out
     return codes
 
@@ -73,7 +78,8 @@ def generate_long(model: torch.nn.Module, cond: Tensor, *, window: int | None = 
     """Codes [n_takes,K,F_total] for cond [1,F_total,Dc] of any length (windows of ``window``).
 
     ``fixed`` [1 or n,K,F_total] optionally gives tokens to keep (MASK elsewhere), as in sample().
-    Other keywords (steps, guidance, temperature, generator, on_step, cancel) go to fill().
+    Other keywords (steps, guidance, temperature, generator, on_step, cancel, reference,
+    ref_guidance) go to fill().
     """
     if cond.dim() != 3:
         raise ValueError(f"cond must be [1,F,Dc], got {tuple(cond.shape)}")

@@ -55,8 +55,14 @@ def unwrap(model: torch.nn.Module) -> torch.nn.Module:
 
 def training_loss(model: torch.nn.Module, codes: Tensor, cond: Tensor, *,
                   generator: torch.Generator | None = None,
-                  teacher_frames: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
-    """(loss, metrics) for a batch: codes [B,K,F] (no MASK), cond [B,F,Dc], teacher [B,F,aux_dim]."""
+                  teacher_frames: Tensor | None = None, reference: Tensor | None = None,
+                  ref_mask: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
+    """(loss, metrics) for a batch: codes [B,K,F] (no MASK), cond [B,F,Dc], teacher [B,F,aux_dim].
+
+    ``reference`` [B,K,R] and ``ref_mask`` [B,R] (models with ref_frames > 0): each row's reference
+    sound and its real frames, all False for a row whose reference is dropped (the caller pairs
+    and drops them: a dropped reference also changes which target a row has, see
+    core.train.references). The loss is on the picture's frames only."""
     cfg = unwrap(model).config
     b, k, n = codes.shape
     if bool((codes >= cfg.mask_id).any()) or bool((codes < 0).any()):
@@ -73,9 +79,9 @@ def training_loss(model: torch.nn.Module, codes: Tensor, cond: Tensor, *,
         if teacher_frames.dim() != 3 or teacher_frames.shape != (b, n, cfg.aux_dim):
             raise ValueError(f"teacher_frames must be [{b},{n},{cfg.aux_dim}], got "
                              f"{tuple(teacher_frames.shape)}")
-        logits, aux_pred = model(inputs, cond, drop, return_aux=True)
+        logits, aux_pred = model(inputs, cond, drop, return_aux=True, reference=reference, ref_mask=ref_mask)
     else:
-        logits = model(inputs, cond, drop)
+        logits = model(inputs, cond, drop, reference=reference, ref_mask=ref_mask)
     ce = masked_cross_entropy(logits, codes, mask, cfg.label_smoothing)
     loss, parts = ce, {"ce": ce}
     if use_aux:
@@ -90,6 +96,9 @@ def training_loss(model: torch.nn.Module, codes: Tensor, cond: Tensor, *,
                              torch.full_like(count, float("nan"), dtype=torch.float))  # nan: none masked
         values = {**parts, "loss": loss, "acc": hit.sum() / mask.sum(), "mask_ratio": ratio.mean(),
                   "cond_dropped": drop.float().mean()}
+        if reference is not None:
+            given = torch.ones(b, device=dev) if ref_mask is None else ref_mask.to(dev).any(dim=1).float()
+            values["ref_given"] = given.mean()
         names = list(values)
         flat = torch.cat([torch.stack([values[n_].detach().float() for n_ in names]), per_cb]).tolist()
     metrics = dict(zip(names, flat[:len(names)]))

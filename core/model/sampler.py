@@ -106,19 +106,25 @@ def _temperatures(temperature: float, choice: float | None, anneal: str, plan, l
     return temperature * fall, (temperature if choice is None else choice) * fall
 
 
+# GenerationParams.ref_guidance's default: reference guidance on top of the picture's.
+REF_GUIDANCE = 2.0
+
 # Cache every block's AdaLN modulation for the whole sampling run below this many elements
 # (4 bytes each in float32); above it they are recomputed each step to bound memory.
 MOD_CACHE_ELEMENTS = 1 << 28
 
 
-def guidance_context(model: torch.nn.Module, cond: Tensor, guidance: float, batch: int) -> Any:
+def guidance_context(model: torch.nn.Module, cond: Tensor, guidance: float, batch: int,
+                     reference: Tensor | None = None, ref_guidance: float = REF_GUIDANCE) -> Any:
     """The condition's part of the forward for guidance: conditional rows, then (for guidance
-    other than 0 and 1) unconditional rows, in one batch."""
+    other than 0 and 1) unconditional rows, in one batch. With a ``reference`` (and ref_guidance
+    other than 0) a RefGuide instead (see guided_logits)."""
     cfg = model.config
     dev = cond.device
+    if reference is not None and ref_guidance != 0:
+        return _ref_guide(model, cond, guidance, batch, reference, ref_guidance)
     rows = batch if guidance in (0, 1) else 2 * batch
-    n_mods = 3 * (3 if cfg.variant == "hybrid" else 2) * cfg.n_layers
-    cache = rows * cond.shape[1] * cfg.d_model * n_mods <= MOD_CACHE_ELEMENTS
+    cache = _cache_mods(cfg, rows, cond.shape[1])
     if guidance in (0, 1):
         drop = torch.full((batch,), guidance == 0, dtype=torch.bool, device=dev)
         return model.encode_condition(cond, drop, batch, cache_mods=cache)
@@ -127,21 +133,97 @@ def guidance_context(model: torch.nn.Module, cond: Tensor, guidance: float, batc
     return model.encode_condition(torch.cat([cond, cond]), drop, rows, cache_mods=cache)
 
 
+def _cache_mods(cfg: Any, rows: int, n_frames: int) -> bool:
+    n_mods = 3 * (3 if cfg.variant == "hybrid" else 2) * cfg.n_layers
+    return rows * n_frames * cfg.d_model * n_mods <= MOD_CACHE_ELEMENTS
+
+
+@dataclass
+class RefGuide:
+    """Guidance with a reference sound, three kinds of rows: u (no picture, no reference), c (the
+    picture) and cr (the picture and the reference), combined as
+
+        logits = u + g*(c - u) + gr*(cr - c) = (1-g)*u + (g-gr)*c + gr*cr
+
+    so ``guidance`` g pushes toward the picture as without a reference and ``ref_guidance`` gr, its
+    own scale, toward the reference on top of it (gr 1 with g 1 is the plain conditional pass with
+    the reference). A row kind whose weight is 0 is not computed: g == gr needs no c rows, g == 1
+    no u rows. ``plain`` stacks the rows without the reference (one batch), ``with_ref`` is the
+    picture's context for the cr rows and ``ref`` the reference's memory (computed once a run)."""
+
+    plain: Any | None
+    plain_weights: tuple[float, ...]
+    with_ref: Any
+    ref: list[Any]
+    ref_weight: float
+
+
+def _ref_guide(model: torch.nn.Module, cond: Tensor, guidance: float, batch: int, reference: Tensor,
+               ref_guidance: float) -> RefGuide:
+    cfg, dev = model.config, cond.device
+    groups = [(False, guidance - ref_guidance)] if guidance != ref_guidance else []
+    if guidance != 1:
+        groups.append((True, 1.0 - guidance))
+    cache = _cache_mods(cfg, batch * (1 + len(groups)), cond.shape[1])
+    plain = None
+    if groups:
+        drop = torch.tensor([d for d, _ in groups for _ in range(batch)], dtype=torch.bool, device=dev)
+        stacked = torch.cat([cond.expand(batch, -1, -1)] * len(groups))
+        plain = model.encode_condition(stacked, drop, batch * len(groups), cache_mods=cache)
+    with_ref = model.encode_condition(cond, torch.zeros(batch, dtype=torch.bool, device=dev), batch,
+                                      cache_mods=cache)
+    return RefGuide(plain, tuple(w for _, w in groups), with_ref,
+                    model.encode_reference(reference_codes(model, reference)), float(ref_guidance))
+
+
 def guided_logits(model: torch.nn.Module, codes: Tensor, cond: Tensor, guidance: float,
-                  heads: Sequence[int] | None = None, context: Any = None) -> Tensor:
+                  heads: Sequence[int] | None = None, context: Any = None,
+                  reference: Tensor | None = None, ref_guidance: float = REF_GUIDANCE) -> Tensor:
     """Classifier-free guided logits u + g*(c - u), both passes in ONE batched forward.
 
     guidance == 1 runs only the conditional pass (bit-identical to it); guidance == 0 only the
     unconditional one. ``context`` (from guidance_context) skips recomputing the condition.
+    With a ``reference`` [1,K,R] (or a RefGuide context) see RefGuide.
     """
     b = codes.shape[0]
     if context is None:
-        context = guidance_context(model, cond, guidance, b)
+        context = guidance_context(model, cond, guidance, b, reference, ref_guidance)
+    if isinstance(context, RefGuide):
+        return _ref_guided(model, codes, context, heads)
     if guidance in (0, 1):
         return model.decode_tokens(codes, context, heads=heads).float()
     both = model.decode_tokens(torch.cat([codes, codes]), context, heads=heads).float()
     c, u = both[:b], both[b:]
     return u + guidance * (c - u)
+
+
+def _ref_guided(model: torch.nn.Module, codes: Tensor, guide: RefGuide,
+                heads: Sequence[int] | None) -> Tensor:
+    b = codes.shape[0]
+    out = model.decode_tokens(codes, guide.with_ref, heads=heads, ref=guide.ref).float()
+    if guide.ref_weight != 1:
+        out = guide.ref_weight * out
+    if guide.plain is not None:
+        rows = model.decode_tokens(torch.cat([codes] * len(guide.plain_weights)), guide.plain,
+                                   heads=heads).float()
+        for i, w in enumerate(guide.plain_weights):
+            out = out + w * rows[i * b:(i + 1) * b]
+    return out
+
+
+def reference_codes(model: torch.nn.Module, reference: Tensor | None) -> Tensor | None:
+    """A reference's codes [K,R] or [1,K,R] as [1,K,R] long on the model's device, checked
+    (ValueError for a model without reference support or a reference longer than it takes)."""
+    if reference is None:
+        return None
+    ref = torch.as_tensor(reference)
+    if ref.dim() == 2:
+        ref = ref[None]
+    if ref.dim() != 3 or ref.shape[0] != 1:
+        raise ValueError(f"reference must be codes [K,R] (one sound for every take), got {tuple(ref.shape)}")
+    ref = ref.to(device=next(model.parameters()).device, dtype=torch.long)
+    model.check_reference(ref)
+    return ref
 
 
 def _rand(shape: tuple[int, ...], gens: Generators, device: torch.device) -> Tensor:
@@ -174,8 +256,13 @@ def sample(model: torch.nn.Module, cond: Tensor, *, n_takes: int = 1, steps: int
            guidance: float = GenerationParams.guidance, temperature: float = 1.0, generator: Generators = None,
            fixed: Tensor | None = None, on_step: StepCallback | None = None,
            cancel: threading.Event | None = None, choice_temperature: float | None = None,
-           anneal: str | None = None) -> Tensor:
+           anneal: str | None = None, reference: Tensor | None = None,
+           ref_guidance: float = REF_GUIDANCE) -> Tensor:
     """Codes [n_takes,K,F] for visual features cond [1 or n_takes,F,Dc].
+
+    ``reference`` int codes [K,R] (or [1,K,R]) of a reference sound, the same for every take,
+    for a model with ref_frames >= R; ``ref_guidance`` its guidance scale (RefGuide). None (or
+    ref_guidance 0) samples exactly as a model without reference support.
 
     ``choice_temperature`` and ``anneal`` ("level" | "plan") are described above; None takes
     SETTINGS'.
@@ -201,6 +288,7 @@ def sample(model: torch.nn.Module, cond: Tensor, *, n_takes: int = 1, steps: int
     n = cond.shape[1]
     cond = cond.to(device)
     _check_generators(generator, n_takes, device)
+    reference = reference_codes(model, reference)
     if fixed is None:
         codes = torch.full((n_takes, k, n), mask_id, dtype=torch.long, device=device)
     else:
@@ -216,7 +304,7 @@ def sample(model: torch.nn.Module, cond: Tensor, *, n_takes: int = 1, steps: int
     model.eval()
     try:
         with torch.no_grad():
-            ctx = guidance_context(model, cond, guidance, n_takes)
+            ctx = guidance_context(model, cond, guidance, n_takes, reference, ref_guidance)
             for li, (level, n_steps) in enumerate(plan):
                 idx = torch.tensor(level, device=device)
                 start_masked = (codes[:, idx] == mask_id).flatten(1).sum(1)        # [B]

@@ -223,3 +223,148 @@ def load_cache(directory: str | os.PathLike) -> list[CacheClip]:
     if len(out) != int(meta["n"]):
         raise ValueError(f"token cache {d}: manifest says {meta['n']} clips, shards hold {len(out)}")
     return out
+
+
+# -- reference-sound labels and alternate sounds ---------------------------------------------------
+# Reference training (core.train.references) pairs each clip with a reference of the same kind, and
+# half the time of ANOTHER material or surface: the target is then the same clip re-rendered as
+# that material (core.data.rematerial), so the picture shows one timbre and the sound follows the
+# reference's. This side cache holds, per clip, its labels (what it sounds like, where its sounds
+# start) and that alternate sound's tokens. It lives beside the token cache (its own manifest), so
+# training without references never builds it and existing token caches stay valid.
+REF_FORMAT = "maskvat-foley-reference-cache"
+REF_FORMAT_VERSION = 1
+ALT_SALT = 7331  # the alternate label's stream: np.random.default_rng([seed, ALT_SALT])
+
+
+@dataclass
+class RefClip:
+    key: str
+    timbre: tuple                 # core.data.rematerial.timbre of the clip
+    events: list[int]             # code frames where its sounds start
+    alt_label: str | None = None  # the material or surface of the alternate sound (None: none)
+    alt_codes: Tensor | None = None    # int64 [K, F]: the clip re-rendered as alt_label
+    alt_teacher: Tensor | None = None  # float32 [F, TEACHER_DIM]
+
+
+def has_labels(source: Any) -> bool:
+    """Sources that can say what each clip sounds like (FoleyWorld: from its plan)."""
+    return callable(getattr(source, "spec", None))
+
+
+def _ref_manifest(source: Any, tokenizer: Any, shard_size: int) -> dict[str, Any]:
+    return {"format": REF_FORMAT, "version": REF_FORMAT_VERSION, "source": source.describe(),
+            "n": len(source), "shard_size": shard_size,
+            "codec_sha256": module_sha256(tokenizer.model, tokenizer.config.to_dict()),
+            "teacher": {"name": "logmel", "dim": TEACHER_DIM}, "alt_salt": ALT_SALT}
+
+
+@torch.no_grad()
+def ref_clip(spec: Any, key: str, tokenizer: Any, teacher: Any) -> RefClip:
+    """Labels of one planned clip and, for a clip of one kind with a timbre label, its sound
+    re-rendered as another label drawn from the seed."""
+    from maskvat_foley.core.data.render import render_audio
+    from maskvat_foley.core.data.rematerial import other_labels, rematerial, swappable_kind, timbre
+
+    t = timbre(spec)
+    rate = tokenizer.frame_rate
+    events = sorted({int(e.time * rate) for e in spec.events})
+    clip = RefClip(key, t, events)
+    kind = swappable_kind(spec)
+    if kind is None:
+        return clip
+    options = other_labels(kind, t[0][1])
+    if not options:
+        return clip
+    label = options[int(np.random.default_rng([spec.seed, ALT_SALT]).integers(len(options)))]
+    wave = torch.from_numpy(render_audio(rematerial(spec, label), tokenizer.sample_rate))[None, None]
+    codes = tokenizer.encode(wave)[0].cpu()
+    n = codes.shape[-1]
+    padded = torch.nn.functional.pad(wave, (0, n * tokenizer.hop - wave.shape[-1]))
+    clip.alt_label, clip.alt_codes = label, codes
+    clip.alt_teacher = teacher.embed(padded, tokenizer.sample_rate, n)[0].float()
+    return clip
+
+
+def build_ref_cache(directory: str | os.PathLike, source: Any, tokenizer: Any, *, shard_size: int = 32,
+                    info: D.DistInfo | None = None, progress: bool = False) -> Path | None:
+    """Fill ``directory`` with every clip's RefClip (reused when its manifest matches); None for
+    a source without labels (references then come from other moments of the same clip)."""
+    from safetensors.torch import save_file
+    from tqdm import tqdm
+
+    from maskvat_foley.core.features.audio import create_audio
+
+    if not has_labels(source):
+        return None
+    info = info or D.DistInfo()
+    d = Path(directory)
+    want = _ref_manifest(source, tokenizer, shard_size)
+    n_shards = -(-len(source) // shard_size)
+    man = d / MANIFEST
+    if man.is_file() and json.loads(man.read_text()) == want and all(
+            _shard_path(d, i).is_file() for i in range(n_shards)):
+        log.info("reference cache %s is up to date (%d clips)", d, len(source))
+        return d
+    if info.is_main:
+        if d.exists():
+            shutil.rmtree(d)
+        d.mkdir(parents=True)
+    D.barrier(info)
+    tokenizer.eval()
+    teacher = create_audio("logmel", dim=TEACHER_DIM)
+    mine = [i for i in range(n_shards) if i % info.world_size == info.rank]
+    bar = tqdm(total=sum(min(len(source), (i + 1) * shard_size) - i * shard_size for i in mine),
+               desc="reference cache", unit="clip",
+               disable=not (progress and info.is_main))
+    for i in mine:
+        items = []
+        for j in range(i * shard_size, min(len(source), (i + 1) * shard_size)):
+            spec = source.spec(j)
+            items.append(ref_clip(spec, f"foleyworld:{spec.seed}", tokenizer, teacher))
+            bar.update()
+        alts = [c for c in items if c.alt_codes is not None]
+        k = tokenizer.n_codebooks
+        tensors = {"alt_codes": (torch.cat([c.alt_codes for c in alts], dim=1) if alts
+                                 else torch.zeros(k, 0, dtype=torch.int64)).to(torch.int16).contiguous(),
+                   "alt_teacher": (torch.cat([c.alt_teacher for c in alts]) if alts
+                                   else torch.zeros(0, TEACHER_DIM)).contiguous(),
+                   "alt_lengths": torch.tensor([c.alt_codes.shape[-1] for c in alts], dtype=torch.int64)}
+        labels = [{"key": c.key, "timbre": [[kind, list(m)] for kind, m in c.timbre], "events": c.events,
+                   "alt_label": c.alt_label} for c in items]
+        tmp = d / f".shard_{i:05d}.tmp"
+        save_file(tensors, str(tmp), metadata={"labels": json.dumps(labels)})
+        os.replace(tmp, _shard_path(d, i))
+    bar.close()
+    D.barrier(info)
+    if info.is_main:
+        man.write_text(json.dumps(want, indent=1) + "\n")
+    D.barrier(info)
+    return d
+
+
+def load_ref_cache(directory: str | os.PathLike) -> list[RefClip]:
+    """Every clip's RefClip of a built reference cache, in source order."""
+    from safetensors import safe_open
+
+    d = Path(directory)
+    if not (d / MANIFEST).is_file():
+        raise FileNotFoundError(f"reference cache {d} has no {MANIFEST} (not built, or the build was interrupted)")
+    meta = json.loads((d / MANIFEST).read_text())
+    out: list[RefClip] = []
+    for i in range(-(-int(meta["n"]) // int(meta["shard_size"]))):
+        with safe_open(str(_shard_path(d, i)), framework="pt") as f:
+            labels = json.loads(f.metadata()["labels"])
+            codes, teacher = f.get_tensor("alt_codes").long(), f.get_tensor("alt_teacher")
+            ends = f.get_tensor("alt_lengths").cumsum(0).tolist()
+        spans = iter(zip([0, *ends[:-1]], ends))
+        for lab in labels:
+            clip = RefClip(lab["key"], tuple((kind, tuple(m)) for kind, m in lab["timbre"]),
+                           [int(e) for e in lab["events"]], lab["alt_label"])
+            if clip.alt_label is not None:
+                a, b = next(spans)
+                clip.alt_codes, clip.alt_teacher = codes[:, a:b], teacher[a:b]
+            out.append(clip)
+    if len(out) != int(meta["n"]):
+        raise ValueError(f"reference cache {d}: manifest says {meta['n']} clips, shards hold {len(out)}")
+    return out

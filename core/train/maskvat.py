@@ -4,6 +4,11 @@ Inputs: a codec (a trained ``codec/`` folder or a preset), a feature extractor (
 ``features/`` folder or a registered name with settings) and optionally a trained ``scorer/``.
 Steps: build/reuse the cache (cache.py), then ``training_loss`` on random windows of ``window``
 code frames; the checkpoint (``<out>/model``) holds codec/, features/, scorer/ and a model card.
+
+Reference sounds (``"overrides": {"ref_frames": 172}``, MaskVATConfig): a reference cache of every
+clip's labels and alternate sound is built beside the token cache (``cache_ref/``) and each row
+gets a reference as core.train.references pairs them, its length drawn per step from 0.25 s to
+ref_frames; validation reports ``ce_ref`` (with references) beside ``ce`` (without).
 """
 from __future__ import annotations
 
@@ -18,7 +23,8 @@ import torch
 from torch import nn
 
 from maskvat_foley.core.train import dist as D
-from maskvat_foley.core.train.cache import build_cache, check_codes_alive, load_cache
+from maskvat_foley.core.train.cache import (build_cache, build_ref_cache, check_codes_alive, load_cache,
+                                            load_ref_cache)
 from maskvat_foley.core.train.common import RunOptions, stage_summary, write_summary
 from maskvat_foley.core.train.loop import LoopConfig, Trainer, from_dict
 from maskvat_foley.core.train.sources import make_source
@@ -46,12 +52,17 @@ class MaskVATTrainConfig:
     fixed_batch: bool = False
     init_seed: int = 0
     init_from: str | None = None  # a model folder whose MaskVAT weights start this run (warm_start.py)
+    # Reference training (overrides.ref_frames > 0): the share of rows of a clip with a material or
+    # surface whose reference (and target) is another material (core.train.references).
+    ref_swap_prob: float = 0.5
     seed: int = 0
     loop: LoopConfig = field(default_factory=LoopConfig)
 
     def __post_init__(self) -> None:
         if isinstance(self.loop, dict):
             self.loop = LoopConfig.from_dict(self.loop, "maskvat.loop")
+        if not 0 <= self.ref_swap_prob <= 1:
+            raise ValueError(f"maskvat: ref_swap_prob must be in [0, 1], got {self.ref_swap_prob}")
         lo, hi = self.window_range
         if lo < 2 or hi < lo or self.batch_size < 1 or self.shard_size < 1:
             raise ValueError(f"maskvat: window {self.window} must be >= 2 (or [lo, hi] with 2 <= lo <= hi), "
@@ -99,17 +110,34 @@ def draw_window(rng, lo: int, hi: int, longest_clip: int) -> int:
 
 
 def make_batch(clips: list, cfg: MaskVATTrainConfig, rng, window: int, device: torch.device,
-               batch: int | None = None):
-    """codes [B,K,W], cond [B,W,D], teacher [B,W,T] from random windows of long-enough clips."""
+               batch: int | None = None, refs: Any = None, ref_len: int = 0, ref_rng=None,
+               ref_drop: float = 0.0):
+    """codes [B,K,W], cond [B,W,D], teacher [B,W,T] from random windows of long-enough clips.
+
+    With ``refs`` (a references.RefPool) also reference [B,K,ref_len] and ref_mask [B,ref_len]:
+    each row paired (and its target chosen) by the pool with ``ref_rng``, dropped with
+    ``ref_drop``. The windows drawn from ``rng`` are the same with and without references."""
     clips = [c for c in clips if c.codes.shape[-1] >= window]
-    codes, cond, teacher = [], [], []
+    codes, cond, teacher, ref_codes = [], [], [], []
     for _ in range(batch or cfg.batch_size):
         c = clips[int(rng.integers(len(clips)))]
         s = int(rng.integers(c.codes.shape[-1] - window + 1))
-        codes.append(c.codes[:, s:s + window])
         cond.append(c.cond[s:s + window])
-        teacher.append(c.teacher[s:s + window])
-    return (torch.stack(codes).to(device), torch.stack(cond).to(device), torch.stack(teacher).to(device))
+        if refs is None:
+            codes.append(c.codes[:, s:s + window])
+            teacher.append(c.teacher[s:s + window])
+            continue
+        pair = refs.pair(c, s, window, ref_len, ref_rng, drop=bool(ref_rng.random() < ref_drop))
+        codes.append(pair.target)
+        teacher.append(pair.teacher)
+        ref_codes.append(pair.reference)
+    out = (torch.stack(codes).to(device), torch.stack(cond).to(device), torch.stack(teacher).to(device))
+    if refs is None:
+        return out
+    from maskvat_foley.core.train.references import collate
+
+    reference, mask = collate(ref_codes, out[0].shape[1], ref_len)
+    return (*out, reference.to(device), mask.to(device))
 
 
 def train_maskvat(cfg: MaskVATTrainConfig, opts: RunOptions) -> dict[str, Any]:
@@ -134,6 +162,9 @@ def train_maskvat(cfg: MaskVATTrainConfig, opts: RunOptions) -> dict[str, Any]:
         build_cache(val_dir, make_source(cfg.val_data, size, split="val"), tok, ext,
                     shard_size=cfg.shard_size, info=info, progress=opts.progress)
         clips_all, val_clips = load_cache(cache_dir), load_cache(val_dir)
+        refs = val_refs = None
+        if mcfg.ref_frames > 0:
+            refs, val_refs = _ref_pools(cfg, mcfg, opts, tok, info, size, clips_all, val_clips)
         check_codes_alive(clips_all, tok.codebook_size, minimum=cfg.min_code_perplexity,
                           where=str(cache_dir))
         lo, hi = (min(w, mcfg.max_frames) for w in cfg.window_range)
@@ -165,10 +196,17 @@ def train_maskvat(cfg: MaskVATTrainConfig, opts: RunOptions) -> dict[str, Any]:
             s = 0 if cfg.fixed_batch else step
             rng = D.step_rng(cfg.seed, info, s)
             length = draw_window(rng, lo, hi, longest) if hi > lo else lo
-            codes, cond, teacher = make_batch(clips, cfg, rng, length, info.device, cfg.batch_for(length))
+            ref: dict[str, Any] = {}
+            if refs is not None:  # its own stream: the same windows as without references
+                ref_rng = D.step_rng(cfg.seed, info, s, stream=2)
+                ref = dict(refs=refs, ref_rng=ref_rng, ref_drop=mcfg.ref_drop_prob,
+                           ref_len=int(ref_rng.integers(refs.min_frames, mcfg.ref_frames + 1)))
+            codes, cond, teacher, *given = make_batch(clips, cfg, rng, length, info.device,
+                                                      cfg.batch_for(length), **ref)
             gen = D.step_generator(cfg.seed, info, s, info.device)
             loss, metrics = training_loss(wrapped, codes, cond, generator=gen,
-                                          teacher_frames=teacher if mcfg.aux_weight > 0 else None)
+                                          teacher_frames=teacher if mcfg.aux_weight > 0 else None,
+                                          **_ref_kw(given))
             return loss, {k: v for k, v in metrics.items() if not k.startswith("acc_cb")}
 
         def val_fn(m: nn.Module) -> dict[str, float]:
@@ -183,6 +221,15 @@ def train_maskvat(cfg: MaskVATTrainConfig, opts: RunOptions) -> dict[str, Any]:
                                        teacher_frames=teacher if mcfg.aux_weight > 0 else None)
                 for k in ("ce", "acc"):
                     tot[k] = tot.get(k, 0.0) + met[k] / 4
+                if val_refs is not None:  # the same windows, every row with a reference (half swapped)
+                    codes, cond, teacher, *given = make_batch(
+                        val_clips, cfg, step_rng(cfg.seed + 7, vi, i), val_window, info.device,
+                        refs=val_refs, ref_len=mcfg.ref_frames, ref_rng=step_rng(cfg.seed + 7, vi, i, stream=2))
+                    _, met = training_loss(m, codes, cond, generator=step_generator(cfg.seed + 7, vi, i, info.device),
+                                           teacher_frames=teacher if mcfg.aux_weight > 0 else None,
+                                           **_ref_kw(given))
+                    for k in ("ce", "acc"):
+                        tot[f"{k}_ref"] = tot.get(f"{k}_ref", 0.0) + met[k] / 4
             return tot
 
         trainer = Trainer(model, cfg.loop, opts.out, info, step_fn, val_fn=val_fn, name="maskvat",
@@ -204,6 +251,31 @@ def train_maskvat(cfg: MaskVATTrainConfig, opts: RunOptions) -> dict[str, Any]:
         return summary
     finally:
         D.cleanup(info)
+
+
+def _ref_pools(cfg: MaskVATTrainConfig, mcfg: Any, opts: RunOptions, tok: Any, info: Any,
+               size: tuple[int, int], clips: list, val_clips: list):
+    """The training and validation RefPools (building their reference caches from the token
+    caches' sources: the frame size changes FoleyWorld's layouts, hence its events)."""
+    from maskvat_foley.core.train.references import RefPool, min_ref_frames
+
+    pools = []
+    for name, spec, split, cached in (("cache_ref", cfg.data, "train", clips),
+                                      ("cache_val_ref", cfg.val_data, "val", val_clips)):
+        source = make_source(spec, size, split=split)
+        d = build_ref_cache(opts.out / name, source, tok, shard_size=cfg.shard_size, info=info,
+                            progress=opts.progress)
+        labels = load_ref_cache(d) if d is not None else None
+        pools.append(RefPool(cached, labels, min_ref_frames(tok.frame_rate, mcfg.ref_frames),
+                             swap_prob=cfg.ref_swap_prob))
+    swaps = sum(r.alt_label is not None for r in pools[0].labels.values())
+    log.info("maskvat: reference training, up to %d frames; %d of %d clips have an alternate material",
+             mcfg.ref_frames, swaps, len(clips))
+    return pools[0], pools[1]
+
+
+def _ref_kw(given: list) -> dict[str, Any]:
+    return {"reference": given[0], "ref_mask": given[1]} if given else {}
 
 
 def _card_info(summary: dict[str, Any]) -> dict[str, Any]:

@@ -60,17 +60,27 @@ class FoleyWorldSource:
     def __len__(self) -> int:
         return len(self.seeds)
 
+    def _clip_args(self, index: int) -> dict[str, Any]:
+        """generate_clip's / plan_clip's arguments for clip ``index``."""
+        seconds = Fraction(self.seconds) if isinstance(self.seconds, str) else self.seconds
+        look = self.look[index % len(self.look)] if isinstance(self.look, (list, tuple)) else self.look
+        return {"seed": self.seeds[index], "size": self.size if look == "classic" else None,
+                "seconds": seconds, "kinds": self.kinds, "look": look}
+
+    def spec(self, index: int):
+        """Clip ``index``'s plan (its events, sources, materials), without rendering it."""
+        from maskvat_foley.core.data import plan_clip
+
+        return plan_clip(**self._clip_args(index))
+
     def get(self, index: int, video: bool = True) -> AVClip:
         from maskvat_foley.core.data import generate_clip
         from maskvat_foley.core.features.length import frame_times_for_rate
         from maskvat_foley.core.media.resize import resize_frames
 
-        seed = self.seeds[index]
-        seconds = Fraction(self.seconds) if isinstance(self.seconds, str) else self.seconds
-        look = self.look[index % len(self.look)] if isinstance(self.look, (list, tuple)) else self.look
-        classic = look == "classic"
-        clip = generate_clip(seed, size=self.size if classic else None, seconds=seconds, kinds=self.kinds,
-                             video=video, look=look)
+        args = self._clip_args(index)
+        seed, classic = args["seed"], args["look"] == "classic"
+        clip = generate_clip(**args, video=video)
         frames = clip.frames if classic or not video else resize_frames(clip.frames, self.size)
         times = frame_times_for_rate(clip.spec.n_frames, clip.rate) if video else None
         return AVClip(f"foleyworld:{seed}", clip.audio.astype(np.float32, copy=False), frames, times)
