@@ -365,8 +365,8 @@ def test_the_engine_refuses_a_reference_on_a_model_without_support(tiny_model, r
     assert engine.info()["reference_seconds"] == 0
     job = pipeline.open_timeline(foley_edit["path"]).job("V1.1")
     params = GenerationParams(seed=1, takes=1, steps=1, reference=ReferenceSpec(str(reference_wav)))
-    expected = (f"model {engine.ckpt.name} was not trained with reference sounds; generate without --reference "
-                "or use a model trained with ref_frames > 0")
+    expected = (f"model {engine.ckpt.name} was not trained with reference sounds; generate without a reference, "
+                "or use a model trained with references (ref_frames > 0)")
     with pytest.raises(ValueError) as err:
         engine.generate([job], params, out_dir=str(tmp_path / "out"))
     assert str(err.value) == expected

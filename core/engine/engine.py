@@ -105,8 +105,8 @@ class Engine:
     def require_reference_support(self) -> None:
         """ValueError (one line) when the model was trained without reference sounds."""
         if not self.ckpt.config.takes_reference:
-            raise ValueError(f"model {self.ckpt.name} was not trained with reference sounds; generate without "
-                             "--reference or use a model trained with ref_frames > 0")
+            raise ValueError(f"model {self.ckpt.name} was not trained with reference sounds; generate without a "
+                             "reference, or use a model trained with references (ref_frames > 0)")
 
     def reference(self, spec: ReferenceSpec | None) -> "Reference | None":
         """The reference sound ``spec`` as this model hears it: the audio (for the takes'
