@@ -33,7 +33,8 @@ def _add_actions(tr: argparse.ArgumentParser) -> None:
     acts = tr.add_subparsers(dest="action", metavar="ACTION", required=True)
     for stage in STAGES:
         p = acts.add_parser(stage, help=f"train the {stage} stage")
-        p.add_argument("--config", required=True, help="JSON file, or tiny|default|paper")
+        p.add_argument("--config", required=True,
+                       help="JSON file, or tiny|default|paper|continue (resources/train_configs)")
         p.add_argument("--out", required=True, help="run folder (state, metrics, outputs)")
         p.add_argument("--resume", action="store_true", help="continue from <out>/state")
         p.add_argument("--max-steps", type=int, help="stop at this step (LR schedule unchanged)")
@@ -45,7 +46,8 @@ def _add_actions(tr: argparse.ArgumentParser) -> None:
             p.add_argument("--avsync", help="avsync run folder (features/ and scorer/)")
     b = acts.add_parser("bundle", help="assemble codec + avsync + maskvat runs into one checkpoint")
     for k in STAGES:
-        b.add_argument(f"--{k}", required=True, help=f"{k} run folder")
+        b.add_argument(f"--{k}", required=True, help=f"{k} run folder" + (
+            " (or a bundled model folder, whose codec is reused)" if k == "codec" else ""))
     b.add_argument("--out", required=True, help="checkpoint folder to write")
     b.add_argument("--name", help="model name (default: the MaskVAT run's)")
     b.add_argument("--overwrite", action="store_true", help="replace a checkpoint already in --out")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -46,3 +47,32 @@ def test_bundle_gives_a_checkpoint_with_the_trained_scorer(tmp_path):
     with pytest.raises(ValueError, match="was not trained with the feature extractor"):
         run(["bundle", "--codec", str(r["codec"]), "--avsync", str(r["other"]),
              "--maskvat", str(r["maskvat"]), "--out", str(tmp_path / "bad")])
+
+
+def test_a_run_that_continues_from_a_bundle_reuses_its_codec(tmp_path):
+    """A new machine keeps only the repo: MaskVAT continues from the bundled model (init_from) and
+    the bundle's float16 codec is reused, so `bundle --codec MODEL_DIR` takes the codec stage from it."""
+    cfg = tiny_config(tmp_path, codec={"crop_seconds": [0.05, 0.05], "loop": {"max_steps": 1}},
+                      avsync={"loop": {"max_steps": 1}}, maskvat={"loop": {"max_steps": 1}})
+    r = {k: tmp_path / k for k in ("codec", "avsync", "maskvat", "more")}
+    for stage in ("codec", "avsync"):
+        run([stage, "--config", cfg, "--out", str(r[stage]), "--no-progress"])
+    run(["maskvat", "--config", cfg, "--out", str(r["maskvat"]), "--no-progress",
+         "--codec", str(r["codec"]), "--avsync", str(r["avsync"])])
+    first = tmp_path / "first"
+    run(["bundle", "--codec", str(r["codec"]), "--avsync", str(r["avsync"]), "--maskvat", str(r["maskvat"]),
+         "--out", str(first)])
+    more = json.loads(Path(cfg).read_text())
+    more["maskvat"]["init_from"] = str(first)
+    (tmp_path / "more.json").write_text(json.dumps(more))
+    run(["maskvat", "--config", str(tmp_path / "more.json"), "--out", str(r["more"]), "--no-progress",
+         "--codec", str(first / "codec"), "--avsync", str(r["avsync"])])
+    assert main(["bundle", "--codec", str(first), "--avsync", str(r["avsync"]), "--maskvat", str(r["more"]),
+                 "--out", str(first), "--overwrite"]) == 0
+    meta = json.loads((first / "config.json").read_text())
+    assert meta["info"]["codec"]["command"].startswith("maskvat-foley train codec")
+    assert "maskvat-foley train codec" in (first / "MODEL_CARD.md").read_text()
+    # a folder that is neither a codec run nor a bundle is refused
+    with pytest.raises(FileNotFoundError, match="summary.json"):
+        run(["bundle", "--codec", str(tmp_path / "nothing"), "--avsync", str(r["avsync"]),
+             "--maskvat", str(r["more"]), "--out", str(tmp_path / "bad")])

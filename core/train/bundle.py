@@ -1,6 +1,7 @@
 """Assemble the codec, avsync and maskvat runs into one checkpoint folder (e.g. the bundled model)."""
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -8,7 +9,7 @@ from typing import Any
 
 import torch
 
-from maskvat_foley.core.train.common import folder_sha256, read_summary
+from maskvat_foley.core.train.common import SUMMARY_FILE, folder_sha256, read_summary
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,8 @@ def bundle(codec_run: str | os.PathLike, avsync_run: str | os.PathLike, maskvat_
     from maskvat_foley.core.train.maskvat import model_card, stage_device
 
     runs = {"codec": Path(codec_run), "avsync": Path(avsync_run), "maskvat": Path(maskvat_run)}
-    summaries: dict[str, dict[str, Any]] = {k: read_summary(p) for k, p in runs.items()}
+    summaries: dict[str, dict[str, Any]] = {k: read_summary(p) for k, p in runs.items() if k != "codec"}
+    summaries["codec"] = codec_summary(runs["codec"])
     for k, s in summaries.items():
         if s.get("stage") != k:
             raise ValueError(f"{runs[k]}: is a {s.get('stage')!r} run, expected a {k!r} run")
@@ -36,7 +38,7 @@ def bundle(codec_run: str | os.PathLike, avsync_run: str | os.PathLike, maskvat_
     for src, used, what in pairs:
         if not src.is_dir():
             raise FileNotFoundError(f"{src}: missing ({what} of the run)")
-        if not used.is_dir() or folder_sha256(src) != folder_sha256(used):
+        if not used.is_dir() or not _same(src, used, what):
             raise ValueError(f"{runs['maskvat']}: was not trained with the {what} in {src} "
                              f"(its {used} differs); retrain maskvat with --codec/--avsync of these runs")
     scorer_dir = runs["avsync"] / "scorer"
@@ -53,3 +55,28 @@ def bundle(codec_run: str | os.PathLike, avsync_run: str | os.PathLike, maskvat_
                            weights_dtype=weights_dtype)
     log.info("bundled %s", path)
     return path
+
+
+def codec_summary(run: Path) -> dict[str, Any]:
+    """A codec run's summary, or, for a bundled model folder (its codec/ reused, as a run that
+    continues from the bundle does), the codec stage recorded in the bundle's config."""
+    if (run / SUMMARY_FILE).is_file() or not (run / "config.json").is_file():
+        return read_summary(run)
+    info = (json.loads((run / "config.json").read_text()).get("info") or {}).get("codec")
+    if not isinstance(info, dict):
+        raise ValueError(f"{run}: neither a codec run nor a bundled model that records its codec stage")
+    return {**info, "stage": "codec", "from_bundle": str(run)}
+
+
+def _same(src: Path, used: Path, what: str) -> bool:
+    """The same weights: byte-identical folders, or for the codec the same values once loaded (a
+    bundle stores its codec in float16; a run that loads it saves the float32 copy)."""
+    if folder_sha256(src) == folder_sha256(used):
+        return True
+    if what != "codec":
+        return False
+    from maskvat_foley.core.codec.tokenizer import load_tokenizer
+    from maskvat_foley.core.train.cache import module_sha256
+
+    a, b = load_tokenizer(src), load_tokenizer(used)
+    return module_sha256(a.model, a.config.to_dict()) == module_sha256(b.model, b.config.to_dict())
