@@ -201,17 +201,22 @@ def check_codes_alive(clips: list[CacheClip], codebook_size: int, *, minimum: fl
     return perplexity
 
 
+def _built_shards(d: Path, what: str) -> tuple[dict[str, Any], list[Path]]:
+    """A built cache's manifest and its shard files in order (FileNotFoundError when unbuilt)."""
+    if not (d / MANIFEST).is_file():
+        raise FileNotFoundError(f"{what} {d} has no {MANIFEST} (not built, or the build was interrupted)")
+    meta = json.loads((d / MANIFEST).read_text())
+    return meta, [_shard_path(d, i) for i in range(-(-int(meta["n"]) // int(meta["shard_size"])))]
+
+
 def load_cache(directory: str | os.PathLike) -> list[CacheClip]:
     """Every clip of a built cache, in source order."""
     from safetensors import safe_open
 
     d = Path(directory)
-    if not (d / MANIFEST).is_file():
-        raise FileNotFoundError(f"token cache {d} has no {MANIFEST} (not built, or the build was interrupted)")
-    meta = json.loads((d / MANIFEST).read_text())
+    meta, shards = _built_shards(d, "token cache")
     out: list[CacheClip] = []
-    for i in range(-(-int(meta["n"]) // int(meta["shard_size"]))):
-        p = _shard_path(d, i)
+    for p in shards:
         with safe_open(str(p), framework="pt") as f:
             keys = json.loads(f.metadata()["keys"])
             codes, cond, teacher = f.get_tensor("codes").long(), f.get_tensor("cond"), f.get_tensor("teacher")
@@ -348,12 +353,10 @@ def load_ref_cache(directory: str | os.PathLike) -> list[RefClip]:
     from safetensors import safe_open
 
     d = Path(directory)
-    if not (d / MANIFEST).is_file():
-        raise FileNotFoundError(f"reference cache {d} has no {MANIFEST} (not built, or the build was interrupted)")
-    meta = json.loads((d / MANIFEST).read_text())
+    meta, shards = _built_shards(d, "reference cache")
     out: list[RefClip] = []
-    for i in range(-(-int(meta["n"]) // int(meta["shard_size"]))):
-        with safe_open(str(_shard_path(d, i)), framework="pt") as f:
+    for p in shards:
+        with safe_open(str(p), framework="pt") as f:
             labels = json.loads(f.metadata()["labels"])
             codes, teacher = f.get_tensor("alt_codes").long(), f.get_tensor("alt_teacher")
             ends = f.get_tensor("alt_lengths").cumsum(0).tolist()
