@@ -201,33 +201,34 @@ def check_codes_alive(clips: list[CacheClip], codebook_size: int, *, minimum: fl
     return perplexity
 
 
-def _built_shards(d: Path, what: str) -> tuple[dict[str, Any], list[Path]]:
-    """A built cache's manifest and its shard files in order (FileNotFoundError when unbuilt)."""
+def _read_shards(directory: str | os.PathLike, what: str, decode) -> list:
+    """Every clip of a built cache, in source order: ``decode(f)`` turns one open shard into its
+    clips; FileNotFoundError when the cache is unbuilt, ValueError when the shards miss clips."""
+    from safetensors import safe_open
+
+    d = Path(directory)
     if not (d / MANIFEST).is_file():
         raise FileNotFoundError(f"{what} {d} has no {MANIFEST} (not built, or the build was interrupted)")
     meta = json.loads((d / MANIFEST).read_text())
-    return meta, [_shard_path(d, i) for i in range(-(-int(meta["n"]) // int(meta["shard_size"])))]
+    out: list = []
+    for i in range(-(-int(meta["n"]) // int(meta["shard_size"]))):
+        with safe_open(str(_shard_path(d, i)), framework="pt") as f:
+            out += decode(f)
+    if len(out) != int(meta["n"]):
+        raise ValueError(f"{what} {d}: manifest says {meta['n']} clips, shards hold {len(out)}")
+    return out
 
 
 def load_cache(directory: str | os.PathLike) -> list[CacheClip]:
     """Every clip of a built cache, in source order."""
-    from safetensors import safe_open
+    def decode(f) -> list[CacheClip]:
+        keys = json.loads(f.metadata()["keys"])
+        codes, cond, teacher = f.get_tensor("codes").long(), f.get_tensor("cond"), f.get_tensor("teacher")
+        ends = f.get_tensor("lengths").cumsum(0).tolist()
+        return [CacheClip(key, codes[:, a:b], cond[a:b], teacher[a:b])
+                for key, a, b in zip(keys, [0, *ends[:-1]], ends)]
 
-    d = Path(directory)
-    meta, shards = _built_shards(d, "token cache")
-    out: list[CacheClip] = []
-    for p in shards:
-        with safe_open(str(p), framework="pt") as f:
-            keys = json.loads(f.metadata()["keys"])
-            codes, cond, teacher = f.get_tensor("codes").long(), f.get_tensor("cond"), f.get_tensor("teacher")
-            ends = f.get_tensor("lengths").cumsum(0).tolist()
-        start = 0
-        for key, end in zip(keys, ends):
-            out.append(CacheClip(key, codes[:, start:end], cond[start:end], teacher[start:end]))
-            start = end
-    if len(out) != int(meta["n"]):
-        raise ValueError(f"token cache {d}: manifest says {meta['n']} clips, shards hold {len(out)}")
-    return out
+    return _read_shards(directory, "token cache", decode)
 
 
 # -- reference-sound labels and alternate sounds ---------------------------------------------------
@@ -350,24 +351,19 @@ def build_ref_cache(directory: str | os.PathLike, source: Any, tokenizer: Any, *
 
 def load_ref_cache(directory: str | os.PathLike) -> list[RefClip]:
     """Every clip's RefClip of a built reference cache, in source order."""
-    from safetensors import safe_open
-
-    d = Path(directory)
-    meta, shards = _built_shards(d, "reference cache")
-    out: list[RefClip] = []
-    for p in shards:
-        with safe_open(str(p), framework="pt") as f:
-            labels = json.loads(f.metadata()["labels"])
-            codes, teacher = f.get_tensor("alt_codes").long(), f.get_tensor("alt_teacher")
-            ends = f.get_tensor("alt_lengths").cumsum(0).tolist()
+    def decode(f) -> list[RefClip]:
+        labels = json.loads(f.metadata()["labels"])
+        codes, teacher = f.get_tensor("alt_codes").long(), f.get_tensor("alt_teacher")
+        ends = f.get_tensor("alt_lengths").cumsum(0).tolist()
         spans = iter(zip([0, *ends[:-1]], ends))
+        clips = []
         for lab in labels:
             clip = RefClip(lab["key"], tuple((kind, tuple(m)) for kind, m in lab["timbre"]),
                            [int(e) for e in lab["events"]], lab["alt_label"])
             if clip.alt_label is not None:
                 a, b = next(spans)
                 clip.alt_codes, clip.alt_teacher = codes[:, a:b], teacher[a:b]
-            out.append(clip)
-    if len(out) != int(meta["n"]):
-        raise ValueError(f"reference cache {d}: manifest says {meta['n']} clips, shards hold {len(out)}")
-    return out
+            clips.append(clip)
+        return clips
+
+    return _read_shards(directory, "reference cache", decode)
