@@ -31,7 +31,8 @@ def add_parser(sub) -> None:
                     help="also write a PNG of spectrograms: the takes of three clips of different kinds beside "
                          f"their true sound, true event times marked; with --set {evaluation.REAL_SET}, per video its "
                          "frames, motion curve (peaks, cuts) and take (onsets) on one time axis (several videos: PATH "
-                         "with each video's name appended)")
+                         "with each video's name appended); with --reference-pairs, one impact clip generated with "
+                         "two different references beside the take without one, true event times marked")
     ev.add_argument("--sampler", action="append", default=[], metavar="KEY=VALUE",
                     help="a sampler setting to measure (choice_temperature, anneal, window); repeatable")
     ev.add_argument("--reference-pairs", action="store_true",
@@ -112,9 +113,9 @@ def cmd_eval_reference(args: argparse.Namespace) -> int:
     from maskvat_foley.core.jobs import GenerationParams
     from maskvat_foley.plugin.cli_options import UsageError
 
-    if args.split != "test" or args.media or args.sampler or args.figure or args.card:
+    if args.split != "test" or args.media or args.sampler or args.card:
         raise UsageError("--reference-pairs runs on FoleyWorld's test clips; it takes no --set, --media, "
-                         "--sampler, --figure or --card")
+                         "--sampler or --card")
     model = args.model or default_model_dir()
     ref_guidance = GenerationParams.ref_guidance if args.ref_guidance is None else args.ref_guidance
     spelled = ["--reference-pairs", "--model", model, "--n", str(args.n), "--device", args.device,
@@ -123,12 +124,24 @@ def cmd_eval_reference(args: argparse.Namespace) -> int:
                "--ref-seconds", str(args.ref_seconds)]
     spelled += ["--seconds", str(args.seconds)] if args.seconds is not None else []
     spelled += ["--out", args.out] if args.out is not None else []
+    spelled += ["--figure", args.figure] if args.figure is not None else []
     try:
         results = evaluate_reference(model, n=args.n, device=args.device, steps=args.steps, guidance=args.guidance,
                                      ref_guidance=ref_guidance, temperature=args.temperature, beam=args.beam,
                                      seed=args.seed, out_dir=args.out, seconds=args.seconds,
                                      ref_seconds=args.ref_seconds,
                                      commands=["maskvat-foley eval " + shlex.join(spelled)])
+        if args.figure:
+            from pathlib import Path
+
+            from maskvat_foley.core.eval.aggregate import write_json
+            from maskvat_foley.core.eval.reference_figure import reference_figure
+
+            results["figure"] = reference_figure(
+                model, args.figure, device=args.device, seed=args.seed, steps=args.steps, guidance=args.guidance,
+                ref_guidance=ref_guidance, temperature=args.temperature, ref_seconds=args.ref_seconds,
+                out_dir=Path(results["out_dir"]) / "figure")
+            write_json(Path(results["out_dir"]) / "eval_reference.json", results)
     except ValueError as e:  # a model without reference support, bad numbers: one line
         raise UsageError(str(e)) from None
     print(json.dumps(results, indent=1))

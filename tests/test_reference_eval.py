@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -88,3 +89,37 @@ def test_bench_generate_with_a_reference(tmp_path):
     assert res["realtime_factor"] > 0
     with pytest.raises(ValueError, match="neither a file nor a number"):
         run(config="tiny", device="cpu", seconds=1.0, reference=str(tmp_path / "missing.wav"), work=str(tmp_path))
+
+
+def test_the_reference_figure_shows_one_clip_with_two_references(model_dir, tmp_path, capsys):
+    """`eval --reference-pairs --figure`: the picture of one impact clip, its true sound, the take
+    without a reference and one take per reference beside the reference, true events marked."""
+    from PIL import Image
+
+    from maskvat_foley.core.data.rematerial import labels_for
+    from maskvat_foley.core.eval import reference_figure as rf
+    from maskvat_foley.core.eval.figure import MARKER
+    from maskvat_foley.plugin.cli import main
+
+    png = tmp_path / "docs" / "two.png"
+    assert main(["eval", "--reference-pairs", "--model", model_dir, "--n", "1", "--steps", "2", "--seconds", "2",
+                 "--out", str(tmp_path / "ev"), "--figure", str(png)]) == 0
+    res = json.loads(capsys.readouterr().out)
+    fig = res["figure"]
+    assert json.loads((tmp_path / "ev" / "eval_reference.json").read_text())["figure"] == fig
+    a, b = fig["labels"]
+    assert a != b and not {a, b} & set(fig["own"]) and {a, b} <= set(labels_for("impact"))
+    assert [r.get("label") for r in fig["rows"]] == [None, None, a, b] and fig["events_s"]
+    for r in fig["rows"][1:]:
+        assert (tmp_path / "ev" / "figure" / r["file"]).is_file() or os.path.isfile(r["file"])
+    for r in fig["rows"][2:]:
+        assert r["follows"] == (r["distance_to_reference_material"] < r["distance_to_own"])
+    img = np.asarray(Image.open(png).convert("RGB"))
+    assert img.shape[1::-1] == rf.figure_size(4)
+    marks = np.all(img == MARKER, axis=-1)
+    assert marks.any(axis=0).sum() >= len(fig["events_s"])  # one tick column per event at least
+    x0 = rf.LEFT + rf.PANEL_W + rf.GAP
+    y_first = rf.TITLE + rf.LABEL + rf.STRIP_H + 2 * rf.ROW_H + rf.LABEL + rf.MARK
+    ref_a = img[y_first:y_first + rf.PANEL_H, x0:x0 + rf.REF_W]
+    ref_b = img[y_first + rf.ROW_H:y_first + rf.ROW_H + rf.PANEL_H, x0:x0 + rf.REF_W]
+    assert ref_a.std() > 5 and np.abs(ref_a.astype(int) - ref_b).mean() > 2  # two different sounds drawn

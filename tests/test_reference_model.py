@@ -311,6 +311,41 @@ def test_training_pairs_follow_the_rules(run_dir, ckpt):
     assert codes.shape == (2, 3, 8) and mask.tolist() == [[True] * 5 + [False] * 3, [False] * 8]
 
 
+
+def test_ref_focus_draws_rows_from_clips_with_an_alternate_sound(run_dir, ckpt):
+    """ref_focus: that share of rows comes from clips with an alternate sound and keeps its
+    reference (the only rows that teach timbre); 0 leaves the windows as without references."""
+    import dataclasses
+
+    from maskvat_foley.core.train.cache import load_cache, load_ref_cache
+    from maskvat_foley.core.train.maskvat import MaskVATTrainConfig, make_batch
+    from maskvat_foley.core.train.references import RefPool, min_ref_frames
+
+    clips, labels = load_cache(run_dir / "cache"), load_ref_cache(run_dir / "cache_ref")
+    labels = [r if i % 3 == 0 else dataclasses.replace(r, alt_label=None, alt_codes=None, alt_teacher=None)
+              for i, r in enumerate(labels)]
+    with_alt = {r.key for r in labels if r.alt_label is not None}
+    assert 0 < len(with_alt) < len(clips)
+    pool = RefPool(clips, labels, min_ref_frames(ckpt.tokenizer.frame_rate, REF_FRAMES), swap_prob=1.0)
+    cfg, window, cpu = MaskVATTrainConfig(batch_size=16), 32, torch.device("cpu")
+    alt_codes = {r.key: r.alt_codes for r in labels if r.alt_label is not None}
+
+    def batch(focus: float, drop: float, seed: int = 0):
+        return make_batch(clips, cfg, np.random.default_rng(seed), window, cpu, refs=pool, ref_len=REF_FRAMES,
+                          ref_rng=np.random.default_rng(seed + 1), ref_drop=drop, ref_focus=focus)
+
+    codes, cond, _, ref, mask = batch(1.0, drop=1.0)
+    assert mask.any(dim=1).all()  # focused rows keep their reference whatever ref_drop says
+    for row in range(codes.shape[0]):  # every row is some alternate clip's swapped window
+        assert any(bool((a.unfold(-1, window, 1) == codes[row, :, None, :]).all(0).all(-1).any())
+                   for a in alt_codes.values())
+    plain = make_batch(clips, cfg, np.random.default_rng(0), window, cpu)
+    codes0, cond0, *_ = batch(0.0, drop=1.0)
+    assert torch.equal(cond0, plain[1]) and torch.equal(codes0, plain[0])
+    with pytest.raises(ValueError, match="ref_focus"):
+        MaskVATTrainConfig(ref_focus=-0.1)
+
+
 # -- the engine ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def reference_wav(tmp_path_factory):

@@ -55,14 +55,19 @@ class MaskVATTrainConfig:
     # Reference training (overrides.ref_frames > 0): the share of rows of a clip with a material or
     # surface whose reference (and target) is another material (core.train.references).
     ref_swap_prob: float = 0.5
+    # The share of rows drawn from clips with an alternate sound, always with a reference: only
+    # those rows can teach the timbre (elsewhere the picture gives it), and they are a quarter of
+    # FoleyWorld's clips. 0 draws every row uniformly.
+    ref_focus: float = 0.0
     seed: int = 0
     loop: LoopConfig = field(default_factory=LoopConfig)
 
     def __post_init__(self) -> None:
         if isinstance(self.loop, dict):
             self.loop = LoopConfig.from_dict(self.loop, "maskvat.loop")
-        if not 0 <= self.ref_swap_prob <= 1:
-            raise ValueError(f"maskvat: ref_swap_prob must be in [0, 1], got {self.ref_swap_prob}")
+        for key in ("ref_swap_prob", "ref_focus"):
+            if not 0 <= getattr(self, key) <= 1:
+                raise ValueError(f"maskvat: {key} must be in [0, 1], got {getattr(self, key)}")
         lo, hi = self.window_range
         if lo < 2 or hi < lo or self.batch_size < 1 or self.shard_size < 1:
             raise ValueError(f"maskvat: window {self.window} must be >= 2 (or [lo, hi] with 2 <= lo <= hi), "
@@ -111,23 +116,31 @@ def draw_window(rng, lo: int, hi: int, longest_clip: int) -> int:
 
 def make_batch(clips: list, cfg: MaskVATTrainConfig, rng, window: int, device: torch.device,
                batch: int | None = None, refs: Any = None, ref_len: int = 0, ref_rng=None,
-               ref_drop: float = 0.0):
+               ref_drop: float = 0.0, ref_focus: float = 0.0):
     """codes [B,K,W], cond [B,W,D], teacher [B,W,T] from random windows of long-enough clips.
 
     With ``refs`` (a references.RefPool) also reference [B,K,ref_len] and ref_mask [B,ref_len]:
     each row paired (and its target chosen) by the pool with ``ref_rng``, dropped with
-    ``ref_drop``. The windows drawn from ``rng`` are the same with and without references."""
+    ``ref_drop``; a share ``ref_focus`` of rows is redrawn (with ``ref_rng``) from clips with an
+    alternate sound and keeps its reference. The windows drawn from ``rng`` are the same with and
+    without references."""
     clips = [c for c in clips if c.codes.shape[-1] >= window]
+    focus = [c for c in clips if refs is not None and refs.has_alternate(c.key)] if ref_focus > 0 else []
     codes, cond, teacher, ref_codes = [], [], [], []
     for _ in range(batch or cfg.batch_size):
         c = clips[int(rng.integers(len(clips)))]
         s = int(rng.integers(c.codes.shape[-1] - window + 1))
+        focused = bool(focus) and ref_rng.random() < ref_focus
+        if focused:
+            c = focus[int(ref_rng.integers(len(focus)))]
+            s = int(ref_rng.integers(c.codes.shape[-1] - window + 1))
         cond.append(c.cond[s:s + window])
         if refs is None:
             codes.append(c.codes[:, s:s + window])
             teacher.append(c.teacher[s:s + window])
             continue
-        pair = refs.pair(c, s, window, ref_len, ref_rng, drop=bool(ref_rng.random() < ref_drop))
+        drop = not focused and bool(ref_rng.random() < ref_drop)
+        pair = refs.pair(c, s, window, ref_len, ref_rng, drop=drop)
         codes.append(pair.target)
         teacher.append(pair.teacher)
         ref_codes.append(pair.reference)
@@ -199,7 +212,7 @@ def train_maskvat(cfg: MaskVATTrainConfig, opts: RunOptions) -> dict[str, Any]:
             ref: dict[str, Any] = {}
             if refs is not None:  # its own stream: the same windows as without references
                 ref_rng = D.step_rng(cfg.seed, info, s, stream=2)
-                ref = dict(refs=refs, ref_rng=ref_rng, ref_drop=mcfg.ref_drop_prob,
+                ref = dict(refs=refs, ref_rng=ref_rng, ref_drop=mcfg.ref_drop_prob, ref_focus=cfg.ref_focus,
                            ref_len=int(ref_rng.integers(refs.min_frames, mcfg.ref_frames + 1)))
             codes, cond, teacher, *given = make_batch(clips, cfg, rng, length, info.device,
                                                       cfg.batch_for(length), **ref)

@@ -75,6 +75,11 @@ class RefPool:
             if r.alt_label is not None:
                 self.by_timbre[alt_timbre(r)].append((r.key, True))
 
+    def has_alternate(self, key: str) -> bool:
+        """Whether the clip has an alternate sound (a row of it can be swapped)."""
+        lab = self.labels.get(key)
+        return lab is not None and lab.alt_label is not None
+
     def codes_of(self, key: str, alt: bool) -> Tensor:
         return self.labels[key].alt_codes if alt else self.clips[key].codes
 
