@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test setup clean default-model continue-model
+.PHONY: demo test setup clean default-model continue-model reference-model
 
 $(BIN)/maskvat-foley: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -45,3 +45,14 @@ continue-model: setup
 	$(BIN)/maskvat-foley train bundle --codec resources/default_model --avsync $(RUNS)/avsync-flow --maskvat $(RUNS)/maskvat-flow --out $(RUNS)/continued-model --name maskvat-foleyworld-default --overwrite
 	$(BIN)/maskvat-foley eval --model $(RUNS)/continued-model --set test --n 40 --device cpu --out $(RUNS)/eval-continued > $(RUNS)/eval-continued.json
 	$(BIN)/maskvat-foley eval --model $(RUNS)/continued-model --set real --media ../shared/media/real --out $(RUNS)/real-continued > $(RUNS)/real-continued.json
+
+# Teach the bundled model reference sounds (`generate --reference`, docs/reference.md): MaskVAT
+# continues from resources/default_model with ref_frames 172 (resources/train_configs/reference.json);
+# codec, visual features and scorer are the bundle's. About 2 hours on 2 CPU cores. The candidate is
+# written to $(RUNS)/reference-model and evaluated there, prompt-free and with reference pairs (and
+# the two-reference picture); copy it over resources/default_model only when its numbers hold up.
+reference-model: setup
+	$(BIN)/maskvat-foley train maskvat --config reference --codec resources/default_model/codec --avsync resources/default_model --out $(RUNS)/maskvat-ref
+	$(BIN)/maskvat-foley train bundle --codec resources/default_model --avsync resources/default_model --maskvat $(RUNS)/maskvat-ref --out $(RUNS)/reference-model --name maskvat-foleyworld-default --overwrite
+	$(BIN)/maskvat-foley eval --model $(RUNS)/reference-model --set test --n 40 --device cpu --out $(RUNS)/eval-reference-model > $(RUNS)/eval-reference-model.json
+	$(BIN)/maskvat-foley eval --reference-pairs --model $(RUNS)/reference-model --n 30 --device cpu --out $(RUNS)/eval-reference-pairs --figure docs/reference_two_sounds.png > $(RUNS)/eval-reference-pairs.json

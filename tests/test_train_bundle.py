@@ -51,7 +51,8 @@ def test_bundle_gives_a_checkpoint_with_the_trained_scorer(tmp_path):
 
 def test_a_run_that_continues_from_a_bundle_reuses_its_codec(tmp_path):
     """A new machine keeps only the repo: MaskVAT continues from the bundled model (init_from) and
-    the bundle's float16 codec is reused, so `bundle --codec MODEL_DIR` takes the codec stage from it."""
+    the bundle's float16 codec is reused, so `bundle --codec MODEL_DIR` takes the codec stage from it;
+    `--avsync MODEL_DIR` likewise takes the bundle's features, scorer and avsync stage."""
     cfg = tiny_config(tmp_path, codec={"crop_seconds": [0.05, 0.05], "loop": {"max_steps": 1}},
                       avsync={"loop": {"max_steps": 1}}, maskvat={"loop": {"max_steps": 1}})
     r = {k: tmp_path / k for k in ("codec", "avsync", "maskvat", "more")}
@@ -72,6 +73,15 @@ def test_a_run_that_continues_from_a_bundle_reuses_its_codec(tmp_path):
     meta = json.loads((first / "config.json").read_text())
     assert meta["info"]["codec"]["command"].startswith("maskvat-foley train codec")
     assert "maskvat-foley train codec" in (first / "MODEL_CARD.md").read_text()
+    # the avsync stage from the bundle as well (what `make reference-model` does on a new machine)
+    run(["maskvat", "--config", str(tmp_path / "more.json"), "--out", str(tmp_path / "again"), "--no-progress",
+         "--codec", str(first / "codec"), "--avsync", str(first)])
+    assert main(["bundle", "--codec", str(first), "--avsync", str(first), "--maskvat", str(tmp_path / "again"),
+                 "--out", str(tmp_path / "second")]) == 0
+    second = json.loads((tmp_path / "second" / "config.json").read_text())
+    assert second["info"]["avsync"]["command"] == meta["info"]["avsync"]["command"]
+    assert second["info"]["avsync"]["command"].startswith("maskvat-foley train avsync")
+    assert isinstance(load_checkpoint(tmp_path / "second").scorer, FoleyWorldAVScorer)
     # a folder that is neither a codec run nor a bundle is refused
     with pytest.raises(FileNotFoundError, match="summary.json"):
         run(["bundle", "--codec", str(tmp_path / "nothing"), "--avsync", str(r["avsync"]),

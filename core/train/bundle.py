@@ -27,8 +27,8 @@ def bundle(codec_run: str | os.PathLike, avsync_run: str | os.PathLike, maskvat_
     from maskvat_foley.core.train.maskvat import model_card, stage_device
 
     runs = {"codec": Path(codec_run), "avsync": Path(avsync_run), "maskvat": Path(maskvat_run)}
-    summaries: dict[str, dict[str, Any]] = {k: read_summary(p) for k, p in runs.items() if k != "codec"}
-    summaries["codec"] = codec_summary(runs["codec"])
+    summaries: dict[str, dict[str, Any]] = {"maskvat": read_summary(runs["maskvat"])}
+    summaries.update({k: stage_summary(runs[k], k) for k in ("codec", "avsync")})
     for k, s in summaries.items():
         if s.get("stage") != k:
             raise ValueError(f"{runs[k]}: is a {s.get('stage')!r} run, expected a {k!r} run")
@@ -57,15 +57,16 @@ def bundle(codec_run: str | os.PathLike, avsync_run: str | os.PathLike, maskvat_
     return path
 
 
-def codec_summary(run: Path) -> dict[str, Any]:
-    """A codec run's summary, or, for a bundled model folder (its codec/ reused, as a run that
-    continues from the bundle does), the codec stage recorded in the bundle's config."""
+def stage_summary(run: Path, stage: str) -> dict[str, Any]:
+    """A codec or avsync run's summary, or, for a bundled model folder (its codec/, or features/
+    and scorer/, reused, as a run that continues from the bundle does), that stage as recorded in
+    the bundle's config."""
     if (run / SUMMARY_FILE).is_file() or not (run / "config.json").is_file():
         return read_summary(run)
-    info = (json.loads((run / "config.json").read_text()).get("info") or {}).get("codec")
+    info = (json.loads((run / "config.json").read_text()).get("info") or {}).get(stage)
     if not isinstance(info, dict):
-        raise ValueError(f"{run}: neither a codec run nor a bundled model that records its codec stage")
-    return {**info, "stage": "codec", "from_bundle": str(run)}
+        raise ValueError(f"{run}: neither a {stage} run nor a bundled model that records its {stage} stage")
+    return {**info, "stage": stage, "from_bundle": str(run)}
 
 
 def _same(src: Path, used: Path, what: str) -> bool:
