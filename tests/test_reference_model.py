@@ -344,6 +344,8 @@ def test_ref_focus_draws_rows_from_clips_with_an_alternate_sound(run_dir, ckpt):
     assert torch.equal(cond0, plain[1]) and torch.equal(codes0, plain[0])
     with pytest.raises(ValueError, match="ref_focus"):
         MaskVATTrainConfig(ref_focus=-0.1)
+    with pytest.raises(ValueError, match="ref_lr_scale"):
+        MaskVATTrainConfig(ref_lr_scale=0)
 
 
 # -- the engine ----------------------------------------------------------------------------------

@@ -67,3 +67,27 @@ def test_unknown_config_key_is_refused(tmp_path):
     p.write_text(json.dumps(cfg))
     with pytest.raises(ValueError, match="max_stpes"):
         _maskvat(str(p), tmp_path / "x")
+
+
+def test_lr_scale_gives_named_parameters_their_own_rate(tmp_path):
+    """Trainer(lr_scale=...): parameters the function names get the scaled rate (reference
+    sub-layers catching up with warm-started weights); weight decay still on matrices only."""
+    from maskvat_foley.core.train.dist import DistInfo
+    from maskvat_foley.core.train.loop import Trainer
+
+    model = torch.nn.ModuleDict({"ref_attn": torch.nn.Linear(3, 3), "body": torch.nn.Linear(3, 3)})
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+
+    def step_fn(step, m):
+        return sum(p.sum() for p in m.parameters()), {}
+
+    cfg = LoopConfig(max_steps=1, lr=0.01, warmup_steps=0, save_every=0, log_every=1, weight_decay=0.0)
+    trainer = Trainer(model, cfg, tmp_path, DistInfo(), step_fn, progress=False,
+                      lr_scale=lambda n: 10.0 if n.startswith("ref_") else 1.0)
+    groups = {(g["params"][0].dim() == 2, g["lr_scale"]): len(g["params"]) for g in trainer.opt.param_groups}
+    assert groups == {(True, 1.0): 1, (False, 1.0): 1, (True, 10.0): 1, (False, 10.0): 1}
+    trainer.run()
+    moved = {n: float((p.detach() - before[n]).abs().max()) for n, p in model.named_parameters()}
+    # Adam's first step moves every weight by its learning rate: 10x for the scaled ones
+    assert moved["ref_attn.weight"] == pytest.approx(10 * moved["body.weight"], rel=1e-3)
+    assert moved["ref_attn.bias"] == pytest.approx(10 * moved["body.bias"], rel=1e-3)

@@ -108,17 +108,23 @@ class Trainer:
 
     def __init__(self, model: nn.Module, cfg: LoopConfig, out_dir: str | os.PathLike, info: DistInfo,
                  step_fn: StepFn, *, val_fn: ValFn | None = None, extra: dict[str, Any] | None = None,
-                 name: str = "train", progress: bool = True) -> None:
+                 name: str = "train", progress: bool = True,
+                 lr_scale: Callable[[str], float] | None = None) -> None:
+        """``lr_scale``: a parameter name's learning-rate multiplier (None: 1 for all), e.g. for
+        freshly added sub-layers that must catch up with warm-started ones."""
         self.cfg, self.info, self.name, self.progress = cfg, info, name, progress
         self.out = Path(out_dir)
         self.model = model.to(info.device)
         self.wrapped = wrap_model(self.model, info)
         self.step_fn, self.val_fn, self.extra = step_fn, val_fn, dict(extra or {})
-        decay = [p for p in self.model.parameters() if p.requires_grad and p.dim() >= 2]
-        rest = [p for p in self.model.parameters() if p.requires_grad and p.dim() < 2]
-        self.opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                                      {"params": rest, "weight_decay": 0.0}],
-                                     lr=lr_at(cfg, 0), betas=cfg.betas)
+        groups: dict[tuple[bool, float], list[nn.Parameter]] = {}
+        for n, p in self.model.named_parameters():
+            if p.requires_grad:  # weight decay on matrices only; one group per (decay, scale)
+                groups.setdefault((p.dim() >= 2, lr_scale(n) if lr_scale else 1.0), []).append(p)
+        self.opt = torch.optim.AdamW(
+            [{"params": ps, "weight_decay": cfg.weight_decay if decay else 0.0, "lr_scale": scale}
+             for (decay, scale), ps in sorted(groups.items(), key=lambda kv: (not kv[0][0], kv[0][1]))],
+            lr=lr_at(cfg, 0), betas=cfg.betas)
         self.step = 0
         self.seconds = 0.0  # accumulated over resumed runs
 
@@ -213,7 +219,7 @@ class Trainer:
                 t0 = time.monotonic()
                 lr = lr_at(cfg, self.step)
                 for g in self.opt.param_groups:
-                    g["lr"] = lr
+                    g["lr"] = lr * g.get("lr_scale", 1.0)
                 ctx = torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
                 with ctx:
                     loss, metrics = self.step_fn(self.step, self.wrapped)

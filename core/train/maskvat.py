@@ -59,6 +59,10 @@ class MaskVATTrainConfig:
     # those rows can teach the timbre (elsewhere the picture gives it), and they are a quarter of
     # FoleyWorld's clips. 0 draws every row uniformly.
     ref_focus: float = 0.0
+    # Learning-rate multiplier of the reference sub-layers (names with "ref_"): they start at zero
+    # gates beside warm-started weights, and at the base rate their gates stayed near 0.01 after
+    # 9000 steps (docs/reference.md).
+    ref_lr_scale: float = 1.0
     seed: int = 0
     loop: LoopConfig = field(default_factory=LoopConfig)
 
@@ -68,6 +72,8 @@ class MaskVATTrainConfig:
         for key in ("ref_swap_prob", "ref_focus"):
             if not 0 <= getattr(self, key) <= 1:
                 raise ValueError(f"maskvat: {key} must be in [0, 1], got {getattr(self, key)}")
+        if not self.ref_lr_scale > 0:
+            raise ValueError(f"maskvat: ref_lr_scale must be positive, got {self.ref_lr_scale}")
         lo, hi = self.window_range
         if lo < 2 or hi < lo or self.batch_size < 1 or self.shard_size < 1:
             raise ValueError(f"maskvat: window {self.window} must be >= 2 (or [lo, hi] with 2 <= lo <= hi), "
@@ -106,6 +112,11 @@ def load_inputs(cfg: MaskVATTrainConfig, device: torch.device):
             torch.manual_seed(cfg.init_seed)
             ext = create(spec.pop("name"), **spec)
     return tok.eval(), ext.eval()
+
+
+def ref_scale(name: str, scale: float) -> float:
+    """The learning-rate multiplier of parameter ``name``: ``scale`` for the reference sub-layers."""
+    return scale if any(part.startswith("ref_") for part in name.split(".")) else 1.0
 
 
 def draw_window(rng, lo: int, hi: int, longest_clip: int) -> int:
@@ -246,7 +257,7 @@ def train_maskvat(cfg: MaskVATTrainConfig, opts: RunOptions) -> dict[str, Any]:
             return tot
 
         trainer = Trainer(model, cfg.loop, opts.out, info, step_fn, val_fn=val_fn, name="maskvat",
-                          progress=opts.progress)
+                          progress=opts.progress, lr_scale=lambda n: ref_scale(n, cfg.ref_lr_scale))
         result = trainer.run(resume=opts.resume, stop_at=opts.stop_at, max_minutes=opts.max_minutes)
         summary: dict[str, Any] = {}
         if info.is_main:
