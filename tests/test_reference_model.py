@@ -346,6 +346,43 @@ def test_ref_focus_draws_rows_from_clips_with_an_alternate_sound(run_dir, ckpt):
         MaskVATTrainConfig(ref_focus=-0.1)
     with pytest.raises(ValueError, match="ref_lr_scale"):
         MaskVATTrainConfig(ref_lr_scale=0)
+    with pytest.raises(ValueError, match="ref_full_mask"):
+        MaskVATTrainConfig(ref_full_mask=2)
+
+
+
+def test_ref_full_mask_masks_every_cell_of_rows_with_a_reference(ckpt):
+    """ref_full_mask: those rows start where sampling starts (all masked), so only the picture and
+    the reference can tell the target; rows without a reference keep their random masks, and 0
+    draws nothing extra (the same masks as before the option)."""
+    from maskvat_foley.core.model.objective import training_loss
+
+    m = ckpt.model.eval()
+    seen = []
+
+    class Recorder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.module = m
+
+        def forward(self, inputs, *a, **kw):
+            seen.append(inputs.clone())
+            return m(inputs, *a, **kw)
+
+    c = m.config
+    codes = torch.randint(0, c.codebook_size, (4, c.n_codebooks, 24), generator=gen(1))
+    cond = torch.randn(4, 24, ckpt.extractor.dim, generator=gen(2))
+    ref = torch.randint(0, c.codebook_size, (4, c.n_codebooks, 10), generator=gen(3))
+    ref_mask = torch.tensor([[True] * 10, [True] * 10, [False] * 10, [False] * 10])
+    with torch.no_grad():
+        training_loss(Recorder(), codes, cond, generator=gen(0), reference=ref, ref_mask=ref_mask,
+                      ref_full_mask=1.0)
+        training_loss(Recorder(), codes, cond, generator=gen(0), reference=ref, ref_mask=ref_mask)
+        training_loss(Recorder(), codes, cond, generator=gen(0), reference=ref, ref_mask=ref_mask,
+                      ref_full_mask=0.0)
+    full, plain, zero = (x == c.mask_id for x in seen)
+    assert full[:2].all() and torch.equal(full[2:], plain[2:]) and not plain[:2].all()
+    assert torch.equal(plain, zero)
 
 
 # -- the engine ----------------------------------------------------------------------------------

@@ -56,13 +56,15 @@ def unwrap(model: torch.nn.Module) -> torch.nn.Module:
 def training_loss(model: torch.nn.Module, codes: Tensor, cond: Tensor, *,
                   generator: torch.Generator | None = None,
                   teacher_frames: Tensor | None = None, reference: Tensor | None = None,
-                  ref_mask: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:
+                  ref_mask: Tensor | None = None, ref_full_mask: float = 0.0) -> tuple[Tensor, dict[str, float]]:
     """(loss, metrics) for a batch: codes [B,K,F] (no MASK), cond [B,F,Dc], teacher [B,F,aux_dim].
 
     ``reference`` [B,K,R] and ``ref_mask`` [B,R] (models with ref_frames > 0): each row's reference
     sound and its real frames, all False for a row whose reference is dropped (the caller pairs
     and drops them: a dropped reference also changes which target a row has, see
-    core.train.references). The loss is on the picture's frames only."""
+    core.train.references). The loss is on the picture's frames only. ``ref_full_mask``: the share of
+    rows with a reference whose every cell is masked (where sampling starts): under partial masks
+    the visible tokens of the target already tell its timbre, so the reference is redundant there."""
     cfg = unwrap(model).config
     b, k, n = codes.shape
     if bool((codes >= cfg.mask_id).any()) or bool((codes < 0).any()):
@@ -71,6 +73,11 @@ def training_loss(model: torch.nn.Module, codes: Tensor, cond: Tensor, *,
     mask, ratio = random_mask(cfg.mask_mode, b, k, n, generator=generator, device=dev,
                               context_prob=cfg.context_prob, levels_prob=cfg.levels_prob)
     drop = torch.rand(b, generator=generator, device=dev) < cfg.cond_drop_prob
+    if ref_full_mask > 0 and reference is not None:
+        has = torch.ones(b, dtype=torch.bool, device=dev) if ref_mask is None else ref_mask.to(dev).any(dim=1)
+        full = has & (torch.rand(b, generator=generator, device=dev) < ref_full_mask)
+        mask = mask | full.view(b, 1, 1)
+        ratio = torch.where(full, torch.ones_like(ratio), ratio)
     inputs = codes.masked_fill(mask, cfg.mask_id)
     use_aux = cfg.aux_weight > 0
     if use_aux:

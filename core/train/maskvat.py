@@ -63,13 +63,15 @@ class MaskVATTrainConfig:
     # gates beside warm-started weights. Measured: 10 did not make takes follow the reference
     # (docs/reference.md), so the recipe keeps 1.
     ref_lr_scale: float = 1.0
+    # The share of rows with a reference trained fully masked (objective.training_loss).
+    ref_full_mask: float = 0.0
     seed: int = 0
     loop: LoopConfig = field(default_factory=LoopConfig)
 
     def __post_init__(self) -> None:
         if isinstance(self.loop, dict):
             self.loop = LoopConfig.from_dict(self.loop, "maskvat.loop")
-        for key in ("ref_swap_prob", "ref_focus"):
+        for key in ("ref_swap_prob", "ref_focus", "ref_full_mask"):
             if not 0 <= getattr(self, key) <= 1:
                 raise ValueError(f"maskvat: {key} must be in [0, 1], got {getattr(self, key)}")
         if not self.ref_lr_scale > 0:
@@ -230,7 +232,7 @@ def train_maskvat(cfg: MaskVATTrainConfig, opts: RunOptions) -> dict[str, Any]:
             gen = D.step_generator(cfg.seed, info, s, info.device)
             loss, metrics = training_loss(wrapped, codes, cond, generator=gen,
                                           teacher_frames=teacher if mcfg.aux_weight > 0 else None,
-                                          **_ref_kw(given))
+                                          ref_full_mask=cfg.ref_full_mask, **_ref_kw(given))
             return loss, {k: v for k, v in metrics.items() if not k.startswith("acc_cb")}
 
         def val_fn(m: nn.Module) -> dict[str, float]:
