@@ -105,6 +105,37 @@ def reference_audio(pair: Pair, seconds: float) -> np.ndarray:
     return audio[start:start + round(seconds * SAMPLE_RATE)]
 
 
+def write_reference(pair: Pair, seconds: float, path: Path) -> np.ndarray:
+    """reference_audio(pair, seconds) written to ``path`` as a float WAV (read by the engine as an
+    editor's file); returns the audio."""
+    import soundfile
+
+    ref = reference_audio(pair, seconds)
+    soundfile.write(str(path), ref, SAMPLE_RATE, subtype="FLOAT")
+    return ref
+
+
+def clip_job(clip: Any, media_dir: Path, timeline_name: str) -> Any:
+    """A FoleyWorld clip written as a real video in ``media_dir`` and its ClipJob (whole clip)."""
+    from maskvat_foley.core.data.make import clip_name, write_clip
+    from maskvat_foley.core.jobs import ClipJob
+
+    name = clip_name(clip.spec.seed)
+    return ClipJob(clip_id=name, name=name, media_path=str(write_clip(clip, media_dir)), media_rate=clip.rate,
+                   source_start=0, source_duration=clip.spec.n_frames, timeline_rate=clip.rate, record_start=0,
+                   record_duration=clip.spec.n_frames, timeline_name=timeline_name)
+
+
+def generate_take(engine: Any, job: Any, params: GenerationParams, out_dir: Path, n: int) -> tuple[Any, np.ndarray]:
+    """One take of ``job`` through the engine: (the Take, its audio as ``n`` mono samples)."""
+    from maskvat_foley.core.eval.run import _read_take
+
+    result = engine.generate([job], params, out_dir=str(out_dir))[0]
+    if not result.ok or not result.takes:
+        raise RuntimeError(f"reference evaluation clip {job.clip_id}: generation failed: {result.error}")
+    return result.takes[0], _read_take(result.takes[0].path, n)
+
+
 def evaluate_reference(model_dir: str | os.PathLike | None = None, *, n: int = CLIPS, device: str = DEVICE,
                        steps: int = GenerationParams.steps, guidance: float = GenerationParams.guidance,
                        ref_guidance: float = GenerationParams.ref_guidance,
@@ -190,31 +221,19 @@ def summarize(records: list[dict[str, Any]], matches: dict[str, list[on.OnsetMat
 
 def _evaluate_pair(engine: Any, pair: Pair, free: GenerationParams, ref_guidance: float, out: Path,
                    seconds, size: tuple[int, int], ref_seconds: float, timbre: Any):
-    import soundfile
-
     from maskvat_foley.core.data import generate_clip, render_audio
-    from maskvat_foley.core.data.make import clip_name, write_clip
     from maskvat_foley.core.data.rematerial import rematerial
-    from maskvat_foley.core.eval.run import _read_take
-    from maskvat_foley.core.jobs import ClipJob, ReferenceSpec
+    from maskvat_foley.core.jobs import ReferenceSpec
 
     clip = generate_clip(pair.seed, seconds=seconds, size=size, kinds=[pair.kind])
-    name = clip_name(pair.seed)
-    video = write_clip(clip, out / "media")
+    job = clip_job(clip, out / "media", "foleyworld_eval_reference")
     ref_path = out / "media" / f"reference_{pair.ref_seed}_{pair.label}.wav"
-    ref = reference_audio(pair, ref_seconds)
-    soundfile.write(str(ref_path), ref, SAMPLE_RATE, subtype="FLOAT")
+    ref = write_reference(pair, ref_seconds, ref_path)
     as_label = render_audio(rematerial(clip.spec, pair.label), SAMPLE_RATE)
-    job = ClipJob(clip_id=name, name=name, media_path=str(video), media_rate=clip.rate, source_start=0,
-                  source_duration=clip.spec.n_frames, timeline_rate=clip.rate, record_start=0,
-                  record_duration=clip.spec.n_frames, timeline_name="foleyworld_eval_reference")
     with_ref = dataclasses.replace(free, reference=ReferenceSpec(str(ref_path)), ref_guidance=ref_guidance)
-    takes = {}
-    for key, params in (("free", free), ("reference", with_ref)):
-        result = engine.generate([job], params, out_dir=str(out / "takes" / key))[0]
-        if not result.ok or not result.takes:
-            raise RuntimeError(f"reference evaluation clip {name}: generation failed: {result.error}")
-        takes[key] = (result.takes[0], _read_take(result.takes[0].path, len(clip.audio)))
+    takes = {key: generate_take(engine, job, params, out / "takes" / key, len(clip.audio))
+             for key, params in (("free", free), ("reference", with_ref))}
+    name = job.clip_id
     emb = {k: timbre.decay_embedding(a, SAMPLE_RATE) for k, a in
            (("own", clip.audio), ("as_label", as_label), ("reference", ref),
             ("take", takes["reference"][1]), ("take_free", takes["free"][1]))}

@@ -50,15 +50,11 @@ def reference_figure(model_dir: str | os.PathLike, path: str | os.PathLike, *, k
                      ref_seconds: float = 2.0, out_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """Generate the clip without a reference and with each of ``labels`` (default: two picked by
     pick_labels), draw the figure to ``path``; returns what it shows (labels, files, timbre)."""
-    import soundfile
-
     from maskvat_foley.core.data import generate_clip, render_audio
-    from maskvat_foley.core.data.make import clip_name, write_clip
     from maskvat_foley.core.data.rematerial import rematerial
     from maskvat_foley.core.engine.engine import Engine
     from maskvat_foley.core.eval import reference as ev, timbre
-    from maskvat_foley.core.eval.run import _read_take
-    from maskvat_foley.core.jobs import ClipJob, ReferenceSpec
+    from maskvat_foley.core.jobs import ReferenceSpec
 
     if kind not in ev.KINDS:
         raise ValueError(f"kind must be one of {', '.join(ev.KINDS)}, got {kind!r}")
@@ -69,19 +65,15 @@ def reference_figure(model_dir: str | os.PathLike, path: str | os.PathLike, *, k
     engine = Engine(str(model_dir), device=device, cache_dir=str(out / "feature_cache"))
     engine.require_reference_support()
     clip = generate_clip(pair.seed, seconds=seconds, kinds=[kind])
-    name = clip_name(pair.seed)
-    job = ClipJob(clip_id=name, name=name, media_path=str(write_clip(clip, out / "media")), media_rate=clip.rate,
-                  source_start=0, source_duration=clip.spec.n_frames, timeline_rate=clip.rate, record_start=0,
-                  record_duration=clip.spec.n_frames, timeline_name="maskvat_reference_figure")
+    job = ev.clip_job(clip, out / "media", "maskvat_reference_figure")
+    name = job.clip_id
     free = GenerationParams(seed=seed, takes=1, steps=steps, guidance=guidance, temperature=temperature,
                             sample_rate=ev.SAMPLE_RATE, channels=1)
     n = len(clip.audio)
 
     def take(params: GenerationParams, key: str) -> tuple[str, np.ndarray]:
-        res = engine.generate([job], params, out_dir=str(out / "takes" / key))[0]
-        if not res.ok or not res.takes:
-            raise RuntimeError(f"reference figure: generation failed: {res.error}")
-        return res.takes[0].path, _read_take(res.takes[0].path, n)
+        made, audio = ev.generate_take(engine, job, params, out / "takes" / key, n)
+        return made.path, audio
 
     own_emb = timbre.decay_embedding(clip.audio, ev.SAMPLE_RATE)
     free_file, free_audio = take(free, "none")
@@ -89,9 +81,8 @@ def reference_figure(model_dir: str | os.PathLike, path: str | os.PathLike, *, k
         {"title": f"true sound: the picture's {'/'.join(pair.own)}", "audio": clip.audio},
         {"title": "take without a reference", "audio": free_audio, "file": free_file}]
     for label in labels:
-        ref = ev.reference_audio(dataclasses.replace(pair, label=label), ref_seconds)
         ref_path = out / "media" / f"reference_{label}.wav"
-        soundfile.write(str(ref_path), ref, ev.SAMPLE_RATE, subtype="FLOAT")
+        ref = ev.write_reference(dataclasses.replace(pair, label=label), ref_seconds, ref_path)
         params = dataclasses.replace(free, reference=ReferenceSpec(str(ref_path)), ref_guidance=ref_guidance)
         file, audio = take(params, label)
         as_label = timbre.decay_embedding(render_audio(rematerial(clip.spec, label), ev.SAMPLE_RATE), ev.SAMPLE_RATE)
