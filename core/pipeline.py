@@ -245,9 +245,10 @@ class Summary:
 
 def level_notes(takes: Sequence[Take]) -> list[str]:
     """One line per take whose level is not what was asked (a near-silent take left as it was, a
-    gain lowered by the true-peak ceiling): the editor must hear these before using them."""
-    return [f"level of {t.clip_id} take {t.seed}: {t.metadata['level_note']}" for t in takes
-            if t.metadata.get("level_note")]
+    gain lowered by the true-peak ceiling) or that the model left quiet (core.model.level_calibration):
+    the editor must hear these before using them."""
+    return [f"level of {t.clip_id} take {t.seed}: {note}" for t in takes
+            for note in (t.metadata.get("model_level_note"), t.metadata.get("level_note")) if note]
 
 
 def generate_timeline(prepared: Prepared, output: str, params: GenerationParams, engine, *,

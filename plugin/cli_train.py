@@ -4,6 +4,7 @@
     maskvat-foley train avsync  --config default --out runs/avsync
     maskvat-foley train maskvat --config default --out runs/maskvat --codec runs/codec --avsync runs/avsync
     maskvat-foley train bundle  --codec runs/codec --avsync runs/avsync --maskvat runs/maskvat --out DIR
+    maskvat-foley train level   --model DIR   (measure the training audio's level into a bundle)
 
 Several GPUs: ``torchrun --nproc_per_node N -m maskvat_foley train maskvat ...``. The stages are
 core/train/stages.py; ``--config`` is a JSON file or the name of one in resources/train_configs.
@@ -24,7 +25,7 @@ STAGES = ("codec", "avsync", "maskvat")  # core.train.stages.STAGES, without imp
 
 def add_parser(sub) -> None:
     tr = sub.add_parser("train", description="Train the MaskVAT Foley models.",
-                        help="train the codec, the audio-visual encoder or MaskVAT (codec|avsync|maskvat|bundle)")
+                        help="train the codec, the audio-visual encoder or MaskVAT (codec|avsync|maskvat|bundle|level)")
     _add_actions(tr)
     tr.set_defaults(handler=cmd_train)
 
@@ -51,6 +52,24 @@ def _add_actions(tr: argparse.ArgumentParser) -> None:
     b.add_argument("--out", required=True, help="checkpoint folder to write")
     b.add_argument("--name", help="model name (default: the MaskVAT run's)")
     b.add_argument("--overwrite", action="store_true", help="replace a checkpoint already in --out")
+    b.add_argument("--level-clips", type=_clip_count, default=200,
+                   help="FoleyWorld clips whose level through the codec the takes are brought to "
+                        "(default 200; 0: none)")
+    lv = acts.add_parser("level", help="measure the output level into a model folder (the training "
+                                       "audio's level through its codec; the weights are unchanged)")
+    lv.add_argument("--model", required=True, help="model folder (a bundle)")
+    lv.add_argument("--clips", type=_clip_count, default=200, help="FoleyWorld train clips to measure (default 200)")
+    lv.add_argument("--device", default="cpu", help="device for the codec (default cpu)")
+
+
+def _clip_count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= 100_000:
+        raise argparse.ArgumentTypeError(f"expected a whole number of clips from 0 to 100000, got {text!r}")
+    return n
 
 
 def train(args: argparse.Namespace, argv: list[str]) -> dict[str, Any] | Path:
@@ -62,7 +81,21 @@ def train(args: argparse.Namespace, argv: list[str]) -> dict[str, Any] | Path:
         from maskvat_foley.core.train.bundle import bundle
 
         return bundle(args.codec, args.avsync, args.maskvat, args.out, name=args.name, overwrite=args.overwrite,
-                      command=command)
+                      command=command, level_clips=args.level_clips)
+    if args.action == "level":
+        from maskvat_foley.core.codec.tokenizer import Tokenizer
+        from maskvat_foley.core.model.checkpoint import CODEC_DIR, read_meta, set_level
+        from maskvat_foley.core.train.level import measure
+
+        if args.clips < 1:
+            raise ValueError("--clips must be at least 1")
+        read_meta(args.model)  # not a model folder: said before anything is measured
+        codec = Path(args.model) / CODEC_DIR
+        if not codec.is_dir():
+            raise FileNotFoundError(f"{args.model}: has no {CODEC_DIR}/ folder to measure the level through")
+        level = measure(Tokenizer.load(codec, device=args.device), args.clips)
+        set_level(args.model, level.to_dict())
+        return {"stage": "level", **level.to_dict()}
     from maskvat_foley.core.train.stages import run_stage
 
     opts = RunOptions(out=Path(args.out), resume=args.resume, stop_at=args.max_steps, max_minutes=args.max_minutes,
@@ -82,7 +115,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 2
     if isinstance(result, dict) and result:
         keys = ("stage", "step", "stopped", "train_seconds", "steps_per_s", "val")
-        print(json.dumps({k: result.get(k) for k in keys}, default=str))
+        print(json.dumps(result if result.get("stage") == "level" else {k: result.get(k) for k in keys},
+                         default=str))
     elif isinstance(result, Path):
         print(result)
     return 0

@@ -49,6 +49,7 @@
 #   TOTAL [575]         seconds for the whole script    BENCH_RESERVE [150]   seconds kept for benchmarks
 #   BENCH_CONFIG [paper]   BENCH_ARGS [] (more options, e.g. "--seconds 2 --repeat 1")
 #   BENCH_TIMEOUT [180] DATA_WORKERS [automatic]   PYTHON [python3]
+#   LEVEL_CLIPS [200]   FoleyWorld clips the bundle measures its output level on (train bundle --level-clips)
 #   WHEELS [.whl] (empty: install none)      SITE [/tmp/site] (where the wheels go)
 set -u
 
@@ -70,6 +71,7 @@ STAGE_OVERHEAD=${STAGE_OVERHEAD:-90}
 TOTAL=${TOTAL:-575}
 BENCH_RESERVE=${BENCH_RESERVE:-150}
 BENCH_CONFIG=${BENCH_CONFIG:-paper}
+LEVEL_CLIPS=${LEVEL_CLIPS:-200}
 read -r -a BENCH_OPTS <<<"${BENCH_ARGS:-}"
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-180}
 WHEELS=${WHEELS-.whl}
@@ -162,7 +164,7 @@ else
 fi
 if [ -f "$RUNS/maskvat/summary.json" ]; then
     step bundle "$(within 120)" - "${MF[@]}" train bundle --codec "$RUNS/codec" --avsync "$RUNS/avsync" \
-        --maskvat "$RUNS/maskvat" --out "$RUNS/model" --overwrite
+        --maskvat "$RUNS/maskvat" --out "$RUNS/model" --overwrite --level-clips "$LEVEL_CLIPS"
 else
     skip bundle "no finished maskvat run"
 fi

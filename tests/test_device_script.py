@@ -72,7 +72,8 @@ def device_run(tmp_path_factory):
     env = blocking_env(tmp)
     env.update(PYTHON=sys.executable, CONFIG="tiny", DEVICE="cpu", WHEELS="", RUNS=str(tmp / "runs"),
                OUT=str(tmp / "out"), MAX_STEPS="2", CODEC_MINUTES="1", AVSYNC_MINUTES="1", MASKVAT_MINUTES="1",
-               DATA_WORKERS="0", BENCH_CONFIG="tiny", BENCH_ARGS="--seconds 1 --repeat 1 --steps 2", TOTAL="500")
+               DATA_WORKERS="0", BENCH_CONFIG="tiny", BENCH_ARGS="--seconds 1 --repeat 1 --steps 2", TOTAL="500",
+               LEVEL_CLIPS="3")
     proc = subprocess.run(["bash", str(ROOT / "scripts" / "device_train.sh")], env=env, capture_output=True,
                           text=True, timeout=560, cwd=str(tmp))
     return proc, tmp / "out"

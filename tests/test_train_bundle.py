@@ -13,6 +13,9 @@ from maskvat_foley.core.train.syncnet import FoleyWorldAVScorer
 from test_train_helpers import tiny_config
 
 
+NO_LEVEL = ["--level-clips", "0"]  # no output level measured: these tests are about the runs
+
+
 def test_bundle_gives_a_checkpoint_with_the_trained_scorer(tmp_path):
     cfg = tiny_config(tmp_path, codec={"crop_seconds": [0.05, 0.05], "loop": {"max_steps": 2}},
                       avsync={"loop": {"max_steps": 2}},
@@ -24,12 +27,14 @@ def test_bundle_gives_a_checkpoint_with_the_trained_scorer(tmp_path):
         run([stage, "--config", cfg, "--out", str(r[stage]), "--no-progress"])
     run(["maskvat", "--config", cfg, "--out", str(r["maskvat"]), "--no-progress",
          "--codec", str(r["codec"]), "--avsync", str(r["avsync"])])
-    assert main(["bundle", "--codec", str(r["codec"]), "--avsync", str(r["avsync"]),
+    assert main(["bundle", "--level-clips", "3", "--codec", str(r["codec"]), "--avsync", str(r["avsync"]),
                  "--maskvat", str(r["maskvat"]), "--out", str(tmp_path / "model")]) == 0
     ckpt = load_checkpoint(tmp_path / "model")
     assert isinstance(ckpt.scorer, FoleyWorldAVScorer)
     meta = json.loads((tmp_path / "model" / "config.json").read_text())
     assert meta["scorer"] == {"name": "foleyworld-av", "path": "scorer"}
+    # The training audio's level through this codec, which takes are brought to.
+    assert ckpt.level is not None and 1 <= ckpt.level.clips <= 3 and meta["level"]["codec_peak_dbfs"] < 0
     assert ckpt.extractor.name == "foleyworld-av" and ckpt.tokenizer.name == "tiny"
     # The sampler's default window is the longest trained one.
     assert ckpt.model.config.sample_window == 64 and ckpt.model.config.window == 64
@@ -45,7 +50,7 @@ def test_bundle_gives_a_checkpoint_with_the_trained_scorer(tmp_path):
     other_cfg = tiny_config(tmp_path, avsync={"init_seed": 1, "loop": {"max_steps": 1}})
     run(["avsync", "--config", other_cfg, "--out", str(r["other"]), "--no-progress"])
     with pytest.raises(ValueError, match="was not trained with the feature extractor"):
-        run(["bundle", "--codec", str(r["codec"]), "--avsync", str(r["other"]),
+        run(["bundle", *NO_LEVEL, "--codec", str(r["codec"]), "--avsync", str(r["other"]),
              "--maskvat", str(r["maskvat"]), "--out", str(tmp_path / "bad")])
 
 
@@ -61,14 +66,14 @@ def test_a_run_that_continues_from_a_bundle_reuses_its_codec(tmp_path):
     run(["maskvat", "--config", cfg, "--out", str(r["maskvat"]), "--no-progress",
          "--codec", str(r["codec"]), "--avsync", str(r["avsync"])])
     first = tmp_path / "first"
-    run(["bundle", "--codec", str(r["codec"]), "--avsync", str(r["avsync"]), "--maskvat", str(r["maskvat"]),
+    run(["bundle", *NO_LEVEL, "--codec", str(r["codec"]), "--avsync", str(r["avsync"]), "--maskvat", str(r["maskvat"]),
          "--out", str(first)])
     more = json.loads(Path(cfg).read_text())
     more["maskvat"]["init_from"] = str(first)
     (tmp_path / "more.json").write_text(json.dumps(more))
     run(["maskvat", "--config", str(tmp_path / "more.json"), "--out", str(r["more"]), "--no-progress",
          "--codec", str(first / "codec"), "--avsync", str(r["avsync"])])
-    assert main(["bundle", "--codec", str(first), "--avsync", str(r["avsync"]), "--maskvat", str(r["more"]),
+    assert main(["bundle", *NO_LEVEL, "--codec", str(first), "--avsync", str(r["avsync"]), "--maskvat", str(r["more"]),
                  "--out", str(first), "--overwrite"]) == 0
     meta = json.loads((first / "config.json").read_text())
     assert meta["info"]["codec"]["command"].startswith("maskvat-foley train codec")
@@ -76,13 +81,13 @@ def test_a_run_that_continues_from_a_bundle_reuses_its_codec(tmp_path):
     # the avsync stage from the bundle as well (what `make reference-model` does on a new machine)
     run(["maskvat", "--config", str(tmp_path / "more.json"), "--out", str(tmp_path / "again"), "--no-progress",
          "--codec", str(first / "codec"), "--avsync", str(first)])
-    assert main(["bundle", "--codec", str(first), "--avsync", str(first), "--maskvat", str(tmp_path / "again"),
-                 "--out", str(tmp_path / "second")]) == 0
+    assert main(["bundle", *NO_LEVEL, "--codec", str(first), "--avsync", str(first),
+                 "--maskvat", str(tmp_path / "again"), "--out", str(tmp_path / "second")]) == 0
     second = json.loads((tmp_path / "second" / "config.json").read_text())
     assert second["info"]["avsync"]["command"] == meta["info"]["avsync"]["command"]
     assert second["info"]["avsync"]["command"].startswith("maskvat-foley train avsync")
     assert isinstance(load_checkpoint(tmp_path / "second").scorer, FoleyWorldAVScorer)
     # a folder that is neither a codec run nor a bundle is refused
     with pytest.raises(FileNotFoundError, match="summary.json"):
-        run(["bundle", "--codec", str(tmp_path / "nothing"), "--avsync", str(r["avsync"]),
+        run(["bundle", *NO_LEVEL, "--codec", str(tmp_path / "nothing"), "--avsync", str(r["avsync"]),
              "--maskvat", str(r["more"]), "--out", str(tmp_path / "bad")])

@@ -153,11 +153,24 @@ class Engine:
         for t, seed in enumerate(seeds):
             step("write", 0.9 + 0.1 * t / len(seeds))
             score = None if scores is None else float(scores[t])
-            takes.append(write_take(job, waves[t], self.ckpt.tokenizer.sample_rate, seed, params,
-                                    out_dir, self._provenance(job, params, score),
-                                    codes=codes[t].cpu().numpy(), confine=confine,
+            meta = self._provenance(job, params, score)
+            wave = self._calibrate(waves[t], meta, job, seed)
+            takes.append(write_take(job, wave, self.ckpt.tokenizer.sample_rate, seed, params,
+                                    out_dir, meta, codes=codes[t].cpu().numpy(), confine=confine,
                                     reference=None if ref is None else ref.audio))
         return best_first(takes)
+
+    def _calibrate(self, wave: np.ndarray, meta: dict, job: ClipJob, seed: int) -> np.ndarray:
+        """The model's level (core.model.level_calibration), recorded in ``meta``."""
+        from maskvat_foley.core.model.level_calibration import calibrate
+
+        wave, done = calibrate(wave, self.ckpt.level)
+        if done is not None:
+            meta["model_gain_db"] = done.gain_db
+            if done.note:
+                meta["model_level_note"] = done.note
+                log.info("take %s of clip %s: %s", seed, job.clip_id, done.note)
+        return wave
 
     def features(self, job: ClipJob, step=None) -> torch.Tensor:
         """Visual features of the clip at the codec frame rate [F, D], from the cache when there."""
@@ -289,6 +302,13 @@ class Engine:
             meta = self._provenance(job, params, None if scores is None else float(scores[0]))
             meta.update(region=[start_frame, end_frame], region_of=take.path,
                         base_seed=take.seed)
+            # The base take's own gain, so the new take stays equal to it outside the region.
+            gain = take.metadata.get("model_gain_db")
+            if gain is not None:
+                from maskvat_foley.core.model.level_calibration import apply_gain
+
+                wave = apply_gain(wave, float(gain))
+                meta["model_gain_db"] = gain
             new_take = write_take(job, wave, tok.sample_rate, seed, params, out_dir, meta,
                                   codes=new.cpu().numpy(), suffix=f"_r{start_frame}-{end_frame}",
                                   confine=confine, reference=None if ref is None else ref.audio)

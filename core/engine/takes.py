@@ -101,7 +101,7 @@ def write_take(job: ClipJob, wave: np.ndarray, wave_rate: int, seed: int,
               description=describe(meta), comment=full_description(meta),
               timecode_rate=job.timeline_rate, loudness_lufs=level.loudness_lufs,
               true_peak_dbtp=level.true_peak_dbtp,
-              ixml_vendor=ixml_level(level) | ixml_reference(meta.get("reference")))
+              ixml_vendor=ixml_level(level) | ixml_model_level(meta) | ixml_reference(meta.get("reference")))
     return Take(clip_id=job.clip_id, seed=seed, path=path, sample_rate=params.sample_rate,
                 num_samples=int(audio.shape[-1]), time_reference=time_reference,
                 sync_score=meta.get("sync_score"), metadata=meta)
@@ -136,6 +136,18 @@ def ixml_level(level: LevelResult) -> dict[str, str]:
         fields["TRUE_PEAK_CEILING_DBTP"] = db(TRUE_PEAK_CEILING_DBTP)
     if level.note:
         fields["LEVEL_NOTE"] = level.note
+    return fields
+
+
+def ixml_model_level(meta: dict) -> dict[str, str]:
+    """The gain that brought the model's output to its level (core.model.level_calibration), before
+    any gain the editor asked for; "none" where the take was left as the model made it."""
+    if "model_gain_db" not in meta:
+        return {}
+    gain = meta["model_gain_db"]
+    fields = {"MODEL_GAIN_DB": "none" if gain is None else f"{gain:.2f}"}
+    if meta.get("model_level_note"):
+        fields["MODEL_LEVEL_NOTE"] = meta["model_level_note"]
     return fields
 
 

@@ -74,6 +74,10 @@ def model_metrics(scores: Sequence[Any], clips: Sequence[dict[str, Any]], truth_
     offsets = [c["sync_scorer_offset"] for c in clips if c["sync_scorer_offset"] is not None]
     metrics["sync_scorer_offset"] = mean([abs(o) for o in offsets])
     metrics["sync_scorer_offset_signed"] = mean(offsets)
+    raw = [c["level_diff_uncalibrated_db"] for c in clips if c.get("level_diff_uncalibrated_db") is not None]
+    if raw:  # the model's level before its calibration (core.model.level_calibration)
+        metrics["level_diff_median_uncalibrated_db"] = median(raw)
+        metrics["level_abs_diff_median_uncalibrated_db"] = median([abs(d) for d in raw])
     return metrics
 
 

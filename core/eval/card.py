@@ -80,6 +80,7 @@ def model_card_section(results: dict[str, Any], commands: Sequence[str] = ()) ->
              "| system | " + " | ".join(h for _, h, _ in COLUMNS) + " |",
              "|---" * (len(COLUMNS) + 1) + "|", _row("**model**", met)]
     lines += [_row(name, b["metrics"]) for name, b in results.get("baselines", {}).items()]
+    lines += _level_note(model.get("level"), met)
     lines += ["", "Codec round trip of the true audio:", "",
               "| " + " | ".join(h for _, h, _ in CODEC_COLUMNS) + " |", "|---" * len(CODEC_COLUMNS) + "|",
               "| " + " | ".join(_fmt(met.get(k), f) for k, _, f in CODEC_COLUMNS) + " |", "",
@@ -117,6 +118,21 @@ def write_model_card(results: dict[str, Any], path: str | os.PathLike,
     tmp.write_text(text)
     os.replace(tmp, p)
     return p
+
+
+def _level_note(level: dict[str, Any] | None, met: dict[str, Any]) -> list[str]:
+    """How the model's level was set, and the level error without that step."""
+    if not level:
+        return []
+    raw, signed = met.get("level_abs_diff_median_uncalibrated_db"), met.get("level_diff_median_uncalibrated_db")
+    how = (f"where the codec's round trip of {level['clips']} clips of the {level['source']} peaks "
+           f"({level['codec_peak_dbfs']:.2f} dBFS), raised by the loudness that round trip loses "
+           f"({level['codec_loss_db']:.2f} dB)" if level.get("codec_peak_dbfs") is not None
+           else f"measured on {level['clips']} clips of the {level['source']}")
+    return ["", f"Level: each take is brought to a sample peak of {level['peak_dbfs']:.2f} dBFS, {how}; "
+                f"takes more than {level['max_boost_db']:g} dB under it are left as they are "
+                "(core/model/level_calibration.py). The same takes without that step: level error "
+                f"{_fmt(signed, '{:+.1f}')} dB, absolute {_fmt(raw, '{:.1f}')} dB."]
 
 
 def _beam_note(beam: int) -> str:

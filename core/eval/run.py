@@ -141,7 +141,8 @@ def evaluate(model_dir: str | os.PathLike | None = None, *, split: str = "test",
     results: dict[str, Any] = {
         "model": {"name": engine.ckpt.name, "sha256": engine.ckpt.sha256, "path": model_dir,
                   "codec": engine.ckpt.tokenizer.name, "extractor": engine.ckpt.extractor.name,
-                  "scorer": getattr(engine.scorer, "name", None) if engine.scorer is not None else None},
+                  "scorer": getattr(engine.scorer, "name", None) if engine.scorer is not None else None,
+                  "level": engine.ckpt.level.to_dict() if engine.ckpt.level is not None else None},
         "config": config,
         "metrics": metrics,
         "per_kind": per_kind(model_scores),
@@ -190,6 +191,11 @@ def _evaluate_clip(engine, seed: int, params, out: Path, seconds, size: tuple[in
     scored = score_audio(audio, truth)
     rec = _clip_record(clip, name, truth, scored)
     rec.update(take=os.path.relpath(take.path, out), sync_score=take.sync_score, sync_scorer_offset=None)
+    if "model_gain_db" in take.metadata:  # the model's level calibration: what it did, and the level without it
+        gain = take.metadata["model_gain_db"]
+        rec["model_gain_db"] = gain
+        if rec["level_diff_db"] is not None:
+            rec["level_diff_uncalibrated_db"] = rec["level_diff_db"] - (gain or 0.0)
     tok, scorer = engine.ckpt.tokenizer, getattr(engine, "scorer", None)
     if scorer is not None:
         rec["sync_scorer_offset"] = m.scorer_offset_ms(scorer, audio, SAMPLE_RATE, engine.features(job),

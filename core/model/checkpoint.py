@@ -52,6 +52,7 @@ class Checkpoint:
     path: Path
     info: dict[str, Any] = field(default_factory=dict)
     scorer: Any | None = None  # a beam.SyncScorer named in config.json (default "onset-motion")
+    level: Any | None = None   # level_calibration.LevelCalibration from config.json's "level"; None: none
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -89,12 +90,13 @@ def save_checkpoint(directory: str | os.PathLike, model: MaskVAT, tokenizer: Any
                     extractor: Any | None, *, name: str, card: str | None = None,
                     info: dict[str, Any] | None = None, overwrite: bool = False,
                     scorer: str = "onset-motion", scorer_dir: str | os.PathLike | None = None,
-                    weights_dtype: torch.dtype | None = None) -> Path:
+                    weights_dtype: torch.dtype | None = None, level: dict[str, Any] | None = None) -> Path:
     """Write a checkpoint folder atomically; returns its path. ``info``: free JSON (metrics...);
     ``scorer``: the synchrony scorer beam selection uses with this model (by registered name);
     ``scorer_dir``: the folder of a trained scorer, copied to ``scorer/`` and loaded from there;
     ``weights_dtype``: store MaskVAT's and the codec's floating-point weights in this dtype (float16
-    halves a bundled model; loading casts back to float32)."""
+    halves a bundled model; loading casts back to float32); ``level``: the training audio's level
+    (level_calibration.LevelCalibration.to_dict()) that takes are brought to."""
     from safetensors.torch import save_file
 
     target = Path(directory)
@@ -119,6 +121,8 @@ def save_checkpoint(directory: str | os.PathLike, model: MaskVAT, tokenizer: Any
             "parameters": count_parameters(model), "model": model.config.to_dict(),
             "info": dict(info or {}), "scorer": {"name": scorer},
             "weights_dtype": str(weights_dtype or torch.float32).removeprefix("torch.")}
+        if level is not None:
+            meta["level"] = dict(level)
         if scorer_dir is not None:
             if not Path(scorer_dir).is_dir():
                 raise FileNotFoundError(f"scorer folder {scorer_dir} does not exist")
@@ -153,6 +157,19 @@ def read_meta(directory: str | os.PathLike) -> dict[str, Any]:
     """The checkpoint's config.json, checked (cheap: no weights are read)."""
     return read_config(directory, FORMAT, FORMAT_VERSION, "checkpoint", weights=False,
                        required=("model",))
+
+
+def set_level(directory: str | os.PathLike, level: dict[str, Any]) -> Path:
+    """Write the "level" block of an existing checkpoint's config.json (the weights, and so the
+    sha256, are unchanged): a bundled model gains level calibration without being retrained. The
+    file is replaced atomically."""
+    d = Path(directory)
+    meta = read_meta(d)
+    meta["level"] = dict(level)
+    tmp = d / f".{CONFIG_FILE}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.write_text(json.dumps(meta, indent=2) + "\n")
+    os.replace(tmp, d / CONFIG_FILE)
+    return d / CONFIG_FILE
 
 
 def load_checkpoint(directory: str | os.PathLike, device: str | torch.device = "cpu", *,
@@ -209,8 +226,14 @@ def load_checkpoint(directory: str | os.PathLike, device: str | torch.device = "
                                     f"which is missing from {d}")
         scorer_kw = {"path": str(scorer_path), "device": device}
     scorer = create_scorer(str(scorer_meta.get("name", "onset-motion")), **scorer_kw)
+    from maskvat_foley.core.model.level_calibration import LevelCalibration
+
+    try:
+        level = LevelCalibration.from_meta(meta.get("level"))
+    except ValueError as exc:
+        raise ValueError(f"{cfg_path}: {exc}") from None
     return Checkpoint(model, config, tokenizer, extractor, str(meta.get("name", d.name)), sha, d,
-                      dict(meta.get("info") or {}), scorer)
+                      dict(meta.get("info") or {}), scorer, level)
 
 
 def init_random(directory: str | os.PathLike, preset: str = "tiny", *, codec: str = "tiny",

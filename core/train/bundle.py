@@ -16,14 +16,18 @@ log = logging.getLogger(__name__)
 
 def bundle(codec_run: str | os.PathLike, avsync_run: str | os.PathLike, maskvat_run: str | os.PathLike,
            out: str | os.PathLike, *, name: str | None = None, overwrite: bool = False,
-           command: str = "", weights_dtype: torch.dtype | None = torch.float16) -> Path:
+           command: str = "", weights_dtype: torch.dtype | None = torch.float16,
+           level_clips: int = 200) -> Path:
     """Write a checkpoint with the MaskVAT weights of ``maskvat_run``, the codec of ``codec_run``,
     the extractor and trained scorer of ``avsync_run``, and a model card listing all three runs.
     MaskVAT's weights are stored in float16 unless ``weights_dtype`` says otherwise: half the size
     of the bundled model, and sampling from it is unchanged in practice (the evaluation is run on
     the bundle itself, so its numbers are those of the stored weights).
-    The MaskVAT run must have been trained with exactly that codec and extractor (checked by hash)."""
+    The MaskVAT run must have been trained with exactly that codec and extractor (checked by hash).
+    The training audio's level through the codec is measured on ``level_clips`` FoleyWorld clips
+    and stored, so takes are brought to it (core.train.level); 0 stores none."""
     from maskvat_foley.core.model.checkpoint import load_checkpoint, save_checkpoint
+    from maskvat_foley.core.train.level import measure
     from maskvat_foley.core.train.maskvat import model_card, stage_device
 
     runs = {"codec": Path(codec_run), "avsync": Path(avsync_run), "maskvat": Path(maskvat_run)}
@@ -52,7 +56,8 @@ def bundle(codec_run: str | os.PathLike, avsync_run: str | os.PathLike, maskvat_
     info["bundle_command"] = command
     path = save_checkpoint(out, ckpt.model, ckpt.tokenizer, ckpt.extractor, name=name, card=card, info=info,
                            overwrite=overwrite, scorer="foleyworld-av", scorer_dir=scorer_dir,
-                           weights_dtype=weights_dtype)
+                           weights_dtype=weights_dtype,
+                           level=measure(ckpt.tokenizer, level_clips).to_dict() if level_clips else None)
     log.info("bundled %s", path)
     return path
 
