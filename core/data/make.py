@@ -46,8 +46,9 @@ def write_clip(clip: FoleyClip, out_dir: str | os.PathLike, *, wav: bool = False
         raise ValueError(f"FoleyWorld clip of seed {clip.spec.seed} was rendered without frames")
     out = Path(out_dir)
     name = clip_name(clip.spec.seed)
+    # Deterministic: an evaluation sees the same pictures for the same seed in every run.
     video = write_video(out / f"{name}.mp4", clip.frames, clip.spec.rate, audio=clip.audio,
-                        sample_rate=clip.sample_rate)
+                        sample_rate=clip.sample_rate, deterministic=True)
     if wav:  # AAC in the mp4 is lossy and not sample-exact; the WAV is the exact audio
         _write_wav(out / f"{name}.wav", clip.audio, clip.sample_rate)
     tmp = out / f".{name}.json.partial"
