@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from maskvat_foley.plugin.cli_help import Parser
+from maskvat_foley.plugin.cli_options import at_least
 
 STAGES = ("codec", "avsync", "maskvat")  # core.train.stages.STAGES, without importing torch here
 
@@ -52,24 +53,14 @@ def _add_actions(tr: argparse.ArgumentParser) -> None:
     b.add_argument("--out", required=True, help="checkpoint folder to write")
     b.add_argument("--name", help="model name (default: the MaskVAT run's)")
     b.add_argument("--overwrite", action="store_true", help="replace a checkpoint already in --out")
-    b.add_argument("--level-clips", type=_clip_count, default=200,
+    b.add_argument("--level-clips", type=int, default=200,
                    help="FoleyWorld clips whose level through the codec the takes are brought to "
                         "(default 200; 0: none)")
     lv = acts.add_parser("level", help="measure the output level into a model folder (the training "
                                        "audio's level through its codec; the weights are unchanged)")
     lv.add_argument("--model", required=True, help="model folder (a bundle)")
-    lv.add_argument("--clips", type=_clip_count, default=200, help="FoleyWorld train clips to measure (default 200)")
+    lv.add_argument("--clips", type=int, default=200, help="FoleyWorld train clips to measure (default 200)")
     lv.add_argument("--device", default="cpu", help="device for the codec (default cpu)")
-
-
-def _clip_count(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = -1
-    if not 0 <= n <= 100_000:
-        raise argparse.ArgumentTypeError(f"expected a whole number of clips from 0 to 100000, got {text!r}")
-    return n
 
 
 def train(args: argparse.Namespace, argv: list[str]) -> dict[str, Any] | Path:
@@ -80,6 +71,8 @@ def train(args: argparse.Namespace, argv: list[str]) -> dict[str, Any] | Path:
     if args.action == "bundle":
         from maskvat_foley.core.train.bundle import bundle
 
+        at_least(args.level_clips, "level-clips", 0)
+
         return bundle(args.codec, args.avsync, args.maskvat, args.out, name=args.name, overwrite=args.overwrite,
                       command=command, level_clips=args.level_clips)
     if args.action == "level":
@@ -87,8 +80,7 @@ def train(args: argparse.Namespace, argv: list[str]) -> dict[str, Any] | Path:
         from maskvat_foley.core.model.checkpoint import CODEC_DIR, read_meta, set_level
         from maskvat_foley.core.train.level import measure
 
-        if args.clips < 1:
-            raise ValueError("--clips must be at least 1")
+        at_least(args.clips, "clips")
         read_meta(args.model)  # not a model folder: said before anything is measured
         codec = Path(args.model) / CODEC_DIR
         if not codec.is_dir():

@@ -10,8 +10,8 @@ import pytest
 import soundfile
 
 from maskvat_foley.core.jobs import GenerationParams
-from maskvat_foley.core.model.level_calibration import (QUIET, LevelCalibration, calibrate,
-                                                        sample_peak_dbfs)
+from maskvat_foley.core.media.loudness import sample_peak_dbfs
+from maskvat_foley.core.model.level_calibration import QUIET, LevelCalibration, calibrate
 from maskvat_foley.core.train.level import measure
 from maskvat_foley.core.pipeline import Selection, prepare
 

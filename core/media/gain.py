@@ -80,6 +80,12 @@ class LevelResult:
         return "; ".join(parts) or None
 
 
+def scale_db(audio: np.ndarray, gain_db: float) -> np.ndarray:
+    """``audio`` times ``gain_db`` (computed in float64), in its own dtype."""
+    audio = np.asarray(audio)
+    return (audio.astype(np.float64) * 10 ** (gain_db / 20)).astype(audio.dtype)
+
+
 def _lufs(value: float | None) -> str:
     return "no target" if value is None else "-inf LUFS" if math.isinf(value) else f"{value:.1f} LUFS"
 
@@ -109,6 +115,6 @@ def apply_level(audio: np.ndarray, sample_rate: int, loudness: float | None = No
     if peak + gain > ceiling:  # true peak scales with a plain gain; -inf (silence) never exceeds
         gain = ceiling - peak
         flags.append(CEILING_LIMITED)
-    out = (audio.astype(np.float64) * 10 ** (gain / 20)).astype(audio.dtype)
+    out = scale_db(audio, gain)
     return out, LevelResult(before, gain, integrated_loudness(out, sample_rate), true_peak(out), loudness,
                             float(gain_db), tuple(flags))

@@ -83,8 +83,12 @@ def true_peak(audio: np.ndarray) -> float:
     return 20 * math.log10(peak) if peak > 0 else float("-inf")
 
 
+def sample_peak_dbfs(audio: np.ndarray) -> float:
+    """The largest absolute sample in dBFS; -inf for digital silence or no samples."""
+    peak = float(np.abs(np.asarray(audio)).max(initial=0.0))
+    return 20 * math.log10(peak) if peak > 0 else float("-inf")
+
+
 def measure(audio: np.ndarray, sample_rate: int) -> Loudness:
     """Integrated loudness, true peak and sample peak of one take."""
-    peak = float(np.abs(np.asarray(audio)).max(initial=0.0))
-    return Loudness(integrated_loudness(audio, sample_rate), true_peak(audio),
-                    20 * math.log10(peak) if peak > 0 else float("-inf"))
+    return Loudness(integrated_loudness(audio, sample_rate), true_peak(audio), sample_peak_dbfs(audio))

@@ -20,6 +20,7 @@ from fractions import Fraction
 import numpy as np
 
 from maskvat_foley.core.jobs import ReferenceSpec, seconds_str
+from maskvat_foley.core.media.loudness import sample_peak_dbfs
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +78,9 @@ def load_reference(spec: ReferenceSpec, *, sample_rate: int, max_seconds: float 
         raise ReferenceError(f"reference {path}{where} is {float(used):.2f} s long; it needs at least "
                              f"{min_seconds:g} s")
     mono = _downmix(audio)
-    peak = float(np.max(np.abs(mono))) if mono.size else 0.0
-    peak_db = 20 * math.log10(peak) if peak > 0 else float("-inf")
+    peak_db = sample_peak_dbfs(mono)
     if peak_db < SILENCE_DBFS:
-        level = "digital silence" if peak == 0 else f"peak {peak_db:.0f} dBFS"
+        level = "digital silence" if math.isinf(peak_db) else f"peak {peak_db:.0f} dBFS"
         raise ReferenceError(f"reference {path}{where} is silent ({level}); pick a sound to imitate")
     if trimmed:
         log.info("reference %s trimmed to %s-%s s: the model hears %s s of reference at most", path,

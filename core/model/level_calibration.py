@@ -23,6 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from maskvat_foley.core.media.gain import scale_db
+from maskvat_foley.core.media.loudness import sample_peak_dbfs
+
 # A take this far under the training level is not level drift: the largest drift measured on
 # FoleyWorld is about 15 dB (a take of ticks); 20 dB leaves room for that and no more.
 MAX_BOOST_DB = 20.0
@@ -75,11 +78,6 @@ class Calibrated:
     note: str | None = None
 
 
-def sample_peak_dbfs(wave: np.ndarray) -> float:
-    peak = float(np.max(np.abs(wave))) if np.size(wave) else 0.0
-    return 20 * math.log10(peak) if peak > 0 else float("-inf")
-
-
 def calibration_gain(wave: np.ndarray, cal: LevelCalibration) -> Calibrated:
     """The gain that brings ``wave``'s sample peak to the calibration's level, or why none."""
     before = sample_peak_dbfs(wave)
@@ -95,9 +93,7 @@ def calibration_gain(wave: np.ndarray, cal: LevelCalibration) -> Calibrated:
 
 def apply_gain(wave: np.ndarray, gain_db: float | None) -> np.ndarray:
     """``wave`` scaled by ``gain_db`` (the input itself for None), in its own dtype."""
-    if gain_db is None:
-        return wave
-    return (np.asarray(wave, dtype=np.float64) * 10 ** (gain_db / 20)).astype(np.asarray(wave).dtype)
+    return wave if gain_db is None else scale_db(wave, gain_db)
 
 
 def calibrate(wave: np.ndarray, cal: LevelCalibration | None) -> tuple[np.ndarray, Calibrated | None]:

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from maskvat_foley.core.model.level_calibration import LevelCalibration, sample_peak_dbfs
+from maskvat_foley.core.media.loudness import sample_peak_dbfs
+from maskvat_foley.core.model.level_calibration import LevelCalibration
 
 log = logging.getLogger(__name__)
 
