@@ -23,16 +23,15 @@ clean:
 	rm -rf $(VENV) demo-out .pytest_cache
 
 # Train the bundled default model on FoleyWorld (CPU: about 2.5 hours on 2 cores: codec 75 min,
-# avsync 10, MaskVAT 65; see resources/default_model/MODEL_CARD.md for the measured numbers), fit
-# its output level on the validation split (`train level`, 5 minutes), then evaluate it. Each
-# stage resumes with --resume after an interruption.
+# avsync 10, MaskVAT 65; see resources/default_model/MODEL_CARD.md for the measured numbers), then
+# evaluate it (the bundle step also measures the output level, core/train/level.py). Each stage
+# resumes with --resume after an interruption.
 RUNS ?= train-runs
 default-model: setup
 	$(BIN)/maskvat-foley train codec --config default --out $(RUNS)/codec
 	$(BIN)/maskvat-foley train avsync --config default --out $(RUNS)/avsync
 	$(BIN)/maskvat-foley train maskvat --config default --codec $(RUNS)/codec --avsync $(RUNS)/avsync --out $(RUNS)/maskvat
 	$(BIN)/maskvat-foley train bundle --codec $(RUNS)/codec --avsync $(RUNS)/avsync --maskvat $(RUNS)/maskvat --out resources/default_model --name maskvat-foleyworld-default --overwrite
-	$(BIN)/maskvat-foley train level --model resources/default_model
 	$(BIN)/maskvat-foley eval --model resources/default_model --set test --n 40 --device cpu --out $(RUNS)/eval --card resources/default_model/MODEL_CARD.md --figure docs/takes_vs_truth.png > $(RUNS)/eval.json
 
 # Continue the bundled model instead of starting over (what a new machine does: only the repo is
@@ -45,7 +44,6 @@ continue-model: setup
 	$(BIN)/maskvat-foley train avsync --config continue --out $(RUNS)/avsync-flow
 	$(BIN)/maskvat-foley train maskvat --config continue --codec resources/default_model/codec --avsync $(RUNS)/avsync-flow --out $(RUNS)/maskvat-flow
 	$(BIN)/maskvat-foley train bundle --codec resources/default_model --avsync $(RUNS)/avsync-flow --maskvat $(RUNS)/maskvat-flow --out $(RUNS)/continued-model --name maskvat-foleyworld-default --overwrite
-	$(BIN)/maskvat-foley train level --model $(RUNS)/continued-model
 	$(BIN)/maskvat-foley eval --model $(RUNS)/continued-model --set test --n 40 --device cpu --out $(RUNS)/eval-continued > $(RUNS)/eval-continued.json
 	$(BIN)/maskvat-foley eval --model $(RUNS)/continued-model --set real --media ../shared/media/real --out $(RUNS)/real-continued > $(RUNS)/real-continued.json
 
@@ -57,6 +55,5 @@ continue-model: setup
 reference-model: setup
 	$(BIN)/maskvat-foley train maskvat --config reference --codec resources/default_model/codec --avsync resources/default_model --out $(RUNS)/maskvat-ref
 	$(BIN)/maskvat-foley train bundle --codec resources/default_model --avsync resources/default_model --maskvat $(RUNS)/maskvat-ref --out $(RUNS)/reference-model --name maskvat-foleyworld-default --overwrite
-	$(BIN)/maskvat-foley train level --model $(RUNS)/reference-model
 	$(BIN)/maskvat-foley eval --model $(RUNS)/reference-model --set test --n 40 --device cpu --out $(RUNS)/eval-reference-model > $(RUNS)/eval-reference-model.json
 	$(BIN)/maskvat-foley eval --reference-pairs --model $(RUNS)/reference-model --n 30 --device cpu --out $(RUNS)/eval-reference-pairs --figure docs/reference_two_sounds.png > $(RUNS)/eval-reference-pairs.json

@@ -76,18 +76,10 @@ def train(args: argparse.Namespace, argv: list[str]) -> dict[str, Any] | Path:
         return bundle(args.codec, args.avsync, args.maskvat, args.out, name=args.name, overwrite=args.overwrite,
                       command=command, level_clips=args.level_clips)
     if args.action == "level":
-        from maskvat_foley.core.codec.tokenizer import Tokenizer
-        from maskvat_foley.core.model.checkpoint import CODEC_DIR, read_meta, set_level
-        from maskvat_foley.core.train.level import measure
+        from maskvat_foley.core.train.level import measure_into
 
         at_least(args.clips, "clips")
-        read_meta(args.model)  # not a model folder: said before anything is measured
-        codec = Path(args.model) / CODEC_DIR
-        if not codec.is_dir():
-            raise FileNotFoundError(f"{args.model}: has no {CODEC_DIR}/ folder to measure the level through")
-        level = measure(Tokenizer.load(codec, device=args.device), args.clips)
-        set_level(args.model, level.to_dict())
-        return {"stage": "level", **level.to_dict()}
+        return {"stage": "level", **measure_into(args.model, args.clips, args.device).to_dict()}
     from maskvat_foley.core.train.stages import run_stage
 
     opts = RunOptions(out=Path(args.out), resume=args.resume, stop_at=args.max_steps, max_minutes=args.max_minutes,

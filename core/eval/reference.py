@@ -38,6 +38,7 @@ import numpy as np
 
 from maskvat_foley.core.eval import CLIPS, DEVICE, SEED, onsets as on
 from maskvat_foley.core.eval.aggregate import clean, write_json
+from maskvat_foley.core.eval.run import _read_take, clip_job
 from maskvat_foley.core.jobs import GenerationParams, fraction_str
 
 log = logging.getLogger(__name__)
@@ -115,21 +116,8 @@ def write_reference(pair: Pair, seconds: float, path: Path) -> np.ndarray:
     return ref
 
 
-def clip_job(clip: Any, media_dir: Path, timeline_name: str) -> Any:
-    """A FoleyWorld clip written as a real video in ``media_dir`` and its ClipJob (whole clip)."""
-    from maskvat_foley.core.data.make import clip_name, write_clip
-    from maskvat_foley.core.jobs import ClipJob
-
-    name = clip_name(clip.spec.seed)
-    return ClipJob(clip_id=name, name=name, media_path=str(write_clip(clip, media_dir)), media_rate=clip.rate,
-                   source_start=0, source_duration=clip.spec.n_frames, timeline_rate=clip.rate, record_start=0,
-                   record_duration=clip.spec.n_frames, timeline_name=timeline_name)
-
-
 def generate_take(engine: Any, job: Any, params: GenerationParams, out_dir: Path, n: int) -> tuple[Any, np.ndarray]:
     """One take of ``job`` through the engine: (the Take, its audio as ``n`` mono samples)."""
-    from maskvat_foley.core.eval.run import _read_take
-
     result = engine.generate([job], params, out_dir=str(out_dir))[0]
     if not result.ok or not result.takes:
         raise RuntimeError(f"reference evaluation clip {job.clip_id}: generation failed: {result.error}")

@@ -170,19 +170,14 @@ def _evaluate_clip(engine, seed: int, params, out: Path, seconds, size: tuple[in
     (appended to ``base_scores``), offer it to the figure's ``picker``; returns the clip's record
     and the model's scores."""
     from maskvat_foley.core.data import generate_clip, onset_times
-    from maskvat_foley.core.data.make import clip_name, write_clip
     from maskvat_foley.core.eval import baselines as bl, metrics as m
     from maskvat_foley.core.eval.figure import FigureClip
-    from maskvat_foley.core.jobs import ClipJob
 
     clip = generate_clip(seed, seconds=seconds, size=size)
-    name = clip_name(seed)
-    video = write_clip(clip, out / "media")
+    job = clip_job(clip, out / "media", "foleyworld_eval")
+    name = job.clip_id
     truth = ClipTruth.of(clip)
     clip.frames = None  # the motion signal is all that is needed from the picture
-    job = ClipJob(clip_id=name, name=name, media_path=str(video), media_rate=clip.rate,
-                  source_start=0, source_duration=clip.spec.n_frames, timeline_rate=clip.rate,
-                  record_start=0, record_duration=clip.spec.n_frames, timeline_name="foleyworld_eval")
     result = engine.generate([job], params, out_dir=str(out / "takes"))[0]
     if not result.ok or not result.takes:
         raise RuntimeError(f"evaluation clip {name}: generation failed: {result.error}")
@@ -195,6 +190,7 @@ def _evaluate_clip(engine, seed: int, params, out: Path, seconds, size: tuple[in
         gain = take.metadata["model_gain_db"]
         rec["model_gain_db"] = gain
         if rec["level_diff_db"] is not None:
+            # minus the gain: exact for RMS, within BS.1770's gating for LUFS
             rec["level_diff_uncalibrated_db"] = rec["level_diff_db"] - (gain or 0.0)
     tok, scorer = engine.ckpt.tokenizer, getattr(engine, "scorer", None)
     if scorer is not None:
@@ -209,6 +205,17 @@ def _evaluate_clip(engine, seed: int, params, out: Path, seconds, size: tuple[in
         base_scores[b].append(sc)
         rec["baselines"][b] = _clean(sc.values)
     return rec, scored
+
+
+def clip_job(clip: Any, media_dir: Path, timeline_name: str) -> Any:
+    """A FoleyWorld clip written as a real video in ``media_dir`` and its ClipJob (whole clip)."""
+    from maskvat_foley.core.data.make import clip_name, write_clip
+    from maskvat_foley.core.jobs import ClipJob
+
+    name = clip_name(clip.spec.seed)
+    return ClipJob(clip_id=name, name=name, media_path=str(write_clip(clip, media_dir)), media_rate=clip.rate,
+                   source_start=0, source_duration=clip.spec.n_frames, timeline_rate=clip.rate, record_start=0,
+                   record_duration=clip.spec.n_frames, timeline_name=timeline_name)
 
 
 def _read_take(path: str, num_samples: int) -> np.ndarray:

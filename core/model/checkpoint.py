@@ -21,7 +21,7 @@ import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -29,6 +29,9 @@ from maskvat_foley.core.jobs import fraction_str
 from maskvat_foley.core.model.config import MaskVATConfig, preset as model_preset
 from maskvat_foley.core.model.transformer import MaskVAT, count_parameters
 from maskvat_foley.core.weights_folder import CONFIG_FILE, WEIGHTS_FILE, read_config
+
+if TYPE_CHECKING:
+    from maskvat_foley.core.model.level_calibration import LevelCalibration
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,7 @@ class Checkpoint:
     path: Path
     info: dict[str, Any] = field(default_factory=dict)
     scorer: Any | None = None  # a beam.SyncScorer named in config.json (default "onset-motion")
-    level: Any | None = None   # level_calibration.LevelCalibration from config.json's "level"; None: none
+    level: "LevelCalibration | None" = None  # config.json's "level": takes are brought to it; None: none
 
 
 def file_sha256(path: str | os.PathLike) -> str:

@@ -15,6 +15,7 @@ evaluated on. A few hundred clips take about a minute on a CPU.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import numpy as np
@@ -32,17 +33,14 @@ def measure(tokenizer: Any, n_clips: int = 200, split: str = "train", offset: in
 
     from maskvat_foley.core.data import generate_clip, split_seeds
     from maskvat_foley.core.eval.levels import measure_level
-    from maskvat_foley.core.media.resample import resample
 
     peaks, codec_peaks, losses = [], [], []
     sr = tokenizer.sample_rate
     for seed in split_seeds(split, n_clips, offset=offset):
-        clip = generate_clip(seed, video=False)
+        clip = generate_clip(seed, video=False, sample_rate=sr)  # rendered at the codec's rate
         if not clip.spec.events:
             continue
         audio = clip.audio.astype(np.float32)
-        if clip.sample_rate != sr:
-            audio = resample(audio, clip.sample_rate, sr).astype(np.float32)
         with torch.inference_mode():
             x = torch.from_numpy(audio).to(tokenizer.device)[None, None]
             y = tokenizer.decode_long(tokenizer.encode_long(x))[0, 0, :audio.size].float().cpu().numpy()
@@ -60,4 +58,21 @@ def measure(tokenizer: Any, n_clips: int = 200, split: str = "train", offset: in
                            codec_peak_dbfs=round(codec_peak, 2), codec_loss_db=round(loss, 2))
     log.info("level: training audio peaks at %.2f dBFS, its codec round trip at %.2f dBFS and %.2f dB "
              "quieter; takes are brought to %.2f dBFS", cal.data_peak_dbfs, codec_peak, loss, cal.peak_dbfs)
+    return cal
+
+
+def measure_into(model_dir: str | os.PathLike, n_clips: int = 200, device: str = "cpu") -> LevelCalibration:
+    """``measure`` through the codec of the model folder ``model_dir``, written into its config.json
+    (for a model bundled without a level); returns what was written."""
+    from pathlib import Path
+
+    from maskvat_foley.core.codec.tokenizer import Tokenizer
+    from maskvat_foley.core.model.checkpoint import CODEC_DIR, read_meta, set_level
+
+    read_meta(model_dir)  # not a model folder: said before anything is measured
+    codec = Path(model_dir) / CODEC_DIR
+    if not codec.is_dir():
+        raise FileNotFoundError(f"{model_dir}: has no {CODEC_DIR}/ folder to measure the level through")
+    cal = measure(Tokenizer.load(codec, device=device), n_clips)
+    set_level(model_dir, cal.to_dict())
     return cal
