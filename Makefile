@@ -5,10 +5,14 @@ BIN    := $(VENV)/bin
 
 .PHONY: demo test setup clean default-model continue-model reference-model
 
+# The install writes nothing under $HOME: no pip cache, and the rustup shim that building the two
+# sdists among the dependencies wakes (nothing here needs Rust) keeps its settings in the venv.
+INSTALL_ENV := PIP_NO_CACHE_DIR=1 RUSTUP_HOME=$(abspath $(VENV))/rustup-home
+
 $(BIN)/maskvat-foley: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(INSTALL_ENV) $(BIN)/pip install --quiet --upgrade pip
+	$(INSTALL_ENV) $(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
 setup: $(BIN)/maskvat-foley
