@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 
 .PHONY: demo test setup clean default-model continue-model reference-model
 
-# The install writes nothing under $HOME: no pip cache, and the rustup shim that building the two
-# sdists among the dependencies wakes (nothing here needs Rust) keeps its settings in the venv.
+# The install writes nothing under $HOME: no pip cache, and a rustup shim woken on the way (by a
+# pyenv python3, or building the dependencies' two sdists; nothing here needs Rust) keeps its
+# settings in the venv.
 INSTALL_ENV := PIP_NO_CACHE_DIR=1 RUSTUP_HOME=$(abspath $(VENV))/rustup-home
 
 $(BIN)/maskvat-foley: pyproject.toml setup.py
-	$(PYTHON) -m venv $(VENV)
+	$(INSTALL_ENV) $(PYTHON) -m venv $(VENV)
 	$(INSTALL_ENV) $(BIN)/pip install --quiet --upgrade pip
 	$(INSTALL_ENV) $(BIN)/pip install --quiet -e '.[test]'
 	touch $@
