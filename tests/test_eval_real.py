@@ -9,7 +9,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from maskvat_foley.core.eval.cuts import detect_cuts, frame_change
+from maskvat_foley.core.media.cuts import detect_cuts, frame_change
 from maskvat_foley.core.eval.real import (RealInputError, evaluate_real, find_videos, onset_coverage,
                                           split_segments, summarise)
 from maskvat_foley.plugin.cli_eval import main

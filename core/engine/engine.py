@@ -175,13 +175,14 @@ class Engine:
     def features(self, job: ClipJob, step=None) -> torch.Tensor:
         """Visual features of the clip at the codec frame rate [F, D], from the cache when there."""
         from maskvat_foley.core.engine.feature_cache import FeatureKey
+        from maskvat_foley.core.features.base import SHOT_RULE, clip_features
         from maskvat_foley.core.features.length import adapt_length
 
         media_hash = self.frames.media_hash(job)  # bounds and media checked before it is hashed
         extractor, tok = self.ckpt.extractor, self.ckpt.tokenizer
         n_out = codec_frames(job, tok.frame_rate)
-        key = FeatureKey.for_job(job, extractor.name, extractor.config(), self.ckpt.sha256,
-                                 media_hash=media_hash)
+        key = FeatureKey.for_job(job, extractor.name, {**extractor.config(), "shots": SHOT_RULE},
+                                 self.ckpt.sha256, media_hash=media_hash)
         cached = self.cache.get(key)
         if cached is not None and cached.shape[0] == n_out:
             return cached.to(self.device)
@@ -191,7 +192,7 @@ class Engine:
         frames = self.frames.read(job, where, extractor.input_size)
         if step:
             step("features", 0.0)
-        feats = extractor.extract(frames.rgb)
+        feats = clip_features(extractor, frames.rgb)
         self.feature_calls += 1
         cond = adapt_length(feats.float().cpu(), frames.times, n_out, tok.frame_rate)
         try:

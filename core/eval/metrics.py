@@ -39,10 +39,13 @@ def _pair(pred: Any, truth: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 # -- AV-Align ---------------------------------------------------------------------------------
-def motion_signal(frames: np.ndarray, block: int = 4) -> np.ndarray:
+def motion_signal(frames: np.ndarray, block: int = 4, shots: Sequence[int] = ()) -> np.ndarray:
     """Frame-difference energy per frame, our stand-in for optical-flow magnitude: mean squared
     change of the grey picture (averaged over ``block`` x ``block`` pixels first, which damps
-    sensor noise) between frame i-1 and i; frame 0 takes the 0 -> 1 change, as AV-Align does."""
+    sensor noise) between frame i-1 and i; frame 0 takes the 0 -> 1 change, as AV-Align does.
+    ``shots``: frames that start a new shot (core.media.cuts); each takes its own shot's first
+    change in the same way, since the change across a cut is a new picture, not motion (scored
+    as motion, it would reward the sound at a cut that the cut share counts against a take)."""
     f = np.asarray(frames)
     if f.ndim != 4 or f.shape[0] < 2:
         raise ValueError(f"motion needs frames [N>=2, H, W, C], got shape {f.shape}")
@@ -51,7 +54,11 @@ def motion_signal(frames: np.ndarray, block: int = 4) -> np.ndarray:
     if h and w and block > 1:
         g = g[:, :h, :w].reshape(len(g), h // block, block, w // block, block).mean(axis=(2, 4))
     d = ((g[1:] - g[:-1]) ** 2).mean(axis=(1, 2))
-    return np.concatenate([d[:1], d]).astype(np.float64)
+    m = np.concatenate([d[:1], d]).astype(np.float64)
+    for c in sorted(int(c) for c in shots):
+        if 0 < c < len(m):
+            m[c] = m[c + 1] if c + 1 < len(m) and c + 1 not in shots else 0.0
+    return m
 
 
 def video_peaks(motion: Sequence[float], rate: Fraction, min_rise: float = PEAK_MADS) -> list[Fraction]:

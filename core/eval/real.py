@@ -10,7 +10,7 @@ a segment joins the one before), and each segment gets a ClipJob through the rea
   picture has the same amount and rhythm of motion but not its timing, so it is what chance scores.
   ``av_align_ratio`` is the two means' ratio (above 1: the take follows this picture's timing; None
   when the reversed score is 0, an unbounded ratio: read the two scores).
-- Sounds at shot changes: the cuts of the segment (core.eval.cuts) with a take onset within one frame;
+- Sounds at shot changes: the cuts of the segment (core.media.cuts) with a take onset within one frame;
   ``onset_coverage`` (the share of the take's time within one frame of one of its onsets) is what that
   share would be if cuts fell at random. A cut on a segment's first frame is not counted: the segment
   holds no frame of the shot before it.
@@ -224,7 +224,8 @@ def evaluate_real(media: Sequence[str | os.PathLike], model_dir: str | os.PathLi
     from tqdm import tqdm
 
     from maskvat_foley.core.engine.engine import Engine, default_model_dir
-    from maskvat_foley.core.eval import cuts as cu, onsets as on
+    from maskvat_foley.core.eval import onsets as on
+    from maskvat_foley.core.media import cuts as cu
     from maskvat_foley.core.eval.real_figure import FigureTrack
 
     if not 0 < segment_seconds <= MAX_SEGMENT_SECONDS:
@@ -314,7 +315,7 @@ def _segment(engine: Any, params: GenerationParams, video: Video, vi: int, index
              out: Path, track: Any = None) -> dict[str, Any]:
     """Generate one segment's takes and measure them; a failed segment is recorded with its error. A figure's
     ``track`` (real_figure.FigureTrack) is given the segment's picture and its first seed's take."""
-    from maskvat_foley.core.eval import cuts as cu
+    from maskvat_foley.core.media import cuts as cu
     from maskvat_foley.core.eval.metrics import mel_distance, motion_signal, video_peaks
     from maskvat_foley.core.jobs import ClipJob
     from maskvat_foley.core.media.video import MediaError, read_frames
@@ -333,8 +334,8 @@ def _segment(engine: Any, params: GenerationParams, video: Video, vi: int, index
     except MediaError as exc:
         log.warning("segment %s skipped: %s", clip_id, exc)
         return {**rec, "error": str(exc)}
-    motion = motion_signal(rgb)
     cut_frames = cu.detect_cuts(rgb)
+    motion = motion_signal(rgb, shots=cut_frames)
     peaks, reversed_peaks = video_peaks(motion, rate), video_peaks(motion[::-1], rate)
     cuts = [Fraction(c) / rate for c in cut_frames]
     if track is not None:

@@ -10,7 +10,7 @@ import importlib
 import logging
 import os
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 import torch
@@ -72,12 +72,18 @@ class FeatureExtractor(nn.Module):
                              f"got {tuple(frames.shape)}")
 
     @torch.no_grad()
-    def extract(self, rgb: np.ndarray, batch_frames: int = 64) -> torch.Tensor:
+    def extract(self, rgb: np.ndarray, batch_frames: int = 64, shots: Sequence[int] = ()) -> torch.Tensor:
         """uint8 RGB frames [N, H, W, 3] of one clip -> features [N, dim] on the CPU.
 
         Frames of another size are resized (bilinear) to ``input_size``. Batches overlap by
-        ``context_frames`` so the result equals one pass over the whole clip.
+        ``context_frames`` so the result equals one pass over the whole clip. ``shots``: indices of
+        the frames that start a new shot (core.media.cuts); each shot is seen on its own, its first
+        frame as a clip's first, so the change across a cut never reads as motion.
         """
+        bounds = sorted({int(i) for i in shots if 0 < int(i) < len(rgb)})
+        if bounds:
+            edges = [0, *bounds, len(rgb)]
+            return torch.cat([self.extract(rgb[a:b], batch_frames) for a, b in zip(edges[:-1], edges[1:])])
         rgb = np.asarray(rgb)
         if rgb.dtype != np.uint8 or rgb.ndim != 4 or rgb.shape[-1] != 3:
             raise ValueError(f"extractor {self.name!r}: frames must be uint8 [N, H, W, 3], got "
@@ -194,3 +200,17 @@ def load_extractor(directory: str | os.PathLike, device: str | torch.device = "c
     if ext.dim != meta.get("dim", ext.dim):
         raise ValueError(f"{cfg_path}: states dim {meta['dim']} but the extractor gives {ext.dim}")
     return ext.to(device).eval()
+
+
+# Recorded in feature-cache keys and token-cache manifests: features computed before shots were
+# split are not reused.
+SHOT_RULE = "cuts-v1"
+
+
+def clip_features(extractor: FeatureExtractor, rgb: np.ndarray) -> torch.Tensor:
+    """The features of one clip's frames [N, dim], each shot on its own: the engine's and the
+    training cache's one path, so a model trains on what it is given at inference."""
+    from maskvat_foley.core.media.cuts import detect_cuts
+
+    return extractor.extract(rgb, shots=detect_cuts(rgb))
+

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from maskvat_foley.core.features.base import SHOT_RULE, clip_features
 from maskvat_foley.core.train import dist as D
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def codec_rate_features(extractor: Any, rgb: np.ndarray, times: Sequence[Fractio
     """Visual features [n_out, D] at the codec rate: the engine's path (Engine.features)."""
     from maskvat_foley.core.features.length import adapt_length
 
-    return adapt_length(extractor.extract(rgb).float().cpu(), times, n_out, frame_rate)
+    return adapt_length(clip_features(extractor, rgb).float().cpu(), times, n_out, frame_rate)
 
 
 def module_sha256(module: nn.Module, config: Any) -> str:
@@ -61,11 +62,53 @@ def _manifest(source: Any, tokenizer: Any, extractor: Any, shard_size: int) -> d
     return {"format": FORMAT, "version": FORMAT_VERSION, "source": source.describe(), "n": len(source),
             "shard_size": shard_size, "codec_sha256": module_sha256(tokenizer.model, tokenizer.config.to_dict()),
             "extractor_sha256": module_sha256(extractor, [extractor.name, extractor.config()]),
+            "shots": SHOT_RULE,
             "teacher": {"name": "logmel", "dim": TEACHER_DIM}}
 
 
 def _shard_path(d: Path, i: int) -> Path:
     return d / f"shard_{i:05d}.safetensors"
+
+
+def _without_n(manifest: dict[str, Any]) -> dict[str, Any]:
+    return {k: ({**v, "n": None} if k == "source" and isinstance(v, dict) else v)
+            for k, v in manifest.items() if k != "n"}
+
+
+def shards_to_build(d: Path, want: dict[str, Any], info: D.DistInfo, what: str) -> list[int]:
+    """The shards of cache ``d`` that ``want`` (its manifest) still needs, the folder made ready
+    for them: none when the cache is up to date, every shard when anything but the number of clips
+    changed. A cache grown to more clips of the same source keeps its full shards: clip j is a pure
+    function of j, so they hold what a new build would write, and only the clips after them are
+    encoded (training longer on more data costs only the new clips)."""
+    n_shards = -(-int(want["n"]) // int(want["shard_size"]))
+    every = list(range(n_shards))
+    man = d / MANIFEST
+    have = json.loads(man.read_text()) if man.is_file() else None
+    if have == want and all(_shard_path(d, i).is_file() for i in every):
+        log.info("%s %s is up to date (%d clips)", what, d, want["n"])
+        return []
+    keep: list[int] = []
+    if have is not None and _without_n(have) == _without_n(want):
+        full = min(int(have.get("n", 0)), int(want["n"])) // int(want["shard_size"])
+        keep = [i for i in range(full) if _shard_path(d, i).is_file()]
+    todo = [i for i in every if i not in keep]
+    if info.is_main:
+        if keep:
+            # The old manifest stays until the new shards are in: an interrupted build resumes here.
+            log.info("%s %s goes from %d to %d clips: %d shards kept", what, d, have["n"], want["n"], len(keep))
+            for p in d.glob("shard_*.safetensors"):
+                if int(p.stem.split("_")[1]) not in keep:
+                    p.unlink()
+            if not todo:  # fewer clips, on a shard boundary
+                man.write_text(json.dumps(want, indent=1) + "\n")
+        else:
+            if d.exists():
+                log.info("%s %s is stale or incomplete: rebuilding", what, d)
+                shutil.rmtree(d)
+            d.mkdir(parents=True)
+    D.barrier(info)
+    return todo
 
 
 @torch.no_grad()
@@ -137,21 +180,12 @@ def build_cache(directory: str | os.PathLike, source: Any, tokenizer: Any, extra
     info = info or D.DistInfo()
     d = Path(directory)
     want = _manifest(source, tokenizer, extractor, shard_size)
-    n_shards = -(-len(source) // shard_size)
-    man = d / MANIFEST
-    if man.is_file() and json.loads(man.read_text()) == want and all(
-            _shard_path(d, i).is_file() for i in range(n_shards)):
-        log.info("token cache %s is up to date (%d clips)", d, len(source))
+    todo = shards_to_build(d, want, info, "token cache")
+    if not todo:
         return d
-    if info.is_main:
-        if d.exists():
-            log.info("token cache %s is stale or incomplete: rebuilding", d)
-            shutil.rmtree(d)
-        d.mkdir(parents=True)
-    D.barrier(info)
     tokenizer.eval()
     teacher = create_audio("logmel", dim=TEACHER_DIM)
-    mine = [i for i in range(n_shards) if i % info.world_size == info.rank]
+    mine = [i for i in todo if i % info.world_size == info.rank]
     bar = tqdm(total=sum(min(len(source), (i + 1) * shard_size) - i * shard_size for i in mine),
                desc="cache", unit="clip", disable=not (progress and info.is_main))
     workers = render_workers(info) if workers is None else workers
@@ -175,7 +209,7 @@ def build_cache(directory: str | os.PathLike, source: Any, tokenizer: Any, extra
     bar.close()
     D.barrier(info)
     if info.is_main:
-        man.write_text(json.dumps(want, indent=1) + "\n")
+        (d / MANIFEST).write_text(json.dumps(want, indent=1) + "\n")
     D.barrier(info)
     return d
 
@@ -306,20 +340,12 @@ def build_ref_cache(directory: str | os.PathLike, source: Any, tokenizer: Any, *
     info = info or D.DistInfo()
     d = Path(directory)
     want = _ref_manifest(source, tokenizer, shard_size)
-    n_shards = -(-len(source) // shard_size)
-    man = d / MANIFEST
-    if man.is_file() and json.loads(man.read_text()) == want and all(
-            _shard_path(d, i).is_file() for i in range(n_shards)):
-        log.info("reference cache %s is up to date (%d clips)", d, len(source))
+    todo = shards_to_build(d, want, info, "reference cache")
+    if not todo:
         return d
-    if info.is_main:
-        if d.exists():
-            shutil.rmtree(d)
-        d.mkdir(parents=True)
-    D.barrier(info)
     tokenizer.eval()
     teacher = create_audio("logmel", dim=TEACHER_DIM)
-    mine = [i for i in range(n_shards) if i % info.world_size == info.rank]
+    mine = [i for i in todo if i % info.world_size == info.rank]
     bar = tqdm(total=sum(min(len(source), (i + 1) * shard_size) - i * shard_size for i in mine),
                desc="reference cache", unit="clip",
                disable=not (progress and info.is_main))
@@ -344,7 +370,7 @@ def build_ref_cache(directory: str | os.PathLike, source: Any, tokenizer: Any, *
     bar.close()
     D.barrier(info)
     if info.is_main:
-        man.write_text(json.dumps(want, indent=1) + "\n")
+        (d / MANIFEST).write_text(json.dumps(want, indent=1) + "\n")
     D.barrier(info)
     return d
 
