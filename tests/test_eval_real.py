@@ -61,6 +61,12 @@ def test_cut_detector_finds_the_hard_cut_only():
     assert detect_cuts(frames[..., 0]) == [CUT]  # grey frames work too
 
 
+def test_cut_detector_samples_large_pictures():
+    frames = scene()
+    big = np.repeat(np.repeat(frames, 4, axis=1), 4, axis=2)  # 256x192: every second pixel is read
+    assert np.allclose(frame_change(big), frame_change(frames)) and detect_cuts(big) == [CUT]
+
+
 def test_cut_detector_ignores_fades_and_pans():
     a, b = np.full((H, W, 3), (20, 30, 90), np.float32), np.full((H, W, 3), (230, 140, 40), np.float32)
     fade = np.stack([a + (b - a) * min(1.0, max(0.0, (i - 10) / 20)) for i in range(40)]).astype(np.uint8)
