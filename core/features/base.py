@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from maskvat_foley.core.media.cuts import detect_cuts
 from maskvat_foley.core.weights_folder import CONFIG_FILE, WEIGHTS_FILE, read_config, write_folder
 
 log = logging.getLogger(__name__)
@@ -210,7 +211,5 @@ SHOT_RULE = "cuts-v1"
 def clip_features(extractor: FeatureExtractor, rgb: np.ndarray) -> torch.Tensor:
     """The features of one clip's frames [N, dim], each shot on its own: the engine's and the
     training cache's one path, so a model trains on what it is given at inference."""
-    from maskvat_foley.core.media.cuts import detect_cuts
-
     return extractor.extract(rgb, shots=detect_cuts(rgb))
 

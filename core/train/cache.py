@@ -101,7 +101,7 @@ def shards_to_build(d: Path, want: dict[str, Any], info: D.DistInfo, what: str) 
                 if int(p.stem.split("_")[1]) not in keep:
                     p.unlink()
             if not todo:  # fewer clips, on a shard boundary
-                man.write_text(json.dumps(want, indent=1) + "\n")
+                _write_manifest(d, want)
         else:
             if d.exists():
                 log.info("%s %s is stale or incomplete: rebuilding", what, d)
@@ -109,6 +109,18 @@ def shards_to_build(d: Path, want: dict[str, Any], info: D.DistInfo, what: str) 
             d.mkdir(parents=True)
     D.barrier(info)
     return todo
+
+
+def _write_manifest(d: Path, want: dict[str, Any]) -> None:
+    (d / MANIFEST).write_text(json.dumps(want, indent=1) + "\n")
+
+
+def _seal(d: Path, want: dict[str, Any], info: D.DistInfo) -> None:
+    """Once every rank's shards are in, the manifest that makes the cache current."""
+    D.barrier(info)
+    if info.is_main:
+        _write_manifest(d, want)
+    D.barrier(info)
 
 
 @torch.no_grad()
@@ -207,10 +219,7 @@ def build_cache(directory: str | os.PathLike, source: Any, tokenizer: Any, extra
         os.replace(tmp, _shard_path(d, i))
     clips.close()  # the render processes end here
     bar.close()
-    D.barrier(info)
-    if info.is_main:
-        (d / MANIFEST).write_text(json.dumps(want, indent=1) + "\n")
-    D.barrier(info)
+    _seal(d, want, info)
     return d
 
 
@@ -368,10 +377,7 @@ def build_ref_cache(directory: str | os.PathLike, source: Any, tokenizer: Any, *
         save_file(tensors, str(tmp), metadata={"labels": json.dumps(labels)})
         os.replace(tmp, _shard_path(d, i))
     bar.close()
-    D.barrier(info)
-    if info.is_main:
-        (d / MANIFEST).write_text(json.dumps(want, indent=1) + "\n")
-    D.barrier(info)
+    _seal(d, want, info)
     return d
 
 
