@@ -41,6 +41,9 @@ def _add_actions(tr: argparse.ArgumentParser) -> None:
         p.add_argument("--resume", action="store_true", help="continue from <out>/state")
         p.add_argument("--max-steps", type=int, help="stop at this step (LR schedule unchanged)")
         p.add_argument("--max-minutes", type=float, help="stop cleanly after this many minutes")
+        p.add_argument("--until", type=float, metavar="EPOCH_SECONDS",
+                       help="stop cleanly at this wall-clock time (seconds since 1970), whatever the data "
+                            "took before the loop: for a machine lent for a fixed time")
         p.add_argument("--device", default="auto", help="auto, cpu, cuda")
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
         if stage == "maskvat":
@@ -83,7 +86,7 @@ def train(args: argparse.Namespace, argv: list[str]) -> dict[str, Any] | Path:
     from maskvat_foley.core.train.stages import run_stage
 
     opts = RunOptions(out=Path(args.out), resume=args.resume, stop_at=args.max_steps, max_minutes=args.max_minutes,
-                      device=args.device, progress=not args.no_progress, command=command)
+                      until=args.until, device=args.device, progress=not args.no_progress, command=command)
     return run_stage(args.action, args.config, opts, codec=getattr(args, "codec", None),
                      avsync=getattr(args, "avsync", None))
 

@@ -51,7 +51,7 @@ def stage_devices(summaries: dict) -> dict:
 def write(runs: Path, out: Path, config: str, device: str, seconds: int, final: bool) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     done = steps(runs)
-    failed = [s["step"] for s in done if s["exit"] != 0]
+    failed = [s["step"] for s in done if s["exit"] not in (0, "reused", "off")]
     summaries = {k: _load(runs / k / "summary.json") for k in STAGES}
     bench = {p.stem[len("bench-"):]: _load(p) for p in sorted(runs.glob("bench-*.json"))}
     report = {"config": config, "device": device, "script_seconds": seconds, "finished": final,

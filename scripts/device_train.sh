@@ -8,10 +8,13 @@
 # stage whose inputs are missing is skipped, saying why), and the benchmarks always run:
 #   wheels    install .whl/*.whl (what the machine lacks: DAC and its needs, soundfile, soxr)
 #   codec     maskvat-foley train codec   --config $CONFIG --device $DEVICE --max-minutes $CODEC_MINUTES
+#             (skipped when CODEC_FROM names a trained codec: a model or codec folder)
 #   avsync    maskvat-foley train avsync  ...                              --max-minutes $AVSYNC_MINUTES
+#             (skipped when AVSYNC_FROM names trained visual features: a model or avsync folder)
 #   maskvat   maskvat-foley train maskvat ... --codec, --avsync: the runs  --max-minutes $MASKVAT_MINUTES
-#             (its token cache is built before the loop, outside that cap, with FoleyWorld clips
-#             rendered by $DATA_WORKERS processes: by default up to 8 on a machine of 8 cores or more)
+#             and --until a wall-clock time that leaves the bundle and the benchmarks their time
+#             (its token cache is built before the loop, with FoleyWorld clips rendered and encoded
+#             by $DATA_WORKERS processes: by default all cores but two on a machine of 8 or more)
 #   bundle    maskvat-foley train bundle -> $RUNS/model (its card says where each stage trained)
 #   bench-$BENCH_CONFIG-1, bench-$BENCH_CONFIG-8
 #             maskvat-foley bench generate --config $BENCH_CONFIG --takes 1, then --takes 8
@@ -39,16 +42,22 @@
 #
 # Settings (environment variables; defaults in brackets):
 #   CONFIG [default]    training config: a name in resources/train_configs (default, tiny,
-#                       paper) or a JSON file
+#                       paper, gpu-continue) or a JSON file
+#   CODEC_FROM [] AVSYNC_FROM []   trained stages to reuse instead of training them, e.g.
+#                       resources/default_model for both (with CONFIG=gpu-continue: the bundle's
+#                       MaskVAT continued on more data at a GPU's batch size)
 #   DEVICE [cuda]       --device of every step
 #   RUNS [train-runs/device]   the run folders (an earlier run's are removed)   OUT [out]
 #   CODEC_MINUTES [1.5]  AVSYNC_MINUTES [1]  MASKVAT_MINUTES [2.5]   each stage's --max-minutes
 #   MAX_STEPS []        each stage's --max-steps, when set (quick checks)
 #   STAGE_GRACE [150]   seconds a stage may run past its loop's minutes (cache, validation, saving)
+#   AFTER_MASKVAT [120] seconds kept between MaskVAT's --until and the benchmarks' reserve (its last
+#                       validation and saving, and the bundle)
 #   STAGE_OVERHEAD [90] seconds a stage is expected to take beside its loop
 #   TOTAL [575]         seconds for the whole script    BENCH_RESERVE [150]   seconds kept for benchmarks
 #   BENCH_CONFIG [paper]   BENCH_ARGS [] (more options, e.g. "--seconds 2 --repeat 1")
 #   BENCH_TIMEOUT [180] DATA_WORKERS [automatic]   PYTHON [python3]
+#   BENCHES [1]         0: no benchmarks (recorded as "off", not as failures)
 #   LEVEL_CLIPS [200]   FoleyWorld clips the bundle measures its output level on (train bundle --level-clips)
 #   WHEELS [.whl] (empty: install none)      SITE [/tmp/site] (where the wheels go)
 set -u
@@ -67,6 +76,11 @@ AVSYNC_MINUTES=${AVSYNC_MINUTES:-1}
 MASKVAT_MINUTES=${MASKVAT_MINUTES:-2.5}
 MAX_STEPS=${MAX_STEPS:-}
 STAGE_GRACE=${STAGE_GRACE:-150}
+AFTER_MASKVAT=${AFTER_MASKVAT:-120}
+CODEC_FROM=${CODEC_FROM:-}
+AVSYNC_FROM=${AVSYNC_FROM:-}
+[ -n "$CODEC_FROM" ] && CODEC_FROM=$(abspath "$CODEC_FROM")
+[ -n "$AVSYNC_FROM" ] && AVSYNC_FROM=$(abspath "$AVSYNC_FROM")
 STAGE_OVERHEAD=${STAGE_OVERHEAD:-90}
 TOTAL=${TOTAL:-575}
 BENCH_RESERVE=${BENCH_RESERVE:-150}
@@ -117,9 +131,9 @@ step() {
     report >/dev/null 2>&1
     return "$rc"
 }
-skip() {  # skip NAME REASON
-    printf '%s\tskipped\t0\t%s\n' "$1" "$2" >>"$STEPS"
-    echo "== $1: skipped ($2)"
+skip() {  # skip NAME REASON [STATUS]: STATUS "reused" (a trained stage given) or "off" is no failure
+    printf '%s\t%s\t0\t%s\n' "$1" "${3:-skipped}" "$2" >>"$STEPS"
+    echo "== $1: ${3:-skipped} ($2)"
 }
 
 # -- what the machine lacks ----------------------------------------------------------------------
@@ -151,19 +165,34 @@ minutes() {
 stage_limit() { within "$("$PY" -c 'import sys; print(round(float(sys.argv[1]) * 60) + int(sys.argv[2]))' "$1" "$STAGE_GRACE")"; }
 common=(--config "$CONFIG" --device "$DEVICE" --no-progress)
 [ -n "$MAX_STEPS" ] && common+=(--max-steps "$MAX_STEPS")
-m=$(minutes "$CODEC_MINUTES")
-step codec "$(stage_limit "$m")" - "${MF[@]}" train codec "${common[@]}" --out "$RUNS/codec" --max-minutes "$m"
-m=$(minutes "$AVSYNC_MINUTES")
-step avsync "$(stage_limit "$m")" - "${MF[@]}" train avsync "${common[@]}" --out "$RUNS/avsync" --max-minutes "$m"
-if [ -f "$RUNS/codec/summary.json" ] && [ -f "$RUNS/avsync/summary.json" ]; then
-    m=$(minutes "$MASKVAT_MINUTES")
-    step maskvat "$(stage_limit "$m")" - "${MF[@]}" train maskvat "${common[@]}" --out "$RUNS/maskvat" \
-        --codec "$RUNS/codec" --avsync "$RUNS/avsync" --max-minutes "$m"
+CODEC=$RUNS/codec
+AVSYNC=$RUNS/avsync
+if [ -n "$CODEC_FROM" ]; then
+    CODEC=$CODEC_FROM
+    skip codec "$CODEC_FROM" reused
+else
+    m=$(minutes "$CODEC_MINUTES")
+    step codec "$(stage_limit "$m")" - "${MF[@]}" train codec "${common[@]}" --out "$CODEC" --max-minutes "$m"
+fi
+if [ -n "$AVSYNC_FROM" ]; then
+    AVSYNC=$AVSYNC_FROM
+    skip avsync "$AVSYNC_FROM" reused
+else
+    m=$(minutes "$AVSYNC_MINUTES")
+    step avsync "$(stage_limit "$m")" - "${MF[@]}" train avsync "${common[@]}" --out "$AVSYNC" --max-minutes "$m"
+fi
+trained() { [ -f "$1/summary.json" ] || [ -f "$1/config.json" ]; }  # a finished run, or a model folder
+if trained "$CODEC" && trained "$AVSYNC"; then
+    # The loop stops at UNTIL however long the token cache took to build before it.
+    until=$(( START + TOTAL - BENCH_RESERVE - AFTER_MASKVAT ))
+    m=$MASKVAT_MINUTES
+    step maskvat "$(within $(( until - $(date +%s) + AFTER_MASKVAT / 2 )))" - "${MF[@]}" train maskvat \
+        "${common[@]}" --out "$RUNS/maskvat" --codec "$CODEC" --avsync "$AVSYNC" --max-minutes "$m" --until "$until"
 else
     skip maskvat "the codec or avsync run did not finish"
 fi
 if [ -f "$RUNS/maskvat/summary.json" ]; then
-    step bundle "$(within 120)" - "${MF[@]}" train bundle --codec "$RUNS/codec" --avsync "$RUNS/avsync" \
+    step bundle "$(within 120)" - "${MF[@]}" train bundle --codec "$CODEC" --avsync "$AVSYNC" \
         --maskvat "$RUNS/maskvat" --out "$RUNS/model" --overwrite --level-clips "$LEVEL_CLIPS"
 else
     skip bundle "no finished maskvat run"
@@ -178,12 +207,18 @@ share() {  # share BENCHMARKS_LEFT: an equal share of the time left, at most BEN
 }
 have_model=0
 [ -f "$RUNS/model/config.json" ] && have_model=1
-for takes in 1 8; do
+if [ "${BENCHES:-1}" = 0 ]; then
+    for name in "bench-$BENCH_CONFIG-1" "bench-$BENCH_CONFIG-8" bench-bundle; do skip "$name" "BENCHES=0" off; done
+    have_model=-1
+fi
+[ "$have_model" -ge 0 ] && for takes in 1 8; do
     left=$(( (takes == 1 ? 2 : 1) + have_model ))
     step "bench-$BENCH_CONFIG-$takes" "$(share "$left")" "$RUNS/bench-$BENCH_CONFIG-$takes.json" \
         "${MF[@]}" bench generate --config "$BENCH_CONFIG" --takes "$takes" --device "$DEVICE" "${BENCH_OPTS[@]}"
 done
-if [ "$have_model" = 1 ]; then
+if [ "$have_model" = -1 ]; then
+    :
+elif [ "$have_model" = 1 ]; then
     step bench-bundle "$(share 1)" "$RUNS/bench-bundle.json" \
         "${MF[@]}" bench generate --model "$RUNS/model" --device "$DEVICE" "${BENCH_OPTS[@]}"
 else
@@ -192,4 +227,4 @@ fi
 
 # -- what comes back -----------------------------------------------------------------------------
 report --final || echo "device_train: the report could not be written (exit $?)"
-awk -F'\t' '$2 != "0" { bad = 1 } END { exit bad }' "$STEPS"
+awk -F'\t' '$2 != "0" && $2 != "reused" && $2 != "off" { bad = 1 } END { exit bad }' "$STEPS"

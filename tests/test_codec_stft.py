@@ -1,6 +1,7 @@
 """The frame-rate STFT codec behind DAC's token interface (DAC's own quantizer class inside)."""
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -41,6 +42,18 @@ def test_the_istft_head_inverts_the_analysis_frames_exactly():
     rec = istft(spec, window, 256)
     assert rec.shape == x.shape
     assert torch.allclose(rec[..., 1024:-1024], x[..., 1024:-1024], atol=1e-5)
+
+
+def test_the_decoder_builds_its_spectrum_in_float32_from_bfloat16_layers(tok):
+    """The engine decodes under bf16 autocast on CUDA, where the head's exp() comes out float32 and
+    the phase bf16: polar() takes neither mix nor bf16 (a bundled model failed to generate on an
+    H200 that way). Layers in bf16 here stand for that; the audio is float32 and matches."""
+    dec = tok.model.decoder
+    z = torch.randn(1, dec.inp.in_channels, 12)
+    full = dec(z)
+    low = copy.deepcopy(dec).to(torch.bfloat16)(z.to(torch.bfloat16))
+    assert low.dtype == torch.float32 and low.shape == full.shape
+    assert torch.corrcoef(torch.stack([low.flatten(), full.flatten()]))[0, 1] > 0.9
 
 
 def test_save_load_is_bit_exact_and_old_configs_read_as_dac(tok, tmp_path):

@@ -103,3 +103,31 @@ def test_device_script_trains_bundles_and_benchmarks_without_pyav(device_run):
     assert {"codec/metrics.jsonl", "maskvat/summary.json", "model/config.json", "steps.tsv"} <= names
     with tarfile.open(out / "model.tar.gz") as tar:
         assert "model/config.json" in tar.getnames()
+
+
+def test_device_script_continues_a_bundle_reusing_its_codec_and_features(device_run, tmp_path):
+    """CODEC_FROM / AVSYNC_FROM (a lent GPU's recipe, CONFIG=gpu-continue): those stages are
+    reused, not failed; MaskVAT trains on them and stops at --until; the bundle records where the
+    reused stages trained."""
+    import shutil
+
+    _, first = device_run
+    bundle = tmp_path / "bundle"
+    shutil.copytree(first.parent / "runs" / "model", bundle)
+    env = blocking_env(tmp_path)
+    env.update(PYTHON=sys.executable, CONFIG="tiny", DEVICE="cpu", WHEELS="", RUNS=str(tmp_path / "runs"),
+               OUT=str(tmp_path / "out"), MAX_STEPS="2", DATA_WORKERS="0", CODEC_FROM=str(bundle),
+               AVSYNC_FROM=str(bundle), BENCHES="0", TOTAL="400", LEVEL_CLIPS="0")
+    proc = subprocess.run(["bash", str(ROOT / "scripts" / "device_train.sh")], env=env, capture_output=True,
+                          text=True, timeout=400, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["failed"] == [] and report["finished"]
+    assert {s["step"]: s["exit"] for s in report["steps"]} == {
+        "codec": "reused", "avsync": "reused", "maskvat": 0, "bundle": 0, "bench-paper-1": "off",
+        "bench-paper-8": "off", "bench-bundle": "off"}
+    assert report["trained_on"] == {"maskvat": "cpu"}
+    assert "--until" in report["summaries"]["maskvat"]["command"]
+    info = report["bundle_config"]["info"]
+    assert info["codec"]["device"] == info["avsync"]["device"] == "cpu"
+    assert info["codec"]["step"] == json.loads((bundle / "config.json").read_text())["info"]["codec"]["step"]

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from maskvat_foley.core.train.cache import WORKERS_ENV, render_workers, rendered
+import torch
+
+from maskvat_foley.core.codec.tokenizer import CODEC_PRESETS, Tokenizer
+from maskvat_foley.core.features.base import create
+from maskvat_foley.core.train.cache import WORKERS_ENV, build_cache, load_cache, render_workers, rendered
 from maskvat_foley.core.train.sources import FoleyWorldSource
 
 
@@ -26,4 +30,18 @@ def test_render_workers_follow_the_variable(monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     assert render_workers() == 0  # a small machine renders in the training process, as before
     monkeypatch.setattr("os.cpu_count", lambda: 16)
-    assert render_workers() == 8
+    assert render_workers() == 14
+
+
+def test_a_cache_encoded_by_processes_is_the_cache_encoded_in_one(tmp_path):
+    """The workers render and encode whole clips (one thread each); the shards hold the same codes
+    and, to float rounding of another thread count, the same features."""
+    source = FoleyWorldSource(n=5, size=(32, 32), seconds=1)
+    tok, ext = Tokenizer(CODEC_PRESETS["tiny"], seed=0).eval(), create("raw", grid=(2, 2), input_size=(8, 8))
+    build_cache(tmp_path / "one", source, tok, ext, shard_size=2, workers=0)
+    build_cache(tmp_path / "two", source, tok, ext, shard_size=2, workers=2)
+    one, two = load_cache(tmp_path / "one"), load_cache(tmp_path / "two")
+    assert [c.key for c in two] == [c.key for c in one] == [source.get(i, video=False).key for i in range(5)]
+    for a, b in zip(one, two):
+        assert torch.equal(a.codes, b.codes)
+        assert torch.allclose(a.cond, b.cond, atol=1e-5) and torch.allclose(a.teacher, b.teacher, atol=1e-4)

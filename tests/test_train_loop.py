@@ -52,6 +52,36 @@ def test_time_budget_stops_cleanly_and_saves(tmp_path):
     assert (tmp_path / "run" / "model" / "config.json").is_file()
 
 
+def test_until_stops_at_a_wall_clock_time_whatever_came_before(tmp_path):
+    """--until: a lent machine's end, counted from before the token cache was built."""
+    import time
+
+    cfg = tiny_config(tmp_path, maskvat={"loop": {"max_steps": 1000}})
+    summary = _maskvat(cfg, tmp_path / "run", "--until", str(time.time() - 1))
+    assert summary["stopped"] == "until" and summary["step"] == 0
+    assert (tmp_path / "run" / "model" / "config.json").is_file()
+
+
+def test_time_schedule_runs_the_cosine_over_the_time_budget(tmp_path):
+    c = LoopConfig(max_steps=10**6, lr=1.0, warmup_steps=10, min_lr_ratio=0.1, schedule="time")
+    assert lr_at(c, 5, 0.0) == pytest.approx(0.6)  # warm-up still by steps
+    assert lr_at(c, 500, 0.0) == pytest.approx(1.0) and lr_at(c, 500, 1.0) == pytest.approx(0.1)
+    assert lr_at(c, 500, 0.25) > lr_at(c, 500, 0.5) > lr_at(c, 500, 0.75) > lr_at(c, 500, 2.0) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="schedule"):
+        LoopConfig(schedule="epochs")
+    # With no time limit at all, the 'time' schedule is refused before any step.
+    cfg = tiny_config(tmp_path, maskvat={"loop": {"max_steps": 4, "schedule": "time"}})
+    with pytest.raises(ValueError, match="'time' schedule needs"):
+        _maskvat(cfg, tmp_path / "run")
+    # The LR the log records falls over the budget, to min_lr_ratio of the peak at its end.
+    cfg = tiny_config(tmp_path, maskvat={"loop": {"max_steps": 10**6, "schedule": "time", "warmup_steps": 0,
+                                                  "log_every": 1, "lr": 1e-3}})
+    summary = _maskvat(cfg, tmp_path / "timed", "--max-minutes", "0.05")
+    lrs = [r["lr"] for r in metrics(tmp_path / "timed")]
+    assert summary["stopped"] == "max_minutes" and len(lrs) >= 3
+    assert lrs[0] > lrs[-1] and all(a >= b for a, b in zip(lrs, lrs[1:]))
+
+
 def test_lr_schedule_warmup_then_cosine():
     c = LoopConfig(max_steps=100, lr=1.0, warmup_steps=10, min_lr_ratio=0.1)
     assert lr_at(c, 0) == pytest.approx(0.1) and lr_at(c, 9) == pytest.approx(1.0)

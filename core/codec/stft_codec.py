@@ -70,9 +70,12 @@ class IStftDecoder(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         bins = self.n_fft // 2 + 1
         h = self.head(self.norm(self.blocks(self.inp(z)).transpose(1, 2)))  # [B, F, 2*bins]
+        # The spectrum in float32 whatever came before: under CUDA's bf16 autocast exp() gives
+        # float32 and the phase stays bf16, which polar() refuses (and bf16 phase is too coarse).
+        h = h.float()
         # exp(8) is +70 dB over full scale per bin: a bound that only keeps early training finite.
         spec = torch.polar(torch.exp(h[..., :bins].clamp(max=8.0)), h[..., bins:])
-        return istft(spec, self.window, self.hop)
+        return istft(spec, self.window.float(), self.hop)
 
 
 def analysis_frames(x: torch.Tensor, window: torch.Tensor, hop: int) -> torch.Tensor:

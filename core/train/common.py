@@ -23,6 +23,7 @@ class RunOptions:
     resume: bool = False
     stop_at: int | None = None        # --max-steps: stop early without changing the LR schedule
     max_minutes: float | None = None
+    until: float | None = None        # --until: a wall-clock time (time.time()) the loop stops at
     device: str = "auto"
     progress: bool = True
     command: str = ""

@@ -49,12 +49,18 @@ class LoopConfig:
     val_every: int = 0             # 0: validate only at the end
     log_every: int = 10
     max_minutes: float | None = None
+    # "steps": the cosine runs to max_steps. "time": it runs to the end of this run's time (the
+    # sooner of --max-minutes and --until), for a machine lent for a fixed time whose speed is not
+    # known ahead; each run (a resume too) warms up and decays again.
+    schedule: str = "steps"
 
     def __post_init__(self) -> None:
         self.betas = tuple(float(b) for b in self.betas)  # type: ignore[assignment]
         if self.max_steps < 1 or self.lr <= 0 or self.warmup_steps < 0 or self.log_every < 1:
             raise ValueError(f"loop config: need max_steps >= 1, lr > 0, warmup_steps >= 0, "
                              f"log_every >= 1 (got {dataclasses.asdict(self)})")
+        if self.schedule not in ("steps", "time"):
+            raise ValueError(f"loop config: schedule must be 'steps' or 'time' (got {self.schedule!r})")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], source: str = "loop config") -> "LoopConfig":
@@ -75,19 +81,20 @@ def from_dict(cls: Any, d: dict[str, Any], source: str) -> Any:
         raise ValueError(f"{source}: {exc}") from None
 
 
-def lr_at(cfg: LoopConfig, step: int) -> float:
-    """Linear warmup to ``lr``, then cosine down to ``lr * min_lr_ratio`` at ``max_steps``."""
+def lr_at(cfg: LoopConfig, step: int, done: float | None = None) -> float:
+    """Linear warmup to ``lr``, then cosine down to ``lr * min_lr_ratio`` at ``max_steps`` (or, given
+    ``done``, at the time budget's end: ``done`` is its share used, ``step`` this run's steps)."""
     if cfg.warmup_steps and step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
     span = max(1, cfg.max_steps - cfg.warmup_steps)
-    t = min(1.0, (step - cfg.warmup_steps) / span)
+    t = min(1.0, (step - cfg.warmup_steps) / span if done is None else max(0.0, done))
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
 @dataclass
 class LoopResult:
     step: int
-    stopped: str                      # "max_steps" | "max_minutes" | "stop_at"
+    stopped: str                      # "max_steps" | "max_minutes" | "stop_at" | "until"
     seconds: float                    # wall time of all runs together (resumes add up)
     run_seconds: float                # this run
     run_steps: int
@@ -196,8 +203,9 @@ class Trainer:
 
     # -- the loop ------------------------------------------------------------------------------
     def run(self, *, resume: bool = False, stop_at: int | None = None,
-            max_minutes: float | None = None) -> LoopResult:
-        """Train until ``max_steps`` (or ``stop_at``, or the time budget); returns a summary."""
+            max_minutes: float | None = None, until: float | None = None) -> LoopResult:
+        """Train until ``max_steps`` (or ``stop_at``, or the time budget, or the wall-clock time
+        ``until``); returns a summary."""
         from tqdm import tqdm
 
         cfg, info = self.cfg, self.info
@@ -208,6 +216,12 @@ class Trainer:
         use_bf16 = cfg.bf16 and info.device.type == "cuda"
         self.model.train()
         t_run, last_save = time.monotonic(), self.step
+        span = None  # seconds of this run, for the time schedule
+        if cfg.schedule == "time":
+            ends = ([budget * 60] if budget is not None else []) + ([until - time.time()] if until is not None else [])
+            if not ends:
+                raise ValueError(f"{self.name}: the 'time' schedule needs --max-minutes, --until or max_minutes")
+            span = max(1.0, min(ends))
         start_step, acc, n_acc, last, stopped = self.step, {}, 0, {}, "max_steps" if end == cfg.max_steps else "stop_at"
         bar = tqdm(total=end, initial=self.step, desc=self.name, unit="step", dynamic_ncols=True,
                    disable=not (info.is_main and self.progress))
@@ -216,8 +230,12 @@ class Trainer:
                 if budget is not None and any_rank(time.monotonic() - t_run > budget * 60, info):
                     stopped = "max_minutes"
                     break
+                if until is not None and any_rank(time.time() >= until, info):
+                    stopped = "until"
+                    break
                 t0 = time.monotonic()
-                lr = lr_at(cfg, self.step)
+                lr = (lr_at(cfg, self.step) if span is None
+                      else lr_at(cfg, self.step - start_step, (t0 - t_run) / span))
                 for g in self.opt.param_groups:
                     g["lr"] = lr * g.get("lr_scale", 1.0)
                 ctx = torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
