@@ -94,6 +94,13 @@ SITE=${SITE:-/tmp/site}
 export PYTHONUNBUFFERED=1
 
 cd "$ROOT" || exit 1
+# Paths under the repo as relative ones: the commands a model records (its card, its config) never
+# hold the machine's own folders.
+inroot() { case "$1" in "$ROOT"/*) printf '%s\n' "${1#"$ROOT"/}" ;; *) printf '%s\n' "$1" ;; esac; }
+RUNS=$(inroot "$RUNS")
+CONFIG=$(inroot "$CONFIG")
+[ -n "$CODEC_FROM" ] && CODEC_FROM=$(inroot "$CODEC_FROM")
+[ -n "$AVSYNC_FROM" ] && AVSYNC_FROM=$(inroot "$AVSYNC_FROM")
 mkdir -p "$RUNS" "$OUT" || exit 1
 (cd "$RUNS" && rm -rf codec avsync maskvat model bench-*.json)  # an earlier run's, never more
 LOG=$RUNS/log.txt

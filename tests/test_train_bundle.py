@@ -81,9 +81,19 @@ def test_a_run_that_continues_from_a_bundle_reuses_its_codec(tmp_path):
     # the avsync stage from the bundle as well (what `make reference-model` does on a new machine)
     run(["maskvat", "--config", str(tmp_path / "more.json"), "--out", str(tmp_path / "again"), "--no-progress",
          "--codec", str(first / "codec"), "--avsync", str(first)])
+    # The first bundle's level (its codec's, and a correction from its own takes): the new bundle
+    # keeps the codec's part, not the other model's take correction.
+    from maskvat_foley.core.model.checkpoint import set_level
+
+    set_level(first, {"peak_dbfs": -5.0, "clips": 9, "codec_peak_dbfs": -12.0, "codec_loss_db": 3.0,
+                      "takes_db": 4.0, "takes_clips": 7})
     assert main(["bundle", *NO_LEVEL, "--codec", str(first), "--avsync", str(first),
                  "--maskvat", str(tmp_path / "again"), "--out", str(tmp_path / "second")]) == 0
     second = json.loads((tmp_path / "second" / "config.json").read_text())
+    assert second["level"]["peak_dbfs"] == -9.0 and second["level"]["clips"] == 9
+    assert second["level"]["takes_db"] is None and second["level"]["takes_clips"] is None
+    card = (tmp_path / "second" / "MODEL_CARD.md").read_text()
+    assert f"reused from the bundled model `{first}`" in card and "final train metrics: null" not in card
     assert second["info"]["avsync"]["command"] == meta["info"]["avsync"]["command"]
     assert second["info"]["avsync"]["command"].startswith("maskvat-foley train avsync")
     assert isinstance(load_checkpoint(tmp_path / "second").scorer, FoleyWorldAVScorer)

@@ -43,6 +43,11 @@ class LevelCalibration:
     data_peak_dbfs: float | None = None   # median sample peak of the training clips with events
     codec_peak_dbfs: float | None = None  # the same of their round trip through the model's codec
     codec_loss_db: float | None = None    # median loudness the round trip loses (truth minus it)
+    # The model's own takes, measured after the codec's correction: the median loudness by which
+    # they still fall short of their truth on training-split clips (a sharper model makes peakier
+    # takes, so the same peak plays quieter), and on how many clips. Included in peak_dbfs.
+    takes_db: float | None = None
+    takes_clips: int | None = None
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.peak_dbfs) and self.peak_dbfs <= 0):
@@ -60,8 +65,9 @@ class LevelCalibration:
         if not meta:
             return None
         try:
-            opt = {k: None if meta.get(k) is None else float(meta[k])
-                   for k in ("data_peak_dbfs", "codec_peak_dbfs", "codec_loss_db")}
+            opt: dict[str, Any] = {k: None if meta.get(k) is None else float(meta[k])
+                                   for k in ("data_peak_dbfs", "codec_peak_dbfs", "codec_loss_db", "takes_db")}
+            opt["takes_clips"] = None if meta.get("takes_clips") is None else int(meta["takes_clips"])
             return cls(peak_dbfs=float(meta["peak_dbfs"]), clips=int(meta.get("clips", 0)),
                        source=str(meta.get("source", "")),
                        max_boost_db=float(meta.get("max_boost_db", MAX_BOOST_DB)), **opt)

@@ -25,7 +25,8 @@ def bundle(codec_run: str | os.PathLike, avsync_run: str | os.PathLike, maskvat_
     the bundle itself, so its numbers are those of the stored weights).
     The MaskVAT run must have been trained with exactly that codec and extractor (checked by hash).
     The training audio's level through the codec is measured on ``level_clips`` FoleyWorld clips
-    and stored, so takes are brought to it (core.train.level); 0 stores none."""
+    and stored, so takes are brought to it (core.train.level); with 0, a codec reused from a bundled
+    model keeps that bundle's codec level (the same codec), else none is stored."""
     from maskvat_foley.core.model.checkpoint import load_checkpoint, save_checkpoint
     from maskvat_foley.core.train.level import measure
     from maskvat_foley.core.train.maskvat import model_card, stage_device
@@ -57,9 +58,31 @@ def bundle(codec_run: str | os.PathLike, avsync_run: str | os.PathLike, maskvat_
     path = save_checkpoint(out, ckpt.model, ckpt.tokenizer, ckpt.extractor, name=name, card=card, info=info,
                            overwrite=overwrite, scorer="foleyworld-av", scorer_dir=scorer_dir,
                            weights_dtype=weights_dtype,
-                           level=measure(ckpt.tokenizer, level_clips).to_dict() if level_clips else None)
+                           level=measure(ckpt.tokenizer, level_clips).to_dict() if level_clips
+                           else codec_level(runs["codec"]))
     log.info("bundled %s", path)
     return path
+
+
+def codec_level(codec_run: Path) -> dict[str, Any] | None:
+    """The codec's level from a bundled model folder reused as the codec run, less the correction
+    measured on that bundle's own takes (another MaskVAT's: `train level --takes` measures anew);
+    None for a codec run."""
+    import dataclasses
+
+    from maskvat_foley.core.model.level_calibration import LevelCalibration
+
+    cfg = codec_run / "config.json"
+    if (codec_run / SUMMARY_FILE).is_file() or not cfg.is_file():
+        return None
+    cal = LevelCalibration.from_meta(json.loads(cfg.read_text()).get("level"))
+    if cal is None:
+        return None
+    if cal.takes_db and cal.codec_peak_dbfs is not None and cal.codec_loss_db is not None:
+        cal = dataclasses.replace(cal, peak_dbfs=round(min(cal.codec_peak_dbfs + cal.codec_loss_db, 0.0), 2))
+    elif cal.takes_db:
+        cal = dataclasses.replace(cal, peak_dbfs=round(min(cal.peak_dbfs - cal.takes_db, 0.0), 2))
+    return dataclasses.replace(cal, takes_db=None, takes_clips=None).to_dict()
 
 
 def stage_summary(run: Path, stage: str) -> dict[str, Any]:

@@ -11,6 +11,11 @@ loudness falls by about 4). The level a take is brought to is therefore:
 so that a take with the truth's content plays at the truth's loudness. Measured from the data
 and the codec alone, without generating a take: nothing is fitted on the splits the model is
 evaluated on. A few hundred clips take about a minute on a CPU.
+
+That assumes the model's takes have the round trip's ratio of peak to loudness. A model trained
+further makes peakier takes (sharper hits, quieter between them), which the same peak plays
+quieter: ``measure_takes`` generates takes on training-split clips (past those any recipe trains
+on) and moves the level by the median loudness they still miss (``train level --takes N``).
 """
 from __future__ import annotations
 
@@ -74,5 +79,81 @@ def measure_into(model_dir: str | os.PathLike, n_clips: int = 200, device: str =
     if not codec.is_dir():
         raise FileNotFoundError(f"{model_dir}: has no {CODEC_DIR}/ folder to measure the level through")
     cal = measure(Tokenizer.load(codec, device=device), n_clips)
+    set_level(model_dir, cal.to_dict())
+    return cal
+
+
+# Train-split clips the take measurement uses: past the first 10 000 that training recipes render.
+TAKES_OFFSET = 10_000
+# A take's sample peak is never brought above this (the product's true-peak ceiling is -1 dBTP).
+PEAK_CEILING_DBFS = -1.0
+
+
+def measure_takes(model_dir: str | os.PathLike, n_clips: int = 40, device: str = "cpu",
+                  progress: bool = False) -> tuple[LevelCalibration, list[float]]:
+    """The model's calibration moved by the median loudness its takes miss (truth minus take, both
+    BS.1770 or both RMS) on ``n_clips`` training-split FoleyWorld clips with events, at the product's
+    default settings; returns it and the per-clip differences. Takes the calibration leaves quiet
+    (near-silent) are not counted. No file but a temporary folder's is written; no PyAV."""
+    import dataclasses
+    import tempfile
+
+    import soundfile
+    from tqdm import tqdm
+
+    from maskvat_foley.core.data import generate_clip, split_seeds
+    from maskvat_foley.core.engine.clip_media import MemoryFrames
+    from maskvat_foley.core.engine.engine import Engine
+    from maskvat_foley.core.eval.levels import measure_level
+    from maskvat_foley.core.jobs import ClipJob, GenerationParams
+
+    frames = MemoryFrames()
+    diffs: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="maskvat-level-") as tmp:
+        engine = Engine(str(model_dir), device=device, cache_dir=os.path.join(tmp, "features"), frames=frames)
+        cal = engine.ckpt.level
+        if cal is None:
+            raise ValueError(f"{model_dir}: has no level calibration to correct; measure the codec's first "
+                             "(train level --clips N)")
+        for seed in tqdm(split_seeds("train", n_clips, offset=TAKES_OFFSET), desc="level takes", unit="clip",
+                         disable=not progress):
+            clip = generate_clip(seed, size=(96, 96))
+            if not clip.spec.events:
+                continue
+            name = f"memory:foleyworld-{seed}"
+            frames.add(name, clip.frames, clip.rate)
+            n = clip.spec.n_frames
+            job = ClipJob(clip_id=str(seed), name=name, media_path=name, media_rate=clip.rate, source_start=0,
+                          source_duration=n, timeline_rate=clip.rate, record_start=0, record_duration=n,
+                          timeline_name="level")
+            params = GenerationParams(seed=0, takes=1, sample_rate=clip.sample_rate, channels=1)
+            result = engine.generate([job], params, out_dir=os.path.join(tmp, "takes"))[0]
+            frames.clips.pop(name)
+            if not result.ok or not result.takes:
+                raise RuntimeError(f"level: generating FoleyWorld clip {seed} failed: {result.error}")
+            take = result.takes[0]
+            if take.metadata.get("model_gain_db") is None:  # left quiet: says nothing about the level
+                continue
+            audio = soundfile.read(take.path, dtype="float32", always_2d=True)[0].mean(axis=1)
+            sr = clip.sample_rate
+            got, want = measure_level(audio, sr).best(), measure_level(clip.audio, sr).best()
+            if got[0] is not None and want[0] is not None and got[1] == want[1]:
+                diffs.append(want[0] - got[0])
+    if not diffs:
+        raise ValueError(f"level: none of {n_clips} training clips gave a take to measure")
+    shift = float(np.median(diffs))
+    new = dataclasses.replace(cal, peak_dbfs=round(min(cal.peak_dbfs + shift, PEAK_CEILING_DBFS), 2),
+                              takes_db=round((cal.takes_db or 0.0) + shift, 2), takes_clips=len(diffs))
+    log.info("level: takes miss their truth by %.2f dB (median of %d); takes are now brought to %.2f dBFS",
+             shift, len(diffs), new.peak_dbfs)
+    return new, diffs
+
+
+def measure_takes_into(model_dir: str | os.PathLike, n_clips: int = 40, device: str = "cpu",
+                       progress: bool = False) -> LevelCalibration:
+    """``measure_takes`` written into the model folder's config.json; returns what was written."""
+    from maskvat_foley.core.model.checkpoint import set_level
+
+    cal, _ = measure_takes(model_dir, n_clips, device, progress)
     set_level(model_dir, cal.to_dict())
     return cal

@@ -326,6 +326,12 @@ def model_card(name: str, maskvat: dict[str, Any], stages: list[dict[str, Any]])
              f"{maskvat['cache_clips']} cached clips, windows of {maskvat['window']} code frames.", "",
              "## Training runs", ""]
     for s in [*stages, maskvat]:
+        if s.get("from_bundle"):  # reused: the bundle's config records the stage, not its config
+            lines += [f"### {s['stage']}", "", f"- reused from the bundled model `{s['from_bundle']}`",
+                      f"- command there: `{s.get('command') or '(in-process)'}`",
+                      f"- steps: {s.get('step')}, {s.get('train_seconds')} s, {s.get('steps_per_s')} steps/s "
+                      f"on {stage_device(s)}", f"- validation: {json.dumps(s.get('val'))}", ""]
+            continue
         lines += [f"### {s['stage']}", "", f"- command: `{s.get('command') or '(in-process)'}`",
                   f"- steps: {s.get('step')} ({s.get('stopped')}), {s.get('train_seconds')} s, "
                   f"{s.get('steps_per_s')} steps/s on {stage_device(s)} x{s.get('world_size')}",
