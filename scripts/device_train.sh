@@ -52,7 +52,8 @@
 #   MAX_STEPS []        each stage's --max-steps, when set (quick checks)
 #   STAGE_GRACE [150]   seconds a stage may run past its loop's minutes (cache, validation, saving)
 #   AFTER_MASKVAT [120] seconds kept between MaskVAT's --until and the benchmarks' reserve (its last
-#                       validation and saving, and the bundle)
+#                       validation and saving, and the bundle: 30 s left no time for the bundle on
+#                       an H200, 50 s did)
 #   STAGE_OVERHEAD [90] seconds a stage is expected to take beside its loop
 #   TOTAL [575]         seconds for the whole script    BENCH_RESERVE [150]   seconds kept for benchmarks
 #   BENCH_CONFIG [paper]   BENCH_ARGS [] (more options, e.g. "--seconds 2 --repeat 1")
@@ -77,6 +78,7 @@ MASKVAT_MINUTES=${MASKVAT_MINUTES:-2.5}
 MAX_STEPS=${MAX_STEPS:-}
 STAGE_GRACE=${STAGE_GRACE:-150}
 AFTER_MASKVAT=${AFTER_MASKVAT:-120}
+[ "$AFTER_MASKVAT" -lt 50 ] && AFTER_MASKVAT=50  # less leaves the bundle no time
 CODEC_FROM=${CODEC_FROM:-}
 AVSYNC_FROM=${AVSYNC_FROM:-}
 [ -n "$CODEC_FROM" ] && CODEC_FROM=$(abspath "$CODEC_FROM")
@@ -191,7 +193,8 @@ fi
 trained() { [ -f "$1/summary.json" ] || [ -f "$1/config.json" ]; }  # a finished run, or a model folder
 if trained "$CODEC" && trained "$AVSYNC"; then
     # The loop stops at UNTIL however long the token cache took to build before it.
-    until=$(( START + TOTAL - BENCH_RESERVE - AFTER_MASKVAT ))
+    # (20 s more: every step's limit keeps 20 s of TOTAL for the end; see within)
+    until=$(( START + TOTAL - BENCH_RESERVE - AFTER_MASKVAT - 20 ))
     m=$MASKVAT_MINUTES
     step maskvat "$(within $(( until - $(date +%s) + AFTER_MASKVAT / 2 )))" - "${MF[@]}" train maskvat \
         "${common[@]}" --out "$RUNS/maskvat" --codec "$CODEC" --avsync "$AVSYNC" --max-minutes "$m" --until "$until"

@@ -129,6 +129,9 @@ def _level_note(level: dict[str, Any] | None, met: dict[str, Any]) -> list[str]:
            f"({level['codec_peak_dbfs']:.2f} dBFS), raised by the loudness that round trip loses "
            f"({level['codec_loss_db']:.2f} dB)" if level.get("codec_peak_dbfs") is not None
            else f"measured on {level['clips']} clips of the {level['source']}")
+    if level.get("takes_db") is not None:
+        how += (f", and moved by {level['takes_db']:+.2f} dB, the median loudness the model's own takes "
+                f"missed on {level.get('takes_clips')} training clips (train level --takes)")
     return ["", f"Level: each take is brought to a sample peak of {level['peak_dbfs']:.2f} dBFS, {how}; "
                 f"takes more than {level['max_boost_db']:g} dB under it are left as they are "
                 "(core/model/level_calibration.py). The same takes without that step: level error "
