@@ -174,22 +174,21 @@ minutes() {
 stage_limit() { within "$("$PY" -c 'import sys; print(round(float(sys.argv[1]) * 60) + int(sys.argv[2]))' "$1" "$STAGE_GRACE")"; }
 common=(--config "$CONFIG" --device "$DEVICE" --no-progress)
 [ -n "$MAX_STEPS" ] && common+=(--max-steps "$MAX_STEPS")
-CODEC=$RUNS/codec
-AVSYNC=$RUNS/avsync
-if [ -n "$CODEC_FROM" ]; then
-    CODEC=$CODEC_FROM
-    skip codec "$CODEC_FROM" reused
-else
-    m=$(minutes "$CODEC_MINUTES")
-    step codec "$(stage_limit "$m")" - "${MF[@]}" train codec "${common[@]}" --out "$CODEC" --max-minutes "$m"
-fi
-if [ -n "$AVSYNC_FROM" ]; then
-    AVSYNC=$AVSYNC_FROM
-    skip avsync "$AVSYNC_FROM" reused
-else
-    m=$(minutes "$AVSYNC_MINUTES")
-    step avsync "$(stage_limit "$m")" - "${MF[@]}" train avsync "${common[@]}" --out "$AVSYNC" --max-minutes "$m"
-fi
+# codec_or_avsync NAME FROM MINUTES: reuse FROM when given, else train NAME into $RUNS/NAME; prints the folder
+# the later stages read it from.
+codec_or_avsync() {
+    if [ -n "$2" ]; then
+        skip "$1" "$2" reused >&2
+        echo "$2"
+        return
+    fi
+    local m
+    m=$(minutes "$3")
+    step "$1" "$(stage_limit "$m")" - "${MF[@]}" train "$1" "${common[@]}" --out "$RUNS/$1" --max-minutes "$m" >&2
+    echo "$RUNS/$1"
+}
+CODEC=$(codec_or_avsync codec "$CODEC_FROM" "$CODEC_MINUTES")
+AVSYNC=$(codec_or_avsync avsync "$AVSYNC_FROM" "$AVSYNC_MINUTES")
 trained() { [ -f "$1/summary.json" ] || [ -f "$1/config.json" ]; }  # a finished run, or a model folder
 if trained "$CODEC" && trained "$AVSYNC"; then
     # The loop stops at UNTIL however long the token cache took to build before it.

@@ -34,13 +34,15 @@ def test_render_workers_follow_the_variable(monkeypatch):
 
 
 def test_a_cache_encoded_by_processes_is_the_cache_encoded_in_one(tmp_path):
-    """The workers render and encode whole clips (one thread each); the shards hold the same codes
-    and, to float rounding of another thread count, the same features."""
+    """The workers render and encode whole clips (one thread each, the codec and features read from
+    a safetensors copy); the shards hold the same codes and, to float rounding of another thread
+    count, the same features."""
     source = FoleyWorldSource(n=5, size=(32, 32), seconds=1)
     tok, ext = Tokenizer(CODEC_PRESETS["tiny"], seed=0).eval(), create("raw", grid=(2, 2), input_size=(8, 8))
     build_cache(tmp_path / "one", source, tok, ext, shard_size=2, workers=0)
     build_cache(tmp_path / "two", source, tok, ext, shard_size=2, workers=2)
     one, two = load_cache(tmp_path / "one"), load_cache(tmp_path / "two")
+    assert not list((tmp_path / "two").glob(".encoder-*"))  # the workers' copy of the modules is gone
     assert [c.key for c in two] == [c.key for c in one] == [source.get(i, video=False).key for i in range(5)]
     for a, b in zip(one, two):
         assert torch.equal(a.codes, b.codes)

@@ -159,27 +159,17 @@ def _video_clip(source: Any, index: int) -> Any:
 _ENCODER: tuple[Any, Any, Any] | None = None  # a worker process's (tokenizer, extractor, teacher)
 
 
-def _start_encoder(modules: bytes) -> None:
-    """A worker's set-up: one thread each, since the workers already fill the cores."""
-    import io
-
+def _start_encoder(folder: str) -> None:
+    """A worker's set-up: the codec and features the training process saved in ``folder`` (our
+    safetensors folders, nothing unpickled), and one thread, since the workers fill the cores."""
+    from maskvat_foley.core.codec.tokenizer import load_tokenizer
     from maskvat_foley.core.features.audio import create_audio
+    from maskvat_foley.core.features.base import load_extractor
 
     global _ENCODER
     torch.set_num_threads(1)
-    # The parent's own modules, serialized by _pack a moment ago: no file is read here.
-    tokenizer, extractor = torch.load(io.BytesIO(modules), weights_only=False)
-    _ENCODER = (tokenizer, extractor, create_audio("logmel", dim=TEACHER_DIM))
-
-
-def _pack(*modules: Any) -> bytes:
-    """Modules for the workers, by value: multiprocessing's own pickling refuses the derived weights
-    of weight-normalized layers (non-leaf tensors)."""
-    import io
-
-    buf = io.BytesIO()
-    torch.save(modules, buf)
-    return buf.getvalue()
+    _ENCODER = (load_tokenizer(os.path.join(folder, "codec")).eval(),
+                load_extractor(os.path.join(folder, "features")).eval(), create_audio("logmel", dim=TEACHER_DIM))
 
 
 def _encoded_clip(source: Any, index: int) -> CacheClip:
@@ -218,10 +208,13 @@ def rendered(source: Any, indices: Sequence[int], workers: int = 0):
     yield from _in_order(_video_clip, source, indices, workers)
 
 
-def encoded(source: Any, indices: Sequence[int], tokenizer: Any, extractor: Any, workers: int = 0):
+def encoded(source: Any, indices: Sequence[int], tokenizer: Any, extractor: Any, workers: int = 0,
+            work: str | os.PathLike | None = None):
     """The cache entry of each clip of ``indices``, in order. With ``workers`` > 0 each process
     renders and encodes whole clips on its CPU (the training process encoding them one by one was
-    the bottleneck of a 16-core GPU machine: about 0.3 s a clip)."""
+    the bottleneck of a 16-core GPU machine: about 0.3 s a clip); the codec and features reach
+    them saved in a folder made inside ``work`` (default: the system's temporary folder) and
+    removed at the end."""
     if workers <= 0 or len(indices) < 2:
         from maskvat_foley.core.features.audio import create_audio
 
@@ -229,7 +222,12 @@ def encoded(source: Any, indices: Sequence[int], tokenizer: Any, extractor: Any,
         for j in indices:
             yield encode_clip(_video_clip(source, j), tokenizer, extractor, teacher)
         return
-    yield from _in_order(_encoded_clip, source, indices, workers, _start_encoder, (_pack(tokenizer, extractor),))
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix=".encoder-", dir=work) as folder:
+        tokenizer.save(os.path.join(folder, "codec"))
+        extractor.save(os.path.join(folder, "features"))
+        yield from _in_order(_encoded_clip, source, indices, workers, _start_encoder, (folder,))
 
 
 def build_cache(directory: str | os.PathLike, source: Any, tokenizer: Any, extractor: Any, *,
@@ -252,7 +250,7 @@ def build_cache(directory: str | os.PathLike, source: Any, tokenizer: Any, extra
                desc="cache", unit="clip", disable=not (progress and info.is_main))
     workers = render_workers(info) if workers is None else workers
     shards = {i: range(i * shard_size, min(len(source), (i + 1) * shard_size)) for i in mine}
-    clips = encoded(source, [j for i in mine for j in shards[i]], tokenizer, extractor, workers)
+    clips = encoded(source, [j for i in mine for j in shards[i]], tokenizer, extractor, workers, work=d)
     if workers:
         log.info("token cache: %d processes render and encode the clips", workers)
     for i in mine:
