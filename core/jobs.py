@@ -79,6 +79,15 @@ class ClipJob:
         return d
 
     @classmethod
+    def whole_media(cls, clip_id: str, media_path: str, rate: Fraction, n_frames: int,
+                    timeline_name: str = "timeline", name: str | None = None) -> "ClipJob":
+        """A clip showing all ``n_frames`` of its media at the media's own ``rate``, from the
+        timeline's origin (a rendered FoleyWorld clip, a benchmark's)."""
+        return cls(clip_id=clip_id, name=name or clip_id, media_path=media_path, media_rate=rate,
+                   source_start=0, source_duration=n_frames, timeline_rate=rate, record_start=0,
+                   record_duration=n_frames, timeline_name=timeline_name)
+
+    @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ClipJob":
         d = dict(d)
         for k in ("media_rate", "timeline_rate", "time_scalar"):

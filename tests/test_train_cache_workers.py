@@ -2,19 +2,18 @@
 from __future__ import annotations
 
 import numpy as np
-
 import torch
 
 from maskvat_foley.core.codec.tokenizer import CODEC_PRESETS, Tokenizer
 from maskvat_foley.core.features.base import create
-from maskvat_foley.core.train.cache import WORKERS_ENV, build_cache, load_cache, render_workers, rendered
+from maskvat_foley.core.train.cache import WORKERS_ENV, _in_order, _video_clip, build_cache, load_cache, render_workers
 from maskvat_foley.core.train.sources import FoleyWorldSource
 
 
 def test_clips_rendered_by_processes_are_the_same_and_in_order():
     source = FoleyWorldSource(n=3, size=(32, 32), seconds=1)
-    serial = list(rendered(source, [2, 0, 1]))
-    parallel = list(rendered(source, [2, 0, 1], workers=2))
+    serial = [_video_clip(source, j) for j in (2, 0, 1)]
+    parallel = list(_in_order(_video_clip, source, [2, 0, 1], workers=2))
     assert [c.key for c in parallel] == [c.key for c in serial] == [source.get(i, video=False).key for i in (2, 0, 1)]
     for a, b in zip(serial, parallel):
         assert np.array_equal(a.audio, b.audio) and np.array_equal(a.frames, b.frames)

@@ -88,9 +88,7 @@ def _clip_job(work: str, seconds: float, size: tuple[int, int], frames: str = "p
         from maskvat_foley.core.media.video_writer import write_video
 
         media, source = str(write_video(os.path.join(work, "bench.mp4"), clip.frames, RATE)), None
-    job = ClipJob(clip_id="V1.1", name="bench", media_path=media, media_rate=RATE,
-                  source_start=0, source_duration=n_frames, timeline_rate=RATE, record_start=0,
-                  record_duration=n_frames, timeline_name="bench")
+    job = ClipJob.whole_media("V1.1", media, RATE, n_frames, "bench", name="bench")
     return job, source
 
 

@@ -212,10 +212,8 @@ def clip_job(clip: Any, media_dir: Path, timeline_name: str) -> Any:
     from maskvat_foley.core.data.make import clip_name, write_clip
     from maskvat_foley.core.jobs import ClipJob
 
-    name = clip_name(clip.spec.seed)
-    return ClipJob(clip_id=name, name=name, media_path=str(write_clip(clip, media_dir)), media_rate=clip.rate,
-                   source_start=0, source_duration=clip.spec.n_frames, timeline_rate=clip.rate, record_start=0,
-                   record_duration=clip.spec.n_frames, timeline_name=timeline_name)
+    return ClipJob.whole_media(clip_name(clip.spec.seed), str(write_clip(clip, media_dir)), clip.rate,
+                               clip.spec.n_frames, timeline_name)
 
 
 def _read_take(path: str, num_samples: int) -> np.ndarray:

@@ -18,7 +18,7 @@ gain so the take stays equal outside the region.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,9 @@ from maskvat_foley.core.media.loudness import sample_peak_dbfs
 # FoleyWorld is about 15 dB (a take of ticks); 20 dB leaves room for that and no more.
 MAX_BOOST_DB = 20.0
 QUIET = "quiet_take"
+# A take's sample peak is never brought above this by a take correction (the product's true-peak
+# ceiling is -1 dBTP).
+PEAK_CEILING_DBFS = -1.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,22 @@ class LevelCalibration:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def with_takes(self, shift_db: float, clips: int) -> "LevelCalibration":
+        """Moved by ``shift_db``, the median loudness the model's own takes missed on ``clips``
+        training clips (core.train.level.measure_takes); never above PEAK_CEILING_DBFS."""
+        return replace(self, peak_dbfs=round(min(self.peak_dbfs + shift_db, PEAK_CEILING_DBFS), 2),
+                       takes_db=round((self.takes_db or 0.0) + shift_db, 2), takes_clips=clips)
+
+    def without_takes(self) -> "LevelCalibration":
+        """The codec's part alone: what another MaskVAT with the same codec starts from."""
+        if not self.takes_db:
+            return replace(self, takes_db=None, takes_clips=None)
+        if self.codec_peak_dbfs is not None and self.codec_loss_db is not None:
+            peak = self.codec_peak_dbfs + self.codec_loss_db
+        else:
+            peak = self.peak_dbfs - self.takes_db
+        return replace(self, peak_dbfs=round(min(peak, 0.0), 2), takes_db=None, takes_clips=None)
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any] | None) -> "LevelCalibration | None":

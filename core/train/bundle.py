@@ -65,24 +65,16 @@ def bundle(codec_run: str | os.PathLike, avsync_run: str | os.PathLike, maskvat_
 
 
 def codec_level(codec_run: Path) -> dict[str, Any] | None:
-    """The codec's level from a bundled model folder reused as the codec run, less the correction
+    """The codec's level of a bundled model folder reused as the codec run, without the correction
     measured on that bundle's own takes (another MaskVAT's: `train level --takes` measures anew);
-    None for a codec run."""
-    import dataclasses
-
+    None for a codec run or a bundle without a level."""
+    from maskvat_foley.core.model.checkpoint import read_meta
     from maskvat_foley.core.model.level_calibration import LevelCalibration
 
-    cfg = codec_run / "config.json"
-    if (codec_run / SUMMARY_FILE).is_file() or not cfg.is_file():
+    if (codec_run / SUMMARY_FILE).is_file() or not (codec_run / "config.json").is_file():
         return None
-    cal = LevelCalibration.from_meta(json.loads(cfg.read_text()).get("level"))
-    if cal is None:
-        return None
-    if cal.takes_db and cal.codec_peak_dbfs is not None and cal.codec_loss_db is not None:
-        cal = dataclasses.replace(cal, peak_dbfs=round(min(cal.codec_peak_dbfs + cal.codec_loss_db, 0.0), 2))
-    elif cal.takes_db:
-        cal = dataclasses.replace(cal, peak_dbfs=round(min(cal.peak_dbfs - cal.takes_db, 0.0), 2))
-    return dataclasses.replace(cal, takes_db=None, takes_clips=None).to_dict()
+    cal = LevelCalibration.from_meta(read_meta(codec_run).get("level"))
+    return None if cal is None else cal.without_takes().to_dict()
 
 
 def stage_summary(run: Path, stage: str) -> dict[str, Any]:

@@ -197,17 +197,6 @@ def _in_order(fn, source: Any, indices: Sequence[int], workers: int, initializer
             yield item
 
 
-def rendered(source: Any, indices: Sequence[int], workers: int = 0):
-    """``source.get(j, video=True)`` for each j of ``indices``, in order. With ``workers`` > 0 they
-    are made by that many processes (a clip is a pure function of its index, so the result is the
-    same)."""
-    if workers <= 0 or len(indices) < 2:
-        for j in indices:
-            yield _video_clip(source, j)
-        return
-    yield from _in_order(_video_clip, source, indices, workers)
-
-
 def encoded(source: Any, indices: Sequence[int], tokenizer: Any, extractor: Any, workers: int = 0,
             work: str | os.PathLike | None = None):
     """The cache entry of each clip of ``indices``, in order. With ``workers`` > 0 each process

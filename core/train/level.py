@@ -85,8 +85,6 @@ def measure_into(model_dir: str | os.PathLike, n_clips: int = 200, device: str =
 
 # Train-split clips the take measurement uses: past the first 10 000 that training recipes render.
 TAKES_OFFSET = 10_000
-# A take's sample peak is never brought above this (the product's true-peak ceiling is -1 dBTP).
-PEAK_CEILING_DBFS = -1.0
 
 
 def measure_takes(model_dir: str | os.PathLike, n_clips: int = 40, device: str = "cpu",
@@ -95,7 +93,6 @@ def measure_takes(model_dir: str | os.PathLike, n_clips: int = 40, device: str =
     BS.1770 or both RMS) on ``n_clips`` training-split FoleyWorld clips with events, at the product's
     default settings; returns it and the per-clip differences. Takes the calibration leaves quiet
     (near-silent) are not counted. No file but a temporary folder's is written; no PyAV."""
-    import dataclasses
     import tempfile
 
     import soundfile
@@ -122,10 +119,7 @@ def measure_takes(model_dir: str | os.PathLike, n_clips: int = 40, device: str =
                 continue
             name = f"memory:foleyworld-{seed}"
             frames.add(name, clip.frames, clip.rate)
-            n = clip.spec.n_frames
-            job = ClipJob(clip_id=str(seed), name=name, media_path=name, media_rate=clip.rate, source_start=0,
-                          source_duration=n, timeline_rate=clip.rate, record_start=0, record_duration=n,
-                          timeline_name="level")
+            job = ClipJob.whole_media(str(seed), name, clip.rate, clip.spec.n_frames, "level")
             params = GenerationParams(seed=0, takes=1, sample_rate=clip.sample_rate, channels=1)
             result = engine.generate([job], params, out_dir=os.path.join(tmp, "takes"))[0]
             frames.clips.pop(name)
@@ -142,8 +136,7 @@ def measure_takes(model_dir: str | os.PathLike, n_clips: int = 40, device: str =
     if not diffs:
         raise ValueError(f"level: none of {n_clips} training clips gave a take to measure")
     shift = float(np.median(diffs))
-    new = dataclasses.replace(cal, peak_dbfs=round(min(cal.peak_dbfs + shift, PEAK_CEILING_DBFS), 2),
-                              takes_db=round((cal.takes_db or 0.0) + shift, 2), takes_clips=len(diffs))
+    new = cal.with_takes(shift, len(diffs))
     log.info("level: takes miss their truth by %.2f dB (median of %d); takes are now brought to %.2f dBFS",
              shift, len(diffs), new.peak_dbfs)
     return new, diffs
