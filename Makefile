@@ -5,14 +5,16 @@ BIN    := $(VENV)/bin
 
 .PHONY: demo test setup clean default-model more-data-model continue-model reference-model
 
-# The install writes nothing under $HOME: no pip cache, and a rustup shim woken on the way (by a
-# pyenv python3, or building the dependencies' two sdists; nothing here needs Rust) keeps its
-# settings in the venv.
+# Without an NVIDIA GPU, a CPU build of torch goes in first when pip can find one
+# (scripts/cpu_torch.py; MASKVAT_FOLEY_TORCH=any skips it). The install writes nothing under $HOME:
+# no pip cache, and a rustup shim woken on the way (by a pyenv python3, or building the
+# dependencies' two sdists; nothing here needs Rust) keeps its settings in the venv.
 INSTALL_ENV := PIP_NO_CACHE_DIR=1 RUSTUP_HOME=$(abspath $(VENV))/rustup-home
 
 $(BIN)/maskvat-foley: pyproject.toml setup.py
 	$(INSTALL_ENV) $(PYTHON) -m venv $(VENV)
 	$(INSTALL_ENV) $(BIN)/pip install --quiet --upgrade pip
+	$(INSTALL_ENV) $(BIN)/python scripts/cpu_torch.py
 	$(INSTALL_ENV) $(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
@@ -21,8 +23,11 @@ setup: $(BIN)/maskvat-foley
 demo: setup
 	$(BIN)/maskvat-foley demo -o demo-out
 
+# Two pytest workers (pytest-xdist; a test file stays on one worker, so its module fixtures run
+# once), each with one torch thread: the tests' models are tiny, so threads only contend.
+TEST_WORKERS ?= 2
 test: setup
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+	QT_QPA_PLATFORM=offscreen OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache

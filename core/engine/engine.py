@@ -175,7 +175,7 @@ class Engine:
     def features(self, job: ClipJob, step=None) -> torch.Tensor:
         """Visual features of the clip at the codec frame rate [F, D], from the cache when there."""
         from maskvat_foley.core.engine.feature_cache import FeatureKey
-        from maskvat_foley.core.features.base import SHOT_RULE, clip_features
+        from maskvat_foley.core.features.shots import SHOT_RULE, clip_features
         from maskvat_foley.core.features.length import adapt_length
 
         media_hash = self.frames.media_hash(job)  # bounds and media checked before it is hashed
@@ -192,7 +192,7 @@ class Engine:
         frames = self.frames.read(job, where, extractor.input_size)
         if step:
             step("features", 0.0)
-        feats = clip_features(extractor, frames.rgb)
+        feats = clip_features(extractor, frames.rgb, frames.times)
         self.feature_calls += 1
         cond = adapt_length(feats.float().cpu(), frames.times, n_out, tok.frame_rate)
         try:

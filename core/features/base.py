@@ -16,7 +16,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from maskvat_foley.core.media.cuts import detect_cuts
 from maskvat_foley.core.weights_folder import CONFIG_FILE, WEIGHTS_FILE, read_config, write_folder
 
 log = logging.getLogger(__name__)
@@ -201,15 +200,4 @@ def load_extractor(directory: str | os.PathLike, device: str | torch.device = "c
     if ext.dim != meta.get("dim", ext.dim):
         raise ValueError(f"{cfg_path}: states dim {meta['dim']} but the extractor gives {ext.dim}")
     return ext.to(device).eval()
-
-
-# Recorded in feature-cache keys and token-cache manifests: features computed before shots were
-# split are not reused.
-SHOT_RULE = "cuts-v1"
-
-
-def clip_features(extractor: FeatureExtractor, rgb: np.ndarray) -> torch.Tensor:
-    """The features of one clip's frames [N, dim], each shot on its own: the engine's and the
-    training cache's one path, so a model trains on what it is given at inference."""
-    return extractor.extract(rgb, shots=detect_cuts(rgb))
 

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from maskvat_foley.core.features.base import SHOT_RULE, clip_features
+from maskvat_foley.core.features.shots import SHOT_RULE, clip_features
 from maskvat_foley.core.train import dist as D
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def codec_rate_features(extractor: Any, rgb: np.ndarray, times: Sequence[Fractio
     """Visual features [n_out, D] at the codec rate: the engine's path (Engine.features)."""
     from maskvat_foley.core.features.length import adapt_length
 
-    return adapt_length(clip_features(extractor, rgb).float().cpu(), times, n_out, frame_rate)
+    return adapt_length(clip_features(extractor, rgb, times).float().cpu(), times, n_out, frame_rate)
 
 
 def module_sha256(module: nn.Module, config: Any) -> str:
