@@ -5,16 +5,14 @@ BIN    := $(VENV)/bin
 
 .PHONY: demo test setup clean default-model more-data-model continue-model reference-model
 
-# Without an NVIDIA GPU, a CPU build of torch goes in first when pip can find one
-# (scripts/cpu_torch.py; MASKVAT_FOLEY_TORCH=any skips it). The install writes nothing under $HOME:
-# no pip cache, and a rustup shim woken on the way (by a pyenv python3, or building the
-# dependencies' two sdists; nothing here needs Rust) keeps its settings in the venv.
+# The install writes nothing under $HOME: no pip cache, and a rustup shim woken on the way (by a
+# pyenv python3, or building the dependencies' two sdists; nothing here needs Rust) keeps its
+# settings in the venv.
 INSTALL_ENV := PIP_NO_CACHE_DIR=1 RUSTUP_HOME=$(abspath $(VENV))/rustup-home
 
 $(BIN)/maskvat-foley: pyproject.toml setup.py
 	$(INSTALL_ENV) $(PYTHON) -m venv $(VENV)
 	$(INSTALL_ENV) $(BIN)/pip install --quiet --upgrade pip
-	$(INSTALL_ENV) $(BIN)/python scripts/cpu_torch.py
 	$(INSTALL_ENV) $(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
