@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         pieces, used = [], set()
         for length in PIECES:
             fits = [s for s in shots if s[2] - s[1] >= length and s not in used]
+            if not fits:
+                ap.error(f"{args.src}: too few shots: an edit needs three shots of 1-2 s or more "
+                         f"(found {len(shots)} in {len(videos)} video(s))")
             name, a, b = fits[rng.integers(len(fits))]
             start = a + int(rng.integers(b - a - length + 1))
             used.add((name, a, b))
