@@ -5,9 +5,9 @@ A cut is a change of view, not an event. Two things keep it from reading as one:
   picture across a cut is never seen as motion;
 - the features cross over from one shot to the next in a straight line over ``CROSSFADE`` either
   side of the cut, as a sound editor's crossfade at a picture cut. Even without the motion, a step
-  from one shot's look to the next's made the bundled model start a sound on the cut: on 24 real
-  cuts (``scripts/splice_real_footage.py``, 3 seeds) 28 % of takes had an onset within one frame of
-  the cut against 14 % by chance; with the crossfade 5 %, with onsets elsewhere as before.
+  from one shot's look to the next's made the bundled model start a sound on the cut: on 19 real
+  cuts (``scripts/splice_real_footage.py``, five seed pairs) 27 % of takes had an onset within one
+  frame of the cut against 14 % by chance; with the crossfade 6 % (MODEL_CARD.md).
 An event in the 0.1 s either side of a cut is blurred with it.
 """
 from __future__ import annotations
