@@ -221,8 +221,7 @@ def train_avsync(cfg: AVSyncConfig, opts: RunOptions) -> dict[str, Any]:
 
         trainer = Trainer(model, cfg.loop, opts.out, info, step_fn,
                           val_fn=lambda m: evaluate_sync(m, val_src), name="avsync", progress=opts.progress)
-        result = trainer.run(resume=opts.resume, stop_at=opts.stop_at, max_minutes=opts.max_minutes,
-                             until=opts.until)
+        result = trainer.run(**opts.loop_stops())
         summary: dict[str, Any] = {}
         if info.is_main:
             f_dir = model.extractor.save(opts.out / "features")

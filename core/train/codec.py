@@ -226,8 +226,7 @@ def train_codec(cfg: CodecTrainConfig, opts: RunOptions) -> dict[str, Any]:
                           extra={k: v for k, v in (("adversary", adv), ("codebooks", refresher))
                                  if v is not None} or None, name="codec",
                           progress=opts.progress)
-        result = trainer.run(resume=opts.resume, stop_at=opts.stop_at, max_minutes=opts.max_minutes,
-                             until=opts.until)
+        result = trainer.run(**opts.loop_stops())
         summary: dict[str, Any] = {}
         if info.is_main:
             codec_dir = tok.save(opts.out / "codec")

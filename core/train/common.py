@@ -28,6 +28,11 @@ class RunOptions:
     progress: bool = True
     command: str = ""
 
+    def loop_stops(self) -> dict[str, Any]:
+        """``Trainer.run``'s keyword arguments: resuming and where the loop stops."""
+        return {"resume": self.resume, "stop_at": self.stop_at, "max_minutes": self.max_minutes,
+                "until": self.until}
+
 
 def folder_sha256(directory: str | os.PathLike) -> str:
     """sha256 over a folder's files (names and contents, sorted): changes when any weight changes."""

@@ -260,8 +260,7 @@ def train_maskvat(cfg: MaskVATTrainConfig, opts: RunOptions) -> dict[str, Any]:
 
         trainer = Trainer(model, cfg.loop, opts.out, info, step_fn, val_fn=val_fn, name="maskvat",
                           progress=opts.progress, lr_scale=lambda n: ref_scale(n, cfg.ref_lr_scale))
-        result = trainer.run(resume=opts.resume, stop_at=opts.stop_at, max_minutes=opts.max_minutes,
-                             until=opts.until)
+        result = trainer.run(**opts.loop_stops())
         summary: dict[str, Any] = {}
         if info.is_main:
             summary = stage_summary("maskvat", opts, cfg, info, result, model=mcfg.to_dict(),
