@@ -1,4 +1,4 @@
-"""`maskvat-foley bench generate|service|sampler|foleyworld`: every benchmark, each printing JSON.
+"""`maskvat-foley bench generate|service|sampler|codec|foleyworld`: every benchmark, each printing JSON.
 
 The measuring code is core/bench/ (and core/data/bench_foleyworld.py for FoleyWorld's rendering).
 """
@@ -62,6 +62,14 @@ def add_parser(sub) -> None:
     sa.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     sa.set_defaults(handler=cmd_sampler)
 
+    bc = bs.add_parser("codec", help="what a codec keeps of a sound: struck tones, materials, FoleyWorld clips")
+    bc.add_argument("--codec", default=None,
+                    help="codec folder, model folder (its codec/) or preset (default: the bundled model's)")
+    bc.add_argument("--pairs", type=int, default=30, help="material pairs (0: skip)")
+    bc.add_argument("--clips", type=int, default=20, help="FoleyWorld test clips (0: skip)")
+    add_device(bc, "cpu")
+    bc.set_defaults(handler=cmd_codec)
+
     # FoleyWorld's benchmark keeps its options beside the data set it measures (core/data, where they
     # change with it): everything after `foleyworld` goes to its parser, --help included.
     fw = bs.add_parser("foleyworld", prefix_chars="+", add_help=False,
@@ -119,6 +127,16 @@ def cmd_sampler(args: argparse.Namespace) -> int:
     _print(run(args.preset, variant=args.variant, codebooks=args.codebooks, cond_dim=args.cond_dim,
                seconds=args.seconds, steps=args.steps, guidance=args.guidance, takes=args.takes,
                device=args.device, threads=args.threads))
+    return 0
+
+
+def cmd_codec(args: argparse.Namespace) -> int:
+    from maskvat_foley.core.bench.codec import run
+    from maskvat_foley.core.engine.engine import default_model_dir
+
+    if args.pairs < 0 or args.clips < 0:
+        raise UsageError("--pairs and --clips must be 0 or more")
+    _print(run(args.codec or default_model_dir(), device=args.device, pairs=args.pairs, clips=args.clips))
     return 0
 
 

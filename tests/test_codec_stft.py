@@ -8,7 +8,7 @@ import pytest
 import torch
 from dac.nn.quantize import ResidualVectorQuantize
 
-from maskvat_foley.core.codec.config import CodecConfig
+from maskvat_foley.core.codec.config import CODEC_PRESETS, CodecConfig
 from maskvat_foley.core.codec.stft_codec import StftCodec, analysis_frames, istft
 from maskvat_foley.core.codec.tokenizer import Tokenizer, load_tokenizer
 from maskvat_foley.core.train.losses import multiscale_stft_l1, spectral_convergence
@@ -115,3 +115,71 @@ def test_a_codec_stored_in_float16_loads_as_float32_and_decodes_alike(tok, tmp_p
     assert size["half"] < 0.6 * size["full"]
     codes = tok.encode(noise(512 * 12, seed=5))
     assert (half.decode(codes) - tok.decode(codes)).abs().max() < 1e-2
+
+
+# -- the propagated phase (stft-tonal) ------------------------------------------------------------
+def test_a_propagated_phase_carries_a_bins_tone_on_or_takes_the_predicted_phase():
+    """Gate open: every frame advances each bin's phase by 2*pi*(k + dev)*hop/n_fft from the frame
+    before, whatever was predicted; gate shut: the predicted phase, as the old head."""
+    from maskvat_foley.core.codec.stft_codec import propagate_phase
+
+    b, f, bins, hop, n_fft = 2, 9, 33, 16, 64
+    phase = torch.rand(b, f, bins, generator=torch.Generator().manual_seed(0)) * 6
+    dev = torch.full((b, f, bins), 0.3)
+    u = propagate_phase(phase, dev, torch.full((b, f, bins), 40.0), hop, n_fft)
+    k = torch.arange(bins)
+    step = 2 * math.pi * hop / n_fft * (k + 0.5 * math.tanh(0.3))
+    want = torch.polar(torch.ones(bins), phase[:, :1] + step * torch.arange(f).view(-1, 1))
+    assert torch.allclose(u, want, atol=1e-4)
+    shut = propagate_phase(phase, dev, torch.full((b, f, bins), -40.0), hop, n_fft)
+    assert torch.allclose(shut, torch.polar(torch.ones_like(phase), phase), atol=1e-4)
+    assert torch.allclose(u.abs(), torch.ones(b, f, bins), atol=1e-5)
+
+
+def test_a_held_phase_makes_a_steady_tone_where_a_repeated_one_cancels():
+    """Why the old head lost tones: the same latent every frame gives the same predicted phase
+    every frame, and a tone between multiples of the frame rate (86 Hz) then partly cancels in the
+    overlap-add while multiples of it add up (the old codec's faint comb of steady tones); training
+    then learned to leave tones out. Carried over from frame to frame, any bin rings at its level."""
+    from maskvat_foley.core.codec.stft_codec import propagate_phase
+
+    n_fft, hop, f = 2048, 512, 40
+    window = torch.hann_window(n_fft)
+    mid = slice(10 * hop, 30 * hop)
+    coherent = 2 * 100.0 / n_fft * 2.0 / 1.5 / math.sqrt(2)  # irfft scale, Hann OLA gain sum(w)/sum(w^2)
+
+    def level(kb: int, held: bool) -> float:
+        mag = torch.zeros(1, f, n_fft // 2 + 1)
+        mag[..., kb] = 100.0
+        same = torch.zeros_like(mag)
+        unit = (propagate_phase(same, torch.zeros_like(mag), torch.full_like(mag, 40.0), hop, n_fft) if held
+                else torch.polar(torch.ones_like(mag), same))
+        return float(istft(mag * unit, window, hop)[..., mid].std())
+
+    for kb in (37, 38, 101):  # 797, 818, 2176 Hz: between multiples of the frame rate
+        assert level(kb, held=True) == pytest.approx(coherent, rel=0.02)
+        assert level(kb, held=False) < 0.75 * coherent
+    assert level(36, held=False) == pytest.approx(coherent, rel=0.02)  # 775 Hz = 9 x 86 Hz: the comb
+
+
+def test_the_tonal_preset_saves_and_loads_its_phase(tmp_path):
+    tok = Tokenizer(CodecConfig(name="tonal-tiny", arch="stft", width=32, depth=1, n_codebooks=3,
+                                codebook_size=128, codebook_dim=8, n_fft=1024, phase="propagated"), seed=0)
+    assert tok.model.decoder.head.out_features == 4 * 513
+    tok.save(tmp_path / "c")
+    again = Tokenizer.load(tmp_path / "c")
+    assert again.config.phase == "propagated"
+    x = noise(512 * 90 + 5, seed=9)
+    codes = tok.encode(x)
+    audio = again.decode(codes)
+    assert torch.allclose(audio, tok.decode(codes), atol=1e-6)
+    # The phase hears its past: a chunk warms it up on PHASE_WARMUP_FRAMES more frames of context,
+    # so its seams are far smaller than without that context.
+    warm = (again.decode_long(codes, chunk_frames=30) - audio).abs().max()
+    cold = (again.decode_long(codes, chunk_frames=30, context_frames=3) - audio).abs().max()
+    assert warm < 0.01 * audio.abs().max() and warm < 0.1 * cold
+    assert CODEC_PRESETS["stft-tonal"].phase == "propagated" and CODEC_PRESETS["stft-small"].phase == "predicted"
+    with pytest.raises(ValueError, match="phase 'spin'"):
+        CodecConfig(name="x", arch="stft", phase="spin")
+    with pytest.raises(ValueError, match="needs arch 'stft'"):
+        CodecConfig(name="x", phase="propagated")

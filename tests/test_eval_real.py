@@ -21,9 +21,9 @@ W, H = 64, 48
 SUMMARY_KEYS = {"segments", "failed_segments", "takes", "av_align", "av_align_reversed", "av_align_ratio", "cuts",
                 "cut_onset_share", "onset_coverage", "onsets_per_second", "loudness_mean", "loudness_min",
                 "loudness_max", "loudness_measures", "silent_takes", "identical_seed_segments",
-                "seed_mel_distance"}
+                "seed_mel_distance", "loudness_motion_spearman"}
 SEGMENT_KEYS = {"video", "video_index", "segment", "clip_id", "start_frame", "n_frames", "start_s", "seconds",
-                "error", "n_video_peaks", "n_video_peaks_reversed", "cuts", "takes", "av_align",
+                "error", "n_video_peaks", "n_video_peaks_reversed", "motion", "cuts", "takes", "av_align",
                 "av_align_reversed", "av_align_ratio", "cut_onset_share", "seeds_identical", "seed_mel_distance"}
 TAKE_KEYS = {"seed", "path", "sync_score", "n_onsets", "onsets_s", "av_align", "av_align_reversed",
              "cuts_with_onset", "onset_coverage", "loudness", "loudness_measure", "silent"}
@@ -265,3 +265,13 @@ def test_find_videos_in_folders(tmp_path):
     assert [v.path for v in find_videos([tmp_path, sub])] == [top, sub]  # sorted, each file once
     with pytest.raises(RealInputError, match="--media"):
         find_videos([])
+
+
+def test_loudness_follows_motion_is_a_rank_correlation():
+    """Louder takes on busier pictures rank 1; silent takes (-inf) rank lowest; too few or flat: None."""
+    from maskvat_foley.core.eval.real import _spearman
+
+    assert _spearman([(-40.0, 1.0), (-30.0, 2.0), (-20.0, 5.0)]) == pytest.approx(1.0)
+    assert _spearman([(float("-inf"), 1.0), (-30.0, 2.0), (-35.0, 3.0), (-20.0, 5.0)]) == pytest.approx(0.8)
+    assert _spearman([(-30.0, 1.0), (-30.0, 2.0), (-30.0, 3.0)]) is None
+    assert _spearman([(-30.0, 1.0), (-20.0, None)]) is None

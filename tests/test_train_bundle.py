@@ -73,6 +73,18 @@ def test_a_run_that_continues_from_a_bundle_reuses_its_codec(tmp_path):
     (tmp_path / "more.json").write_text(json.dumps(more))
     run(["maskvat", "--config", str(tmp_path / "more.json"), "--out", str(r["more"]), "--no-progress",
          "--codec", str(first / "codec"), "--avsync", str(r["avsync"])])
+    # Another codec's tokens: the blocks carry on, the token embeddings and heads start afresh.
+    fresh = dict(more, maskvat=dict(more["maskvat"], init_fresh=["tok.", "head_"],
+                                    loop=dict(more["maskvat"].get("loop", {}), lr=1e-6)))
+    (tmp_path / "fresh.json").write_text(json.dumps(fresh))
+    run(["maskvat", "--config", str(tmp_path / "fresh.json"), "--out", str(tmp_path / "fresh"), "--no-progress",
+         "--codec", str(first / "codec"), "--avsync", str(r["avsync"])])
+    from maskvat_foley.core.train.warm_start import read_weights
+
+    old, new = read_weights(first), read_weights(tmp_path / "fresh" / "model")
+    near = lambda k: torch.allclose(old[k], new[k], atol=1e-4)  # noqa: E731
+    assert not near("tok.weight") and not near("head_w")
+    assert near("blocks.0.attn.q.weight") and near("cond_in.weight")
     assert main(["bundle", *NO_LEVEL, "--codec", str(first), "--avsync", str(r["avsync"]), "--maskvat", str(r["more"]),
                  "--out", str(first), "--overwrite"]) == 0
     meta = json.loads((first / "config.json").read_text())

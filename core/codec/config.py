@@ -31,10 +31,17 @@ class CodecConfig:
     width: int = 256
     depth: int = 4
     n_fft: int = 2048
+    # "predicted": the decoder predicts each bin's phase per frame; "propagated": each bin's phase
+    # carries on from the previous frame where the decoder says the bin is tonal (stft_codec).
+    phase: str = "predicted"
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:
             raise ValueError(f"codec config {self.name!r}: arch {self.arch!r} is not one of {', '.join(ARCHS)}")
+        if self.phase not in PHASES:
+            raise ValueError(f"codec config {self.name!r}: phase {self.phase!r} is not one of {', '.join(PHASES)}")
+        if self.phase != "predicted" and self.arch != "stft":
+            raise ValueError(f"codec config {self.name!r}: phase {self.phase!r} needs arch 'stft'")
         object.__setattr__(self, "encoder_rates", tuple(int(r) for r in self.encoder_rates))
         object.__setattr__(self, "decoder_rates", tuple(int(r) for r in self.decoder_rates))
         if self.latent_dim is None:
@@ -67,7 +74,7 @@ class CodecConfig:
         return dict(n_fft=self.n_fft, hop=self.hop, dim=self.width, depth=self.depth,
                     n_codebooks=self.n_codebooks, codebook_size=self.codebook_size,
                     codebook_dim=self.codebook_dim, quantizer_dropout=self.quantizer_dropout,
-                    sample_rate=self.sample_rate)
+                    sample_rate=self.sample_rate, phase=self.phase)
 
     def new_model(self):
         """A randomly initialised model of this configuration."""
@@ -103,7 +110,8 @@ class CodecConfig:
 
 
 ARCHS = ("dac", "stft")
-_STFT_ONLY = ("arch", "width", "depth", "n_fft")
+PHASES = ("predicted", "propagated")
+_STFT_ONLY = ("arch", "width", "depth", "n_fft", "phase")
 
 
 def _prod(xs: tuple[int, ...]) -> int:
@@ -123,6 +131,9 @@ CODEC_PRESETS: dict[str, CodecConfig] = {
     # About 25 MB in float32: every layer at the code frame rate, fast to train on a CPU.
     "stft-small": CodecConfig(name="stft-small", arch="stft", width=256, depth=4, n_codebooks=6,
                               codebook_size=1024, codebook_dim=8),
+    # stft-small whose decoder can hold a tone: the phase carries on over frames (docs/codec.md).
+    "stft-tonal": CodecConfig(name="stft-tonal", arch="stft", width=256, depth=4, n_codebooks=6,
+                              codebook_size=1024, codebook_dim=8, phase="propagated"),
     "stft-tiny": CodecConfig(name="stft-tiny", arch="stft", width=32, depth=1, n_codebooks=3,
                              codebook_size=128, codebook_dim=8, n_fft=1024),
     # Under 1 MB: for tests.

@@ -16,7 +16,10 @@ a segment joins the one before), and each segment gets a ClipJob through the rea
   holds no frame of the shot before it.
 - Loudness: BS.1770 integrated loudness, or RMS dBFS for a take shorter than one 400 ms block; a take
   at or below ``SILENT_DB`` (BS.1770's absolute gate) is silent.
-- Per segment: whether the seeds gave bit-identical audio, and the mel distance between them.
+- Per segment: whether the seeds gave bit-identical audio, and the mel distance between them, and
+  ``motion``: the RMS of its motion curve (grey-level change per frame, 0-255, on the analysis
+  picture). Summaries give the rank correlation of take loudness with that motion
+  (``loudness_motion_spearman``): a model whose level comes from hearing motion scores near 1.
 
 Segments, videos and the whole run are summarised the same way (``summarise``); ``eval.json`` is
 written to ``out_dir``. With ``figure``, a PNG per video shows its frames, motion curve and the first seed's
@@ -198,7 +201,23 @@ def summarise(segments: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "silent_takes": sum(t["silent"] for t in takes),
         "identical_seed_segments": sum(bool(s["seeds_identical"]) for s in ok),
         "seed_mel_distance": _mean([s["seed_mel_distance"] for s in ok]),
+        "loudness_motion_spearman": _spearman([(t["loudness"], s["motion"]) for s in ok for t in s["takes"]]),
     }
+
+
+def _spearman(pairs: Sequence[tuple[float, float | None]]) -> float | None:
+    """Rank correlation of (take loudness, segment motion) pairs: silent takes (-inf) rank lowest;
+    None with fewer than 3 pairs or no spread."""
+    xy = [(a, b) for a, b in pairs if b is not None and not math.isnan(a)]
+    if len(xy) < 3:
+        return None
+    from scipy.stats import spearmanr
+
+    a, b = (np.array(v, dtype=np.float64) for v in zip(*xy))
+    a[~np.isfinite(a)] = (a[np.isfinite(a)].min() - 1) if np.isfinite(a).any() else 0.0
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return None
+    return float(spearmanr(a, b).statistic)
 
 
 def _mean(xs: Sequence[float | None]) -> float | None:
@@ -326,7 +345,8 @@ def _segment(engine: Any, params: GenerationParams, video: Video, vi: int, index
                            "start_frame": start, "n_frames": n, "start_s": fraction_str(Fraction(start) / rate),
                            "seconds": fraction_str(Fraction(n) / rate), "error": None,
                            # filled below; a failed segment keeps these (same keys in every record)
-                           "n_video_peaks": None, "n_video_peaks_reversed": None, "cuts": [], "takes": [],
+                           "n_video_peaks": None, "n_video_peaks_reversed": None, "motion": None,
+                           "cuts": [], "takes": [],
                            "av_align": None, "av_align_reversed": None, "av_align_ratio": None,
                            "cut_onset_share": None, "seeds_identical": None, "seed_mel_distance": None}
     try:
@@ -341,7 +361,8 @@ def _segment(engine: Any, params: GenerationParams, video: Video, vi: int, index
     if track is not None:
         track.add_picture(start, rgb, motion, peaks, cut_frames)
     del rgb  # the picture is not needed past here; the engine decodes its own frames
-    rec.update(n_video_peaks=len(peaks), n_video_peaks_reversed=len(reversed_peaks), cuts=cut_frames)
+    rec.update(n_video_peaks=len(peaks), n_video_peaks_reversed=len(reversed_peaks),
+               motion=float(np.sqrt(np.mean(motion))), cuts=cut_frames)
     # source frames count from the file's timecode, as a timeline's clip would; the record span is the
     # segment's place in the video, so each take's time reference says where it belongs
     job = ClipJob(clip_id=clip_id, name=clip_id, media_path=video.path, media_rate=rate,

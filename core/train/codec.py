@@ -1,6 +1,7 @@
 """Train a DAC-class codec on FoleyWorld (or video folder) audio.
 
 Batches: random crops (``crop_seconds``, whole code frames) of clips rendered audio-only on the fly.
+Batches may carry synthetic ringing tones (``tone_prob``, core/train/tones.py).
 Losses: multi-scale mel L1 + waveform L1 + multi-scale STFT + DAC's commitment and codebook losses;
 optionally adversarial + feature matching with DAC's own ``Discriminator`` (``adversarial``).
 Output in ``<out>``: ``codec/`` (Tokenizer.save), ``state/``, ``metrics.jsonl``, ``summary.json``.
@@ -23,6 +24,7 @@ from maskvat_foley.core.train.common import RunOptions, folder_sha256, stage_sum
 from maskvat_foley.core.train.loop import LoopConfig, Trainer, from_dict
 from maskvat_foley.core.train.losses import multiscale_mel_l1, multiscale_stft_l1, si_sdr, spectral_convergence
 from maskvat_foley.core.train.sources import SAMPLE_RATE, make_source
+from maskvat_foley.core.train.tones import add_tones
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ class CodecTrainConfig:
     wave_weight: float = 1.0
     stft_weight: float = 1.0
     sc_weight: float = 0.0                     # linear-magnitude spectral convergence (the level)
+    tone_prob: float = 0.0                     # share of crops given ringing tones (core/train/tones)
     commitment_weight: float = 0.25
     codebook_weight: float = 1.0
     adversarial: bool = False                  # DAC's discriminator (slow on a CPU)
@@ -56,6 +59,8 @@ class CodecTrainConfig:
         if isinstance(self.loop, dict):
             self.loop = LoopConfig.from_dict(self.loop, "codec.loop")
         lo, hi = (float(v) for v in self.crop_seconds)
+        if not 0 <= self.tone_prob <= 1:
+            raise ValueError(f"codec: tone_prob {self.tone_prob} must be between 0 and 1")
         if not 0 < lo <= hi or self.batch_size < 1:
             raise ValueError(f"codec: crop_seconds {self.crop_seconds} must be 0 < lo <= hi and "
                              f"batch_size {self.batch_size} >= 1")
@@ -95,7 +100,7 @@ def audio_batch(source: Any, cfg: CodecTrainConfig, rng: np.random.Generator, ho
             out[b, 0] = audio[s:s + t]
         else:
             out[b, 0, :len(audio)] = audio
-    return torch.from_numpy(out)
+    return torch.from_numpy(add_tones(out, cfg.tone_prob, rng))
 
 
 class _Adversary:

@@ -52,6 +52,10 @@ class MaskVATTrainConfig:
     fixed_batch: bool = False
     init_seed: int = 0
     init_from: str | None = None  # a model folder whose MaskVAT weights start this run (warm_start.py)
+    # Names (prefixes) of weights the warm start leaves at their fresh values: with another codec
+    # the token embeddings and output heads ("tok.", "head_") mean other sounds, while the blocks
+    # that read the picture still know when things happen.
+    init_fresh: list[str] = field(default_factory=list)
     # Reference training (overrides.ref_frames > 0): the share of rows of a clip with a material or
     # surface whose reference (and target) is another material (core.train.references).
     ref_swap_prob: float = 0.5
@@ -74,6 +78,8 @@ class MaskVATTrainConfig:
         for key in ("ref_swap_prob", "ref_focus", "ref_full_mask"):
             if not 0 <= getattr(self, key) <= 1:
                 raise ValueError(f"maskvat: {key} must be in [0, 1], got {getattr(self, key)}")
+        if self.init_fresh and not self.init_from:
+            raise ValueError("maskvat: init_fresh names weights of a warm start; set init_from too")
         if not self.ref_lr_scale > 0:
             raise ValueError(f"maskvat: ref_lr_scale must be positive, got {self.ref_lr_scale}")
         lo, hi = self.window_range
@@ -216,7 +222,8 @@ def train_maskvat(cfg: MaskVATTrainConfig, opts: RunOptions) -> dict[str, Any]:
         if cfg.init_from:
             from maskvat_foley.core.train.warm_start import read_weights, warm_start
 
-            warm_start(model, read_weights(cfg.init_from))
+            old = read_weights(cfg.init_from)
+            warm_start(model, {k: v for k, v in old.items() if not k.startswith(tuple(cfg.init_fresh))})
 
         def step_fn(step: int, wrapped: nn.Module):
             s = 0 if cfg.fixed_batch else step
