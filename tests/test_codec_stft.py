@@ -89,6 +89,16 @@ def test_spectral_convergence_sees_level_where_log_losses_barely_do():
     assert multiscale_stft_l1(quiet, x) < 1.0  # mostly the silent bins, which match
 
 
+def test_per_item_convergence_hears_a_quiet_crop_beside_a_loud_one():
+    """A quiet tone left out of one crop while the other crop is loud noise, reproduced: the batch
+    ratio barely moves, the per-item mean is half (one of two crops entirely wrong)."""
+    t = torch.sin(torch.arange(22050) * 2 * math.pi * 2000 / 44100).view(1, 1, -1) * 0.03
+    n = noise(22050, seed=2)
+    truth, take = torch.cat([t, n]), torch.cat([torch.zeros_like(t), n])
+    assert spectral_convergence(take, truth) < 0.1
+    assert spectral_convergence(take, truth, per_item=True) == pytest.approx(0.5, abs=1e-3)
+
+
 def test_training_step_moves_the_level_toward_the_truth(tmp_path):
     """A few steps of the real training command on the STFT codec with the level term."""
     from test_train_helpers import metrics, tiny_config

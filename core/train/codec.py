@@ -46,6 +46,7 @@ class CodecTrainConfig:
     stft_weight: float = 1.0
     sc_weight: float = 0.0                     # linear-magnitude spectral convergence (the level)
     tone_prob: float = 0.0                     # share of crops given ringing tones (core/train/tones)
+    sc_per_item: bool = False                  # spectral convergence per crop (measured worse: docs/codec.md)
     commitment_weight: float = 0.25
     codebook_weight: float = 1.0
     adversarial: bool = False                  # DAC's discriminator (slow on a CPU)
@@ -213,7 +214,7 @@ def train_codec(cfg: CodecTrainConfig, opts: RunOptions) -> dict[str, Any]:
                     + cfg.stft_weight * parts["stft"] + cfg.commitment_weight * parts["commitment"]
                     + cfg.codebook_weight * parts["codebook"])
             if cfg.sc_weight:
-                parts["convergence"] = spectral_convergence(y, x)
+                parts["convergence"] = spectral_convergence(y, x, per_item=cfg.sc_per_item)
                 loss = loss + cfg.sc_weight * parts["convergence"]
             metrics = {k: float(v.detach()) for k, v in parts.items()}
             if refreshed is not None:

@@ -47,8 +47,11 @@ def multiscale_stft_l1(pred: Tensor, target: Tensor, windows: Sequence[int] = (5
     return total / len(windows)
 
 
-def spectral_convergence(pred: Tensor, target: Tensor, windows: Sequence[int] = (512, 2048)) -> Tensor:
-    """||T - P|| / ||T|| of linear STFT magnitudes, averaged over window sizes.
+def spectral_convergence(pred: Tensor, target: Tensor, windows: Sequence[int] = (512, 2048),
+                         per_item: bool = False) -> Tensor:
+    """||T - P|| / ||T|| of linear STFT magnitudes, averaged over window sizes. With ``per_item``
+    each batch item's own ratio, averaged: a quiet crop (a lone tone beside loud FoleyWorld hits)
+    then weighs as much as a loud one.
 
     Log-magnitude losses weigh every bin alike, and FoleyWorld is mostly near-silence, so they let
     a codec play its rare events far too quietly at little cost; in linear magnitude the loud
@@ -56,7 +59,12 @@ def spectral_convergence(pred: Tensor, target: Tensor, windows: Sequence[int] = 
     """
     total = pred.new_zeros(())
     for n_fft in windows:
-        total = total + _convergence(_mag(pred.float(), n_fft), _mag(target.float(), n_fft))
+        p, t = _mag(pred.float(), n_fft), _mag(target.float(), n_fft)
+        if per_item:
+            p, t = p.reshape(pred.shape[0], -1), t.reshape(target.shape[0], -1)
+            total = total + ((t - p).norm(dim=1) / t.norm(dim=1).clamp_min(1e-5)).mean()
+        else:
+            total = total + _convergence(p, t)
     return total / len(windows)
 
 
