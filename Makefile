@@ -82,8 +82,8 @@ reference-model: setup
 
 # The tonal codec (docs/codec.md, "What the codec keeps"): the decoder's phase carries on over frames, so a
 # ringing tone survives the round trip. About 45 minutes on 2 CPU cores (resources/train_configs/
-# codec-tonal.json), written to $(RUNS)/codec-tonal. Measured not better yet, so the repo holds no
-# weights of it.
+# codec-tonal.json), written to $(RUNS)/codec-tonal. It holds tones below 1 kHz but not yet above, and
+# MaskVAT is not trained on it, so the repo holds no weights of it.
 tonal-codec: setup
 	$(BIN)/maskvat-foley train codec --config codec-tonal --out $(RUNS)/codec-tonal
 	$(BIN)/maskvat-foley bench codec --codec $(RUNS)/codec-tonal > $(RUNS)/bench-codec-tonal.json

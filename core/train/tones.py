@@ -5,7 +5,8 @@ steady tones (engines, hum, voices, bells). A codec trained only on FoleyWorld n
 tone, and the bundled one did not: a decaying 800 Hz sine came back 30 dB down (docs/codec.md).
 Each augmented crop gets one to three struck "objects", each a few partials (inharmonic or
 harmonic) with an exponential decay from 30 ms to 1.5 s, at a random onset and level, on top of
-the FoleyWorld audio or alone. Drawn from the caller's numpy Generator, so a step is reproducible.
+the FoleyWorld audio or alone over a faint noise floor. Drawn from the caller's numpy Generator,
+so a step is reproducible.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ SAMPLE_RATE = 44100
 FREQ_RANGE = (60.0, 9000.0)     # fundamental, log-uniform
 DECAY_RANGE = (0.03, 1.5)       # seconds to 1/e, log-uniform
 LEVEL_DB = (-45.0, -6.0)        # peak of each object, dBFS
+FLOOR_DB = (-75.0, -55.0)       # RMS of the noise under a lone tone, dBFS
 
 
 def ringing(n: int, rng: np.random.Generator, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -41,11 +43,16 @@ def ringing(n: int, rng: np.random.Generator, sample_rate: int = SAMPLE_RATE) ->
 def add_tones(batch: np.ndarray, prob: float, rng: np.random.Generator,
               sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """``batch`` [B, 1, T] with ringing objects added to a share ``prob`` of its rows (half of
-    those replace the row's audio, half are mixed over it); changed in place and returned."""
+    those replace the row's audio, over a faint noise floor; half are mixed over it); changed in
+    place and returned."""
     if prob <= 0:
         return batch
     for b in range(batch.shape[0]):
         if rng.random() < prob:
             tones = ringing(batch.shape[-1], rng, sample_rate)
-            batch[b, 0] = tones if rng.random() < 0.5 else batch[b, 0] + tones
+            if rng.random() < 0.5:  # alone, over a faint room-like floor rather than digital silence
+                floor = rng.standard_normal(batch.shape[-1]) * 10 ** (rng.uniform(*FLOOR_DB) / 20)
+                batch[b, 0] = tones + floor.astype(np.float32)
+            else:
+                batch[b, 0] = batch[b, 0] + tones
     return batch
