@@ -121,7 +121,7 @@ def run(codec: str, *, device: str = "cpu", pairs: int = 30, clips: int = 20) ->
     path = os.path.join(codec, "codec") if os.path.isdir(os.path.join(codec, "codec")) else codec
     tok = load_tokenizer(path, device=device)
     tok.eval()
-    return {"codec": {"path": path, "name": tok.name, "phase": getattr(tok.config, "phase", "predicted")},
+    return {"codec": {"path": path, "name": tok.name, "phase": tok.config.phase},
             "device": device,
             "tones_db": {str(f): round(tone_retention_db(tok, f), 2) for f in TONE_FREQS},
             "materials": materials(tok, pairs) if pairs else None,

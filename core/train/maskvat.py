@@ -222,8 +222,7 @@ def train_maskvat(cfg: MaskVATTrainConfig, opts: RunOptions) -> dict[str, Any]:
         if cfg.init_from:
             from maskvat_foley.core.train.warm_start import read_weights, warm_start
 
-            old = read_weights(cfg.init_from)
-            warm_start(model, {k: v for k, v in old.items() if not k.startswith(tuple(cfg.init_fresh))})
+            warm_start(model, read_weights(cfg.init_from), keep_fresh=tuple(cfg.init_fresh))
 
         def step_fn(step: int, wrapped: nn.Module):
             s = 0 if cfg.fixed_batch else step

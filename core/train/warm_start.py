@@ -32,13 +32,16 @@ def read_weights(folder: str | os.PathLike) -> dict[str, torch.Tensor]:
 
 
 @torch.no_grad()
-def warm_start(module: nn.Module, state: dict[str, torch.Tensor], prefix: str = "") -> dict[str, Any]:
-    """Copy ``state`` into ``module`` (``prefix`` + each old name), as the module docstring says.
-    Returns counts and the names that grew or stayed fresh (also logged)."""
+def warm_start(module: nn.Module, state: dict[str, torch.Tensor], prefix: str = "",
+               keep_fresh: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Copy ``state`` into ``module`` (``prefix`` + each old name), as the module docstring says,
+    except the weights whose new names start with one of ``keep_fresh``. Returns counts and the
+    names that grew or stayed fresh (also logged)."""
     own = module.state_dict()
     copied, grown, fresh = 0, [], []
     for name, new in own.items():
-        old = state.get(name[len(prefix):]) if name.startswith(prefix) else None
+        old = (state.get(name[len(prefix):]) if name.startswith(prefix) and not name.startswith(keep_fresh)
+               else None)
         if old is None or old.dim() != new.dim():
             fresh.append(name)
             continue
@@ -51,7 +54,7 @@ def warm_start(module: nn.Module, state: dict[str, torch.Tensor], prefix: str = 
             grown.append(name)
         else:
             fresh.append(name)
-    unused = sorted(k for k in state if prefix + k not in own)
+    unused = sorted(k for k in state if prefix + k not in own or (prefix + k).startswith(keep_fresh))
     if not copied and not grown:
         raise ValueError(f"warm start: none of the {len(state)} given weights fit this model "
                          f"(e.g. {', '.join(sorted(state)[:3])})")
