@@ -131,9 +131,25 @@ def editor_env(tmp_path_factory) -> dict[str, str]:
     return env
 
 
-def _run(cmd: list[str], env: dict[str, str], out) -> np.ndarray:
-    # No stdin: melt reads key presses from it. The timeout only stops a hung engine.
-    done = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+def _run(cmd: list[str], env: dict[str, str], out, attempts: int = 4) -> np.ndarray:
+    """Render with an engine, starting it again if it hangs.
+
+    Debian's melt 7.12 sometimes never returns under CPU load (a few per cent of runs on a busy
+    2-core machine): its render thread is gone, an empty file is left and the main loop sleeps on.
+    A render takes about a second, so half a minute means hung; the render itself is judged as ever.
+    """
+    hung = []
+    for _ in range(attempts):
+        if os.path.exists(out):
+            os.remove(out)
+        try:  # No stdin: melt reads key presses from it.
+            done = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                  timeout=30)
+            break
+        except subprocess.TimeoutExpired as exc:
+            hung.append(exc)
+    else:
+        raise AssertionError(f"{cmd[0]} hung {attempts} times: {hung[-1]}")
     assert done.returncode == 0 and os.path.isfile(out), \
         f"{cmd[0]} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
     audio, sr = sf.read(out, dtype="float64", always_2d=True)
