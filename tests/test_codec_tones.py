@@ -41,6 +41,21 @@ def test_bench_codec_prints_what_a_codec_keeps(capsys):
     assert out["codec"]["name"] == "stft-tiny" and out["codec"]["phase"] == "predicted"
     assert set(out["tones_db"]) == {"100", "300", "800", "2000", "5000", "10000"}
     assert all(v < -3 for v in out["tones_db"].values())
+    assert set(out["tails_db"]) == set(out["tones_db"])
     assert 0 <= out["materials"]["kept"] <= 1 and out["materials"]["pairs"] == 1
     assert out["foleyworld"]["clips"] == 1 and out["foleyworld"]["mel_distance"] > 0
     assert out["speed"]["decode_s"] > 0
+
+
+def test_a_tail_of_noise_is_not_a_tone():
+    """The tone's measure hears the tone: noise at the tail's level keeps the tail (0 dB) but not
+    the tone; the tone itself, even at half its level, is measured at -6 dB."""
+    from maskvat_foley.core.bench.codec import SAMPLE_RATE, struck_sine, tail_levels_db
+
+    truth = struck_sine(800).astype(np.float64)
+    envelope = np.abs(truth)
+    noise = np.random.default_rng(0).standard_normal(truth.size) * envelope  # rings like it, as noise
+    at_tone, tail = tail_levels_db(truth, noise, 800, SAMPLE_RATE)
+    assert abs(tail) < 2 and at_tone < -15
+    at_tone, tail = tail_levels_db(truth, 0.5 * truth, 800, SAMPLE_RATE)
+    assert abs(at_tone + 6.02) < 0.1 and abs(tail + 6.02) < 0.1

@@ -3,8 +3,11 @@
 Every take passes through the codec, so what it drops no model can give back. Three measures of
 its round trip (encode, decode), all printed as JSON:
 
-- **tones**: a struck sine (150 ms decay) at several frequencies; the round trip's level over the
-  tail (50-400 ms after the strike) against the truth's, in dB. 0 dB: the tone rings as it should.
+- **tones**: a struck sine (150 ms decay) at several frequencies; over the tail (50-400 ms after
+  the strike), the round trip's level at the tone's own frequency (a band of +/-3 % and 20 Hz)
+  against the truth's, in dB. 0 dB: the tone rings as it should. Beside it, ``tails_db``: the
+  whole tail's level whatever its frequency, which a codec also keeps by ringing with noise (so
+  it is not a tone's measure; the 2026-11-27 numbers were of this kind).
 - **materials**: the reference-sound evaluation's pairs (core.eval.reference.plan_pairs: a
   FoleyWorld impact, strike or footstep clip and the same hits rendered as another material). In
   the onset-decay embedding (core.eval.timbre), is each round trip still nearer its own rendering
@@ -35,16 +38,33 @@ def struck_sine(freq: float, seconds: float = 1.5, onset: float = 0.5, decay: fl
     return (0.3 * np.sin(2 * np.pi * freq * t) * np.exp(-np.maximum(t, 0) / decay) * (t >= 0)).astype(np.float32)
 
 
-def tone_retention_db(tok: Any, freq: float) -> float:
-    """Round-trip level minus true level over the struck sine's tail, in dB."""
+def tail_levels_db(truth: np.ndarray, heard: np.ndarray, freq: float, sample_rate: int,
+                   onset: float = 0.5) -> tuple[float, float]:
+    """(at the tone, whole tail): ``heard`` minus ``truth`` over a struck sine's tail, in dB.
+
+    At the tone: power within +/-3 % and 20 Hz of ``freq`` (Hann-windowed spectrum of the tail);
+    whole tail: all of its power. Noise at the tail's level scores 0 dB on the second, not the first.
+    """
+    lo, hi = (round((onset + s) * sample_rate) for s in TAIL_S)
+    window = np.hanning(hi - lo)
+    freqs = np.fft.rfftfreq(hi - lo, 1 / sample_rate)
+    band = (freqs > freq * 0.97 - 20) & (freqs < freq * 1.03 + 20)
+
+    def power(x: np.ndarray) -> np.ndarray:
+        return np.abs(np.fft.rfft(np.asarray(x[lo:hi], dtype=np.float64) * window)) ** 2
+
+    p_heard, p_truth = power(heard), power(truth)
+    ratio = lambda a, b: float(10 * np.log10((a + 1e-20) / (b + 1e-20)))  # noqa: E731
+    return ratio(p_heard[band].sum(), p_truth[band].sum()), ratio(p_heard.sum(), p_truth.sum())
+
+
+def tone_retention_db(tok: Any, freq: float) -> tuple[float, float]:
+    """(at the tone, whole tail) of the codec's round trip of a struck sine (tail_levels_db)."""
     from maskvat_foley.core.eval.metrics import codec_roundtrip
 
     onset = 0.5
-    a = struck_sine(freq, onset=onset)
-    y, a, sr = codec_roundtrip(tok, a, SAMPLE_RATE)
-    lo, hi = (round((onset + s) * sr) for s in TAIL_S)
-    rms = lambda x: float(np.sqrt(np.mean(np.square(x[lo:hi], dtype=np.float64))) + 1e-12)  # noqa: E731
-    return 20 * np.log10(rms(y) / rms(a))
+    y, a, sr = codec_roundtrip(tok, struck_sine(freq, onset=onset), SAMPLE_RATE)
+    return tail_levels_db(a, y, freq, sr, onset)
 
 
 def materials(tok: Any, n: int) -> dict[str, Any]:
@@ -112,6 +132,13 @@ def speed(tok: Any, seconds: float = 10.0) -> dict[str, float]:
     return {"seconds": seconds, "encode_s": t1 - t0, "decode_s": t2 - t1}
 
 
+def tones(tok: Any) -> dict[str, dict[str, float]]:
+    """``tones_db`` (at the tone) and ``tails_db`` (whole tail) per frequency (tone_retention_db)."""
+    levels = {str(f): tone_retention_db(tok, f) for f in TONE_FREQS}
+    return {"tones_db": {f: round(v[0], 2) for f, v in levels.items()},
+            "tails_db": {f: round(v[1], 2) for f, v in levels.items()}}
+
+
 def run(codec: str, *, device: str = "cpu", pairs: int = 30, clips: int = 20) -> dict[str, Any]:
     """All measures for ``codec`` (a codec folder, a model folder holding codec/, or a preset)."""
     import os
@@ -123,7 +150,7 @@ def run(codec: str, *, device: str = "cpu", pairs: int = 30, clips: int = 20) ->
     tok.eval()
     return {"codec": {"path": path, "name": tok.name, "phase": tok.config.phase},
             "device": device,
-            "tones_db": {str(f): round(tone_retention_db(tok, f), 2) for f in TONE_FREQS},
+            **tones(tok),
             "materials": materials(tok, pairs) if pairs else None,
             "foleyworld": foleyworld(tok, clips) if clips else None,
             "speed": speed(tok)}
