@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test setup clean default-model more-data-model continue-model reference-model tonal-codec tonal-model
+.PHONY: demo test setup clean default-model more-data-model continue-model reference-model tonal-codec tonal-model tonal-reference-model
 
 # The install writes nothing under $HOME: no pip cache, and a rustup shim woken on the way (by a
 # pyenv python3, or building the dependencies' two sdists; nothing here needs Rust) keeps its
@@ -97,3 +97,13 @@ tonal-model: setup
 	$(BIN)/maskvat-foley train maskvat --config tonal-continue --codec $(RUNS)/codec-tonal/codec --avsync resources/default_model --out $(RUNS)/maskvat-tonal
 	$(BIN)/maskvat-foley train bundle --codec $(RUNS)/codec-tonal --avsync resources/default_model --maskvat $(RUNS)/maskvat-tonal --out $(RUNS)/tonal-model --name maskvat-foleyworld-default --overwrite
 	$(BIN)/maskvat-foley eval --model $(RUNS)/tonal-model --set test --n 40 --device cpu --out $(RUNS)/eval-tonal > $(RUNS)/eval-tonal.json
+
+# MaskVAT on the tonal codec with reference sounds from the start (resources/train_configs/tonal-reference.json:
+# tonal-model's stage plus reference.json's reference settings), 70 minutes on 2 CPU cores, resumable. The
+# candidate is written to $(RUNS)/tonal-reference-model and evaluated prompt-free and with reference pairs.
+tonal-reference-model: setup
+	$(BIN)/maskvat-foley train maskvat --config tonal-reference --codec $(RUNS)/codec-tonal/codec --avsync resources/default_model --out $(RUNS)/maskvat-tonal-ref
+	$(BIN)/maskvat-foley train bundle --codec $(RUNS)/codec-tonal --avsync resources/default_model --maskvat $(RUNS)/maskvat-tonal-ref --out $(RUNS)/tonal-reference-model --name maskvat-foleyworld-default --overwrite
+	$(BIN)/maskvat-foley train level --model $(RUNS)/tonal-reference-model --takes 40
+	$(BIN)/maskvat-foley eval --model $(RUNS)/tonal-reference-model --set test --n 40 --device cpu --out $(RUNS)/eval-tonal-reference > $(RUNS)/eval-tonal-reference.json
+	$(BIN)/maskvat-foley eval --reference-pairs --model $(RUNS)/tonal-reference-model --n 30 --device cpu --out $(RUNS)/eval-tonal-reference-pairs > $(RUNS)/eval-tonal-reference-pairs.json
