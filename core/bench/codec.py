@@ -99,7 +99,7 @@ def foleyworld(tok: Any, n: int) -> dict[str, Any]:
     from maskvat_foley.core.data import generate_clip, split_seeds
     from maskvat_foley.core.eval.levels import compare_levels, measure_level
     from maskvat_foley.core.eval.metrics import codec_roundtrip, detect_onsets, roundtrip_quality
-    from maskvat_foley.core.eval.onsets import frame_tolerance, match_onsets, truth_onsets
+    from maskvat_foley.core.eval.onsets import frame_tolerance, match_onsets, pool, truth_onsets
 
     rows, matches, levels = [], [], []
     for seed in split_seeds("test", n):
@@ -110,10 +110,9 @@ def foleyworld(tok: Any, n: int) -> dict[str, Any]:
         diff = compare_levels(measure_level(y, sr), measure_level(a, sr)).diff_db
         if diff is not None:
             levels.append(diff)
-    tp, fp, fn = (sum(getattr(m, k) for m in matches) for k in ("tp", "fp", "fn"))
     mean = lambda k: float(np.mean([r[k] for r in rows if r[k] is not None]))  # noqa: E731
     return {"clips": n, "mel_distance": mean("codec_mel_distance"), "stft_distance": mean("codec_stft_distance"),
-            "silence_dbfs": mean("codec_silence_dbfs"), "onset_f1": 2 * tp / max(1, 2 * tp + fp + fn),
+            "silence_dbfs": mean("codec_silence_dbfs"), "onset_f1": pool(matches).f1,
             "level_db_median": float(np.median(levels)) if levels else None}
 
 

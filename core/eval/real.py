@@ -362,7 +362,7 @@ def _segment(engine: Any, params: GenerationParams, video: Video, vi: int, index
         track.add_picture(start, rgb, motion, peaks, cut_frames)
     del rgb  # the picture is not needed past here; the engine decodes its own frames
     rec.update(n_video_peaks=len(peaks), n_video_peaks_reversed=len(reversed_peaks),
-               motion=float(np.sqrt(np.mean(motion))), cuts=cut_frames)
+               motion=float(np.sqrt(np.mean(np.square(motion)))), cuts=cut_frames)
     # source frames count from the file's timecode, as a timeline's clip would; the record span is the
     # segment's place in the video, so each take's time reference says where it belongs
     job = ClipJob(clip_id=clip_id, name=clip_id, media_path=video.path, media_rate=rate,
