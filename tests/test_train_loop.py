@@ -121,3 +121,23 @@ def test_lr_scale_gives_named_parameters_their_own_rate(tmp_path):
     # Adam's first step moves every weight by its learning rate: 10x for the scaled ones
     assert moved["ref_attn.weight"] == pytest.approx(10 * moved["body.weight"], rel=1e-3)
     assert moved["ref_attn.bias"] == pytest.approx(10 * moved["body.bias"], rel=1e-3)
+
+
+def test_a_resumed_time_schedule_carries_on_down_the_cosine(tmp_path):
+    """An interrupted time-scheduled run (a lent machine taken back) resumes where its LR had
+    fallen to, without a second warm-up, and decays the rest over the new run's time."""
+    cfg = tiny_config(tmp_path, maskvat={"loop": {"max_steps": 10**6, "schedule": "time", "warmup_steps": 3,
+                                                  "log_every": 1, "lr": 1e-3, "min_lr_ratio": 0.1}})
+    out = tmp_path / "timed"
+    _maskvat(cfg, out, "--max-minutes", "0.04")
+    first = metrics(out)
+    state = torch.load(out / "state" / "train_state.pt", weights_only=True)
+    assert 0.5 < state["time_done"] <= 1.0
+    _maskvat(cfg, out, "--resume", "--max-minutes", "0.04")
+    second = metrics(out)[len(first):]
+    assert second[0]["step"] == first[-1]["step"] + 1
+    # No warm-up: the first LR after the resume is at or below where the first run stopped,
+    # far under the peak the warm-up would climb back to, and it keeps falling to the floor.
+    assert second[0]["lr"] <= first[-1]["lr"] * 1.001 < 1e-3
+    assert all(a["lr"] >= b["lr"] for a, b in zip(second, second[1:]))
+    assert len(second) >= 2 and second[-1]["lr"] < 1.5e-4

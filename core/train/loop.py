@@ -51,7 +51,8 @@ class LoopConfig:
     max_minutes: float | None = None
     # "steps": the cosine runs to max_steps. "time": it runs to the end of this run's time (the
     # sooner of --max-minutes and --until), for a machine lent for a fixed time whose speed is not
-    # known ahead; each run (a resume too) warms up and decays again.
+    # known ahead. A resume carries on from the share of the cosine already done (saved with the
+    # state) down to the new run's end, without a second warm-up.
     schedule: str = "steps"
 
     def __post_init__(self) -> None:
@@ -83,7 +84,8 @@ def from_dict(cls: Any, d: dict[str, Any], source: str) -> Any:
 
 def lr_at(cfg: LoopConfig, step: int, done: float | None = None) -> float:
     """Linear warmup to ``lr``, then cosine down to ``lr * min_lr_ratio`` at ``max_steps`` (or, given
-    ``done``, at the time budget's end: ``done`` is its share used, ``step`` this run's steps)."""
+    ``done``, at the time budget's end: ``done`` is the cosine's share used). Warm-up counts the
+    run's global steps, so a resumed run does not warm up again."""
     if cfg.warmup_steps and step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
     span = max(1, cfg.max_steps - cfg.warmup_steps)
@@ -134,6 +136,7 @@ class Trainer:
             lr=lr_at(cfg, 0), betas=cfg.betas)
         self.step = 0
         self.seconds = 0.0  # accumulated over resumed runs
+        self.time_done = 0.0  # share of the 'time' schedule's cosine done (kept over resumes)
 
     # -- state ---------------------------------------------------------------------------------
     def save_state(self) -> Path:
@@ -148,7 +151,8 @@ class Trainer:
         tmp.mkdir(parents=True)
         weights = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
         save_file(weights, str(tmp / "model.safetensors"), metadata={"step": str(self.step)})
-        state = {"step": self.step, "seconds": self.seconds, "optimizer": self.opt.state_dict(),
+        state = {"step": self.step, "seconds": self.seconds, "time_done": self.time_done,
+                 "optimizer": self.opt.state_dict(),
                  "rng_cpu": torch.get_rng_state(), "extra": {k: v.state_dict() for k, v in self.extra.items()}}
         if torch.cuda.is_available():
             state["rng_cuda"] = torch.cuda.get_rng_state_all()
@@ -179,6 +183,7 @@ class Trainer:
         if "rng_cuda" in state and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng_cuda"])
         self.step, self.seconds = int(state["step"]), float(state["seconds"])
+        self.time_done = float(state.get("time_done", 0.0))  # states saved before it: from the top
         log.info("%s: resumed from %s at step %d", self.name, d, self.step)
 
     # -- logging -------------------------------------------------------------------------------
@@ -222,6 +227,7 @@ class Trainer:
             if not ends:
                 raise ValueError(f"{self.name}: the 'time' schedule needs --max-minutes, --until or max_minutes")
             span = max(1.0, min(ends))
+        done0 = min(1.0, self.time_done)
         start_step, acc, n_acc, last, stopped = self.step, {}, 0, {}, "max_steps" if end == cfg.max_steps else "stop_at"
         bar = tqdm(total=end, initial=self.step, desc=self.name, unit="step", dynamic_ncols=True,
                    disable=not (info.is_main and self.progress))
@@ -234,8 +240,9 @@ class Trainer:
                     stopped = "until"
                     break
                 t0 = time.monotonic()
-                lr = (lr_at(cfg, self.step) if span is None
-                      else lr_at(cfg, self.step - start_step, (t0 - t_run) / span))
+                if span is not None:  # this run decays what is left of the cosine over its own time
+                    self.time_done = done0 + (1.0 - done0) * min(1.0, (t0 - t_run) / span)
+                lr = lr_at(cfg, self.step, None if span is None else self.time_done)
                 for g in self.opt.param_groups:
                     g["lr"] = lr * g.get("lr_scale", 1.0)
                 ctx = torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
