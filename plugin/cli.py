@@ -47,6 +47,9 @@ def _setup_logging(args: argparse.Namespace) -> None:
     # descript-audiotools scripts a function at import; newer torch warns about it on every run.
     warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*is deprecated",
                             category=FutureWarning)
+    # DAC's quantizer (in every codec here) builds its layers with torch.nn.utils.weight_norm.
+    warnings.filterwarnings("ignore", message=r".*torch\.nn\.utils\.weight_norm.*is deprecated",
+                            category=FutureWarning)
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s") if args.verbose

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 
 from maskvat_foley.plugin.cli_options import (DEVICE_HELP, UsageError, add_media_root, add_model, add_params,
                                               add_reference, at_least, check_level, reference_from_args)
@@ -10,10 +11,11 @@ from maskvat_foley.plugin.cli_options import (DEVICE_HELP, UsageError, add_media
 
 def add_parser(sub) -> None:
     g = sub.add_parser("generate", help="generate Foley for selected clips and write a new timeline")
-    g.add_argument("timeline", help="OTIO timeline (or FCP XML, AAF, EDL, .otioz); never modified")
+    g.add_argument("timeline", help="OTIO timeline (or FCP XML, AAF, EDL, .otioz), or a video file as a "
+                                    "one-clip timeline at its timecode; never modified")
     g.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="output timeline (.otio, .otioz, .xml, .aaf, .edl); never the input")
-    s = g.add_argument_group("selection (one of)")
+    s = g.add_argument_group("selection (one of; a video file needs none)")
     s.add_argument("--clip", action="append", default=[], metavar="ID",
                    help="clip id (V1.2) or clip name; repeatable")
     s.add_argument("--track", type=int, metavar="N", help="every clip of video track N (from 1)")
@@ -90,7 +92,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from maskvat_foley.core.jobs import random_seed
     from maskvat_foley.core.outputs import check_outputs
 
+    from maskvat_foley.core.timeline.from_media import reads_as_media
+
     chosen = [bool(args.clip), args.track is not None, bool(args.range), args.all]
+    if not any(chosen) and os.path.isfile(args.timeline) and reads_as_media(args.timeline):
+        args.all = chosen[3] = True  # a video file is one clip: nothing to choose
     if sum(chosen) != 1:
         raise UsageError("choose exactly one of --clip, --track, --range or --all")
     selection = pipeline.Selection(clips=tuple(args.clip), track=args.track,

@@ -328,3 +328,23 @@ def test_take_chooser_returns_the_active_takes_on_apply(qtbot, env, tmp_path):
     QTimer.singleShot(200, lambda: QApplication.activeModalWidget().reject())
     assert FoleyPanel.choose_takes(env["timeline"], ["V1.2"], engine=env["client"],
                                    media_dir=str(tmp_path / "takes")) is None
+
+
+def test_a_video_file_opens_as_one_clip_and_takes_its_foley(qtbot, panel, tmp_path):
+    """An editor's first try: their own camera clip, opened without an edit around it."""
+    import numpy as np
+
+    from maskvat_foley.core.media.video_writer import write_video
+
+    video = write_video(tmp_path / "A002_C007.mp4", [np.full((48, 64, 3), 8 * i, np.uint8) for i in range(30)],
+                        25, timecode="14:20:00:00")
+    panel.open_timeline(str(video), media_dir=str(tmp_path / "cam_takes"))
+    (clip,) = panel.session.clips
+    assert clip.record_start == rates.from_timecode("14:20:00:00", 25) and clip.record_duration == 30
+    assert "A002_C007.mp4" in panel.windowTitle()
+    click_clip(qtbot, panel.view, "V1.1")
+    assert run(qtbot, panel, lambda: qtbot.keyClick(panel, Qt.Key_G, Qt.ControlModifier)).startswith("done")
+    assert len(panel.session.takes["V1.1"]) == 2
+    out = panel.export_to(str(tmp_path / "A002_C007_foley.otio"))
+    tl = otio.adapters.read_from_file(out)
+    assert "Foley (MaskVAT)" in [t.name for t in tl.tracks]

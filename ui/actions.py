@@ -24,7 +24,7 @@ def build_actions(panel) -> None:
     """Fill ``panel.menu_bar``; slots are the panel's (and its timeline view's) methods."""
     view = panel.view
     f = panel.menu_bar.addMenu("&File")
-    add_action(panel, f, "Open timeline…", panel.dialogs.open, QKeySequence.Open)
+    add_action(panel, f, "Open timeline or video…", panel.dialogs.open, QKeySequence.Open)
     add_action(panel, f, "Export…", panel.dialogs.export, "Ctrl+E")
     add_action(panel, f, "Relink missing media…", panel.dialogs.relink)
     e = panel.menu_bar.addMenu("&Edit")

@@ -10,11 +10,15 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from maskvat_foley.core.timeline.from_media import MEDIA_SUFFIXES
+
 EXPORT_FILTERS = {"OpenTimelineIO (*.otio)": ".otio", "OpenTimelineIO bundle with media (*.otioz)": ".otioz",
                   "Final Cut Pro 7 XML (*.xml)": ".xml", "AAF (*.aaf)": ".aaf",
                   "Shotcut / MLT XML (*.mlt)": ".mlt", "GStreamer Editing Services, Pitivi (*.xges)": ".xges",
                   "CMX 3600 EDL, picture only (*.edl)": ".edl"}
-OPEN_FILTER = "Timelines (*.otio *.otioz *.otiod *.xml *.aaf *.edl);;All files (*)"
+# A video file opens as a one-clip timeline at its timecode (core/timeline/from_media.py).
+OPEN_FILTER = ("Timelines (*.otio *.otioz *.otiod *.xml *.aaf *.edl);;"
+               f"Video files ({' '.join('*' + s for s in sorted(MEDIA_SUFFIXES))});;All files (*)")
 
 
 class FileDialogs:
@@ -24,7 +28,7 @@ class FileDialogs:
         self.open_timeline, self.export_to, self.relink_folder = open_timeline, export_to, relink_folder
 
     def open(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.parent, "Open timeline", "", OPEN_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self.parent, "Open timeline or video", "", OPEN_FILTER)
         if path:
             try:
                 self.open_timeline(path)

@@ -43,7 +43,7 @@ def adapter_for_path(path: str | os.PathLike) -> str:
     except Exception:
         known = ", ".join(sorted(SUFFIX_ADAPTERS))
         raise TimelineError(f"{os.fspath(path)}: no OTIO adapter reads or writes '{suffix or '(no extension)'}'"
-                            f" files (supported: {known})") from None
+                            f" files (supported: {known}, and video files as one-clip timelines)") from None
 
 
 def media_path(ref: otio.core.MediaReference | None, timeline_dir: str | os.PathLike | None) -> str | None:
@@ -126,7 +126,8 @@ def _as_timeline(result: object, path: str) -> otio.schema.Timeline:
 def read_timeline(path: str | os.PathLike, media_roots: Sequence[str | os.PathLike] = (), *,
                   rate: Fraction | float | None = None, extract_to: str | os.PathLike | None = None
                   ) -> otio.schema.Timeline:
-    """Read any timeline OTIO reads (.otio, .otioz, .otiod, FCP XML, AAF, EDL, ...).
+    """Read any timeline OTIO reads (.otio, .otioz, .otiod, FCP XML, AAF, EDL, ...), or a video
+    file as a one-clip timeline (``from_media``).
 
     Media URLs come back absolute (see ``resolve_media_urls``); an .otioz is unpacked into
     ``extract_to`` (created if needed; it must not hold a "media" folder yet) or else into a
@@ -134,9 +135,13 @@ def read_timeline(path: str | os.PathLike, media_roots: Sequence[str | os.PathLi
     ``rate`` is the frame rate of an EDL (which does not say; the adapter assumes 24).
     Missing media are searched by base name under ``media_roots`` (see relink.py).
     """
+    from maskvat_foley.core.timeline import from_media
+
     path = os.path.abspath(os.fspath(path))
     if not os.path.exists(path):
         raise TimelineError(f"timeline file not found: {path}")
+    if from_media.reads_as_media(path):
+        return from_media.timeline_from_media(path)
     adapter = adapter_for_path(path)
     kwargs: dict[str, object] = {}
     timeline_dir = os.path.dirname(path)
