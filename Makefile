@@ -74,9 +74,12 @@ continue-model: setup
 # codec, visual features and scorer are the bundle's. About 2 hours on 2 CPU cores. The candidate is
 # written to $(RUNS)/reference-model and evaluated there, prompt-free and with reference pairs (and
 # the two-reference picture); copy it over resources/default_model only when its numbers hold up.
+# REF_CONFIG=reference-more trains on three times the clips (1920), 95 minutes on a time schedule.
+REF_CONFIG ?= reference
 reference-model: setup
-	$(BIN)/maskvat-foley train maskvat --config reference --codec resources/default_model/codec --avsync resources/default_model --out $(RUNS)/maskvat-ref
+	$(BIN)/maskvat-foley train maskvat --config $(REF_CONFIG) --codec resources/default_model/codec --avsync resources/default_model --out $(RUNS)/maskvat-ref
 	$(BIN)/maskvat-foley train bundle --codec resources/default_model --avsync resources/default_model --maskvat $(RUNS)/maskvat-ref --out $(RUNS)/reference-model --name maskvat-foleyworld-default --overwrite
+	$(BIN)/maskvat-foley train level --model $(RUNS)/reference-model --takes 40
 	$(BIN)/maskvat-foley eval --model $(RUNS)/reference-model --set test --n 40 --device cpu --out $(RUNS)/eval-reference-model > $(RUNS)/eval-reference-model.json
 	$(BIN)/maskvat-foley eval --reference-pairs --model $(RUNS)/reference-model --n 30 --device cpu --out $(RUNS)/eval-reference-pairs --figure docs/reference_two_sounds.png > $(RUNS)/eval-reference-pairs.json
 

@@ -205,7 +205,11 @@ class FoleyPanel(QWidget):
         note = f", {len(problems)} with media problems" if problems else ""
         self.progress.append(f"opened {path}: {len(session.clips)} video clip(s) at {rates.rate_str(session.rate)} fps"
                              + note)
-        self.status.showMessage(f"{len(session.clips)} clips; select clips and press Generate", 8000)
+        if len(session.clips) == 1 and not problems:  # a lone camera clip: nothing to choose
+            self.view.select_ids([session.clips[0].id])
+            self.status.showMessage("1 clip, selected; press Generate", 8000)
+        else:
+            self.status.showMessage(f"{len(session.clips)} clips; select clips and press Generate", 8000)
 
     def export_to(self, path: str) -> str:
         if self.session is None:
