@@ -71,8 +71,12 @@ def _count_frames(path: str) -> int:
     """Frames of a file whose header does not say: its video packets, demuxed, not decoded."""
     import av
 
-    with av.open(path) as container:
-        return sum(1 for pkt in container.demux(video=0) if pkt.size)
+    try:
+        with av.open(path) as container:
+            return sum(1 for pkt in container.demux(video=0) if pkt.size)
+    except (av.error.FFmpegError, OSError) as exc:
+        why = getattr(exc, "strerror", None) or exc
+        raise TimelineError(f"{path}: cannot count the video's frames ({why})") from None
 
 
 def reads_as_media(path: str | os.PathLike) -> bool:
