@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from maskvat_foley.core.media.cuts import detect_cuts, frame_change
-from maskvat_foley.core.eval.real import (RealInputError, evaluate_real, find_videos, onset_coverage,
-                                          split_segments, summarise)
+from maskvat_foley.core.eval.real import (STILL_MOTION, RealInputError, evaluate_real, find_videos, onset_coverage,
+                                          split_segments, summarise, targets)
 from maskvat_foley.plugin.cli_eval import main
 
 RATE = Fraction(24)
@@ -21,7 +21,7 @@ W, H = 64, 48
 SUMMARY_KEYS = {"segments", "failed_segments", "takes", "av_align", "av_align_reversed", "av_align_ratio", "cuts",
                 "cut_onset_share", "onset_coverage", "onsets_per_second", "loudness_mean", "loudness_min",
                 "loudness_max", "loudness_measures", "silent_takes", "identical_seed_segments",
-                "seed_mel_distance", "loudness_motion_spearman"}
+                "seed_mel_distance", "loudness_motion_spearman", "takes_on_motion", "quiet_takes_on_motion"}
 SEGMENT_KEYS = {"video", "video_index", "segment", "clip_id", "start_frame", "n_frames", "start_s", "seconds",
                 "error", "n_video_peaks", "n_video_peaks_reversed", "motion", "cuts", "takes", "av_align",
                 "av_align_reversed", "av_align_ratio", "cut_onset_share", "seeds_identical", "seed_mel_distance"}
@@ -103,7 +103,7 @@ def run(tmp_path_factory, tiny_model):
     write(media / "hits.mp4", scene())
     out = root / "out"
     results = evaluate_real([media], tiny_model, device="cpu", steps=2, seed=5, segment_seconds=1.0,
-                            out_dir=out, progress=False)
+                            out_dir=out, progress=False, foleyworld_clips=2)
     return results, out
 
 
@@ -113,7 +113,8 @@ def _unit(x) -> bool:
 
 def test_real_run_json(run):
     results, out = run
-    assert set(results) == {"set", "model", "config", "overall", "videos", "segments", "out_dir", "files"}
+    assert set(results) == {"set", "model", "config", "overall", "videos", "segments", "out_dir", "files",
+                            "foleyworld", "targets"}
     assert results["set"] == "real" and results["model"]["sha256"]
     assert json.loads((out / "eval.json").read_text()) == results
     assert json.loads(json.dumps(results, allow_nan=False)) == results
@@ -149,6 +150,30 @@ def test_real_run_segments_and_takes(run):
     assert first["cut_onset_share"] is None and _unit(second["cut_onset_share"])
 
 
+def test_quiet_takes_on_moving_pictures_are_counted_against_the_foleyworld_level(run):
+    results, _ = run
+    fw = results["foleyworld"]
+    assert fw["clips"] == 2 and len(fw["takes_lufs"]) <= 2
+    if fw["takes_lufs"]:
+        assert fw["median_lufs"] == pytest.approx(float(np.median(fw["takes_lufs"])))
+    seg = results["segments"][0]
+    moving = {**seg, "motion": STILL_MOTION * 2}
+    still = {**seg, "motion": STILL_MOTION / 2}
+    loud, quiet = ({**t, "loudness": v, "silent": False} for t, v in zip(seg["takes"], (-30.0, -50.0)))
+    silent = {**seg["takes"][0], "loudness": float("-inf"), "silent": True}
+    # -34 LUFS median: -46 is the floor; a silent take on a moving picture is quiet too
+    summary = summarise([{**moving, "takes": [loud, quiet]}, {**still, "takes": [silent]},
+                         {**moving, "takes": [silent]}], -34.0)
+    assert (summary["takes_on_motion"], summary["quiet_takes_on_motion"]) == (3, 2)
+    assert summarise([{**moving, "takes": [quiet]}])["quiet_takes_on_motion"] is None  # no level: not counted
+    met = targets({**summary, "cut_onset_share": 0.05}, [{"video": "a", "av_align": 0.35, "av_align_reversed": 0.1},
+                                                        {"video": "b", "av_align": 0.35, "av_align_reversed": 0.2}])
+    assert met["av_align_every_video"] == {"met": False, "short": ["b"],
+                                           "target": ">= 0.3 and >= 2.0x reversed"}
+    assert met["cut_onset_share"]["met"] and not met["no_quiet_takes_on_motion"]["met"]
+    assert results["targets"]["seeds_differ"]["met"] is (results["overall"]["identical_seed_segments"] == 0)
+
+
 def test_failed_segment_is_counted_not_measured(run):
     results, _ = run
     failed = {**results["segments"][0], "error": "decoding failed", "takes": [], "cuts": []}
@@ -161,11 +186,13 @@ def test_cli_prints_json(tmp_path, tiny_model, capsys):
     video = write(tmp_path / "clip.mp4", scene(n=30))
     out = tmp_path / "out"
     assert main(["--set", "real", "--media", video, "--model", tiny_model, "--steps", "1",
-                 "--segment-seconds", "5", "--out", str(out)]) == 0
+                 "--segment-seconds", "5", "--out", str(out), "--foleyworld-clips", "0"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed == json.loads((out / "eval.json").read_text())
     assert printed["overall"]["segments"] == 1 and printed["segments"][0]["n_frames"] == 30  # shorter: one
     assert printed["config"]["media"] == [video] and printed["config"]["steps"] == 1
+    assert printed["foleyworld"]["clips"] == 0 and printed["overall"]["quiet_takes_on_motion"] is None
+    assert printed["targets"]["no_quiet_takes_on_motion"]["met"] is None  # not measured, not passed
 
 
 def test_cli_figure(tmp_path, tiny_model, capsys):
@@ -176,7 +203,8 @@ def test_cli_figure(tmp_path, tiny_model, capsys):
     hits, short = write(tmp_path / "hits.mp4", scene()), write(tmp_path / "short.mp4", scene(n=30, cut=None))
     out, figure = tmp_path / "out", tmp_path / "figs" / "real.png"
     assert main(["--set", "real", "--media", hits, "--media", short, "--model", tiny_model, "--steps", "1",
-                 "--segment-seconds", "1", "--out", str(out), "--figure", str(figure)]) == 0
+                 "--segment-seconds", "1", "--out", str(out), "--figure", str(figure),
+                 "--foleyworld-clips", "0"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed == json.loads((out / "eval.json").read_text())
     paths = [str(tmp_path / "figs" / "real_hits.png"), str(tmp_path / "figs" / "real_short.png")]  # one per video

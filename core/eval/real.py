@@ -39,7 +39,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from maskvat_foley.core.eval import DEVICE, SEED, SEGMENT_SECONDS
+from maskvat_foley.core.eval import DEVICE, FOLEYWORLD_LEVEL_CLIPS, SEED, SEGMENT_SECONDS
 from maskvat_foley.core.eval.aggregate import clean, write_json
 from maskvat_foley.core.jobs import GenerationParams, fraction_str
 
@@ -50,6 +50,16 @@ SEEDS = 2
 SILENT_DB = -70.0
 ANALYSIS_LONG_SIDE = 160  # motion and cuts need coarse pictures only; decoding HD frames costs memory
 MAX_SEGMENT_SECONDS = 60.0  # a segment is one engine job; long ones only blur the per-segment numbers
+# The level a take on a moving picture is held to: within QUIET_LU of the same model's median take on
+# FOLEYWORLD_CLIPS FoleyWorld test clips at the same settings (issue #11). A segment whose motion
+# (the RMS of its motion curve, mean squared grey-level change per frame) is under STILL_MOTION, a
+# 3-grey-level change or about a camera's sensor noise, is a still picture and may be quiet.
+FOLEYWORLD_CLIPS = FOLEYWORLD_LEVEL_CLIPS
+QUIET_LU = 12.0
+STILL_MOTION = 9.0
+# Issue #11's targets on real footage, per video: AV-Align at least this and this many times the
+# reversed picture's; at most this share of cuts with an onset.
+TARGET_AV_ALIGN, TARGET_AV_ALIGN_RATIO, TARGET_CUT_SHARE = 0.3, 2.0, 0.1
 
 
 class RealInputError(ValueError):
@@ -179,11 +189,15 @@ def measure_take(audio: np.ndarray, sample_rate: int, rate: Fraction, peaks: Seq
 
 
 # -- summaries ----------------------------------------------------------------------------------------
-def summarise(segments: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def summarise(segments: Sequence[dict[str, Any]], foleyworld_lufs: float | None = None) -> dict[str, Any]:
     """Means over the takes of ``segments`` (failed segments counted, not measured); the AV-Align
-    ratio and the cut share are ratios of sums, so segments with more takes or cuts weigh more."""
+    ratio and the cut share are ratios of sums, so segments with more takes or cuts weigh more.
+    ``foleyworld_lufs``: the model's median FoleyWorld take, against which quiet takes on moving
+    pictures are counted (None: not counted)."""
     ok = [s for s in segments if s.get("error") is None]
     takes = [t for s in ok for t in s["takes"]]
+    moving = [t for s in ok if s["motion"] is not None and s["motion"] >= STILL_MOTION for t in s["takes"]]
+    floor = foleyworld_lufs - QUIET_LU if foleyworld_lufs is not None else None
     align, rev = _mean([t["av_align"] for t in takes]), _mean([t["av_align_reversed"] for t in takes])
     cut_slots = sum(len(s["cuts"]) * len(s["takes"]) for s in ok)
     levels = [t["loudness"] for t in takes if not t["silent"]]
@@ -202,6 +216,32 @@ def summarise(segments: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "identical_seed_segments": sum(bool(s["seeds_identical"]) for s in ok),
         "seed_mel_distance": _mean([s["seed_mel_distance"] for s in ok]),
         "loudness_motion_spearman": _spearman([(t["loudness"], s["motion"]) for s in ok for t in s["takes"]]),
+        "takes_on_motion": len(moving),
+        # a silent take's loudness is -inf or None: quiet too
+        "quiet_takes_on_motion": (sum(not (t["loudness"] is not None and t["loudness"] >= floor) for t in moving)
+                                  if floor is not None else None),
+    }
+
+
+def targets(overall: dict[str, Any], videos: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Issue #11's must-shows on real footage, each with whether it is met: motion alignment on every
+    video, sounds at cuts, seeds, and no quiet takes on moving pictures."""
+    def aligned(v: dict[str, Any]) -> bool:
+        a, r = v["av_align"], v["av_align_reversed"]
+        return a is not None and a >= TARGET_AV_ALIGN and (not r or a >= TARGET_AV_ALIGN_RATIO * r)
+
+    share = overall["cut_onset_share"]
+    quiet = overall["quiet_takes_on_motion"]
+    return {
+        "av_align_every_video": {"met": all(aligned(v) for v in videos),
+                                 "short": [v["video"] for v in videos if not aligned(v)],
+                                 "target": f">= {TARGET_AV_ALIGN} and >= {TARGET_AV_ALIGN_RATIO}x reversed"},
+        "cut_onset_share": {"met": share is None or share <= TARGET_CUT_SHARE, "value": share,
+                            "target": f"<= {TARGET_CUT_SHARE}"},
+        "seeds_differ": {"met": overall["identical_seed_segments"] == 0},
+        "no_quiet_takes_on_motion": {"met": None if quiet is None else quiet == 0, "value": quiet,
+                                     "of": overall["takes_on_motion"],
+                                     "target": f"within {QUIET_LU:g} LU of the median FoleyWorld take"},
     }
 
 
@@ -236,10 +276,13 @@ def evaluate_real(media: Sequence[str | os.PathLike], model_dir: str | os.PathLi
                   temperature: float = GenerationParams.temperature, beam: int = GenerationParams.beam,
                   seed: int = SEED, segment_seconds: float = SEGMENT_SECONDS,
                   out_dir: str | os.PathLike | None = None, progress: bool = True,
-                  figure: str | os.PathLike | None = None) -> dict[str, Any]:
+                  figure: str | os.PathLike | None = None,
+                  foleyworld_clips: int = FOLEYWORLD_CLIPS) -> dict[str, Any]:
     """Evaluate a model folder on real footage; see the module docstring. ``out_dir`` None uses a new
     temporary folder (its path is in the result). ``figure``: write each video's figure there (PNG; with
-    several videos, the path with each video's stem appended: real_figure.figure_paths)."""
+    several videos, the path with each video's stem appended: real_figure.figure_paths).
+    ``foleyworld_clips``: FoleyWorld test clips whose median take sets the level quiet takes are
+    counted against (0: not counted)."""
     from tqdm import tqdm
 
     from maskvat_foley.core.engine.engine import Engine, default_model_dir
@@ -247,6 +290,8 @@ def evaluate_real(media: Sequence[str | os.PathLike], model_dir: str | os.PathLi
     from maskvat_foley.core.media import cuts as cu
     from maskvat_foley.core.eval.real_figure import FigureTrack
 
+    if foleyworld_clips < 0:
+        raise RealInputError(f"FoleyWorld clips must be 0 or more, got {foleyworld_clips}")
     if not 0 < segment_seconds <= MAX_SEGMENT_SECONDS:
         raise RealInputError(f"segment length must be above 0 and at most {MAX_SEGMENT_SECONDS:g} s, "
                              f"got {segment_seconds:g}")
@@ -265,13 +310,16 @@ def evaluate_real(media: Sequence[str | os.PathLike], model_dir: str | os.PathLi
                 for vi, v, i, (start, n) in tqdm(work, desc="eval real", unit="segment", disable=not progress)]
     if all(s["error"] is not None for s in segments):
         raise RuntimeError(f"no segment could be measured; the first failed with: {segments[0]['error']}")
+    fw_levels = foleyworld_levels(engine, params, out, foleyworld_clips, progress)
+    fw_median = float(np.median(fw_levels)) if fw_levels else None
     per_video = []
     for vi, v in enumerate(videos):
         mine = [s for s in segments if s["video_index"] == vi]
         per_video.append({"video": v.name, "path": v.path, "rate": fraction_str(v.info.rate),
                           "width": v.info.width, "height": v.info.height, "n_frames": v.n_frames,
                           "seconds": fraction_str(Fraction(v.n_frames) / v.info.rate),
-                          "analysis_size": analysis_size(v.info.width, v.info.height), **summarise(mine)})
+                          "analysis_size": analysis_size(v.info.width, v.info.height),
+                          **summarise(mine, fw_median)})
     if figures is not None:
         _write_figures(figures, tracks, per_video, engine.ckpt.name)
     results = clean({
@@ -287,13 +335,17 @@ def evaluate_real(media: Sequence[str | os.PathLike], model_dir: str | os.PathLi
                    "cut_params": {"bins": cu.BINS, "min_change": cu.MIN_CHANGE, "ratio": cu.RATIO,
                                   "window": cu.WINDOW},
                    "tolerance": "one video frame of each video's rate"},
-        "overall": summarise(segments),
+        "overall": summarise(segments, fw_median),
         "videos": per_video,
+        "foleyworld": {"clips": foleyworld_clips, "takes_lufs": fw_levels, "median_lufs": fw_median,
+                       "quiet_below_lufs": fw_median - QUIET_LU if fw_median is not None else None,
+                       "still_motion": STILL_MOTION},
         "segments": segments,
         "out_dir": str(out),
         "files": {"eval_json": "eval.json", "takes": "takes"},
         **({"figure": {"paths": [v["figure"] for v in per_video]}} if figures is not None else {}),
     })
+    results["targets"] = targets(results["overall"], results["videos"])
     write_json(out / "eval.json", results)
     o = results["overall"]
     log.info("evaluated %d segment(s) of %d real video(s): AV-Align %s vs %s reversed; results in %s",
@@ -390,6 +442,30 @@ def _segment(engine: Any, params: GenerationParams, video: Video, vi: int, index
                                 if cuts else None),
                seeds_identical=bool(np.array_equal(a, b)), seed_mel_distance=mel_distance(a, b, SAMPLE_RATE))
     return rec
+
+
+def foleyworld_levels(engine: Any, params: GenerationParams, out: Path, n: int, progress: bool) -> list[float]:
+    """Loudness of the model's take (the first seed) on each of the first ``n`` FoleyWorld test clips,
+    at ``params``: the level its takes have where it hears events (finite values only)."""
+    import dataclasses
+
+    from tqdm import tqdm
+
+    from maskvat_foley.core.data import generate_clip, split_seeds
+    from maskvat_foley.core.eval.run import clip_job
+
+    one = dataclasses.replace(params, takes=1)
+    levels = []
+    for seed in tqdm(split_seeds("test", n), desc="FoleyWorld level", unit="clip", disable=not progress or n == 0):
+        job = clip_job(generate_clip(seed, size=(96, 96)), out / "foleyworld" / "media", "real_eval_foleyworld")
+        result = engine.generate([job], one, out_dir=str(out / "foleyworld" / "takes"))[0]
+        if not result.ok or not result.takes:
+            log.warning("FoleyWorld clip %s: generation failed: %s", job.clip_id, result.error)
+            continue
+        lufs = loudness(_read_mono(result.takes[0].path), SAMPLE_RATE)[0]
+        if math.isfinite(lufs):
+            levels.append(lufs)
+    return levels
 
 
 def _read_mono(path: str) -> np.ndarray:
