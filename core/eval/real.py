@@ -20,6 +20,10 @@ a segment joins the one before), and each segment gets a ClipJob through the rea
   ``motion``: the RMS of its motion curve (grey-level change per frame, 0-255, on the analysis
   picture). Summaries give the rank correlation of take loudness with that motion
   (``loudness_motion_spearman``): a model whose level comes from hearing motion scores near 1.
+- Quiet takes on moving pictures: the same model's takes on FoleyWorld test clips give the level it
+  plays events at (their median, ``foleyworld``); a take on a segment that moves (``STILL_MOTION``)
+  more than ``QUIET_LU`` under it counts in ``quiet_takes_on_motion``. ``targets`` says which of
+  issue #11's real-footage numbers are met.
 
 Segments, videos and the whole run are summarised the same way (``summarise``); ``eval.json`` is
 written to ``out_dir``. With ``figure``, a PNG per video shows its frames, motion curve and the first seed's
@@ -51,10 +55,9 @@ SILENT_DB = -70.0
 ANALYSIS_LONG_SIDE = 160  # motion and cuts need coarse pictures only; decoding HD frames costs memory
 MAX_SEGMENT_SECONDS = 60.0  # a segment is one engine job; long ones only blur the per-segment numbers
 # The level a take on a moving picture is held to: within QUIET_LU of the same model's median take on
-# FOLEYWORLD_CLIPS FoleyWorld test clips at the same settings (issue #11). A segment whose motion
+# FOLEYWORLD_LEVEL_CLIPS FoleyWorld test clips at the same settings (issue #11). A segment whose motion
 # (the RMS of its motion curve, mean squared grey-level change per frame) is under STILL_MOTION, a
 # 3-grey-level change or about a camera's sensor noise, is a still picture and may be quiet.
-FOLEYWORLD_CLIPS = FOLEYWORLD_LEVEL_CLIPS
 QUIET_LU = 12.0
 STILL_MOTION = 9.0
 # Issue #11's targets on real footage, per video: AV-Align at least this and this many times the
@@ -277,7 +280,7 @@ def evaluate_real(media: Sequence[str | os.PathLike], model_dir: str | os.PathLi
                   seed: int = SEED, segment_seconds: float = SEGMENT_SECONDS,
                   out_dir: str | os.PathLike | None = None, progress: bool = True,
                   figure: str | os.PathLike | None = None,
-                  foleyworld_clips: int = FOLEYWORLD_CLIPS) -> dict[str, Any]:
+                  foleyworld_clips: int = FOLEYWORLD_LEVEL_CLIPS) -> dict[str, Any]:
     """Evaluate a model folder on real footage; see the module docstring. ``out_dir`` None uses a new
     temporary folder (its path is in the result). ``figure``: write each video's figure there (PNG; with
     several videos, the path with each video's stem appended: real_figure.figure_paths).
