@@ -91,7 +91,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from maskvat_foley.core import pipeline
     from maskvat_foley.core.jobs import random_seed
     from maskvat_foley.core.outputs import check_outputs
-
     from maskvat_foley.core.timeline.from_media import reads_as_media
 
     chosen = [bool(args.clip), args.track is not None, bool(args.range), args.all]

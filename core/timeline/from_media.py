@@ -18,8 +18,8 @@ from maskvat_foley.core.timeline.rates import rate_str, to_timecode
 
 log = logging.getLogger(__name__)
 
-# Files these suffixes name are read as media, not handed to an OTIO adapter. Anything else with
-# no adapter is probed too (see ``looks_like_media``), so a camera's own suffix still works.
+# Files these suffixes name are read as media, not handed to an OTIO adapter. A file no adapter
+# claims is tried as a video too (io.read_timeline, ``reads_as_media``): a camera's own suffix.
 MEDIA_SUFFIXES = frozenset({
     ".mp4", ".m4v", ".mov", ".qt", ".mxf", ".mkv", ".webm", ".avi", ".mts", ".m2ts", ".ts",
     ".mpg", ".mpeg", ".dv", ".wmv", ".flv", ".3gp", ".y4m",
@@ -49,7 +49,6 @@ def timeline_from_media(path: str | os.PathLike) -> otio.schema.Timeline:
     name = pathlib.Path(p).stem
     timeline = otio.schema.Timeline(name=name)
     timeline.global_start_time = otio.opentime.RationalTime(start, r)
-    timeline.metadata["maskvat_foley"] = {"made_from_media": os.path.basename(p)}
     video = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     video.append(_clip(name, p, span))
     timeline.tracks.append(video)

@@ -140,9 +140,15 @@ def read_timeline(path: str | os.PathLike, media_roots: Sequence[str | os.PathLi
     path = os.path.abspath(os.fspath(path))
     if not os.path.exists(path):
         raise TimelineError(f"timeline file not found: {path}")
-    if from_media.reads_as_media(path):
+    if from_media.is_media_suffix(path):
         return from_media.timeline_from_media(path)
-    adapter = adapter_for_path(path)
+    try:
+        adapter = adapter_for_path(path)
+    except TimelineError as no_adapter:
+        try:  # probed once: a video under a camera's own suffix, else the adapter's message
+            return from_media.timeline_from_media(path)
+        except TimelineError:
+            raise no_adapter from None
     kwargs: dict[str, object] = {}
     timeline_dir = os.path.dirname(path)
     if adapter == "otioz":
