@@ -131,3 +131,23 @@ def test_device_script_continues_a_bundle_reusing_its_codec_and_features(device_
     info = report["bundle_config"]["info"]
     assert info["codec"]["device"] == info["avsync"]["device"] == "cpu"
     assert info["codec"]["step"] == json.loads((bundle / "config.json").read_text())["info"]["codec"]["step"]
+
+
+def test_device_script_keeps_the_token_caches_of_a_call_before(tmp_path):
+    """On a machine still warm from an earlier call, the run folders go but MaskVAT's token caches
+    stay, so a second call trains at once (build_cache reuses a cache whose manifest matches)."""
+    runs = tmp_path / "runs"
+    for path in ("maskvat/cache/shard_00000.safetensors", "maskvat/cache_val/manifest.json",
+                 "maskvat/state/train_state.json", "maskvat/summary.json", "model/config.json",
+                 "codec/summary.json", "bench-paper-1.json"):
+        (runs / path).parent.mkdir(parents=True, exist_ok=True)
+        (runs / path).write_text("{}")
+    env = blocking_env(tmp_path)
+    missing = str(tmp_path / "no-such-model")  # neither stage is there: nothing trains
+    env.update(PYTHON=sys.executable, DEVICE="cpu", WHEELS="", RUNS=str(runs), OUT=str(tmp_path / "out"),
+               CODEC_FROM=missing, AVSYNC_FROM=missing, BENCHES="0", TOTAL="120")
+    proc = subprocess.run(["bash", str(ROOT / "scripts" / "device_train.sh")], env=env, capture_output=True,
+                          text=True, timeout=120, cwd=str(tmp_path))
+    assert "maskvat: skipped" in proc.stdout, proc.stdout + proc.stderr
+    left = sorted(str(p.relative_to(runs)) for p in runs.rglob("*") if p.is_file() and p.parent != runs)
+    assert left == ["maskvat/cache/shard_00000.safetensors", "maskvat/cache_val/manifest.json"]

@@ -73,7 +73,7 @@ def render_audio(spec: ClipSpec, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
 
 def generate_clip(seed: int, *, rate=None, seconds=None, size: tuple[int, int] | None = None,
                   kinds: Sequence[str] | None = None, sample_rate: int = SAMPLE_RATE,
-                  video: bool = True, look="classic") -> FoleyClip:
+                  video: bool = True, look="classic", swish: float = 0.0) -> FoleyClip:
     """The FoleyWorld clip of ``seed``: same arguments, identical arrays.
 
     rate: exact frame rate (Fraction, int or '24000/1001'); None picks one of spec.RATES.
@@ -85,8 +85,8 @@ def generate_clip(seed: int, *, rate=None, seconds=None, size: tuple[int, int] |
     look: "classic" (flat shapes; unchanged) or "footage" (camera-sized, textured, lit and filmed
     by a moving camera with silent distractors and cuts: footage.py), or a mapping such as
     {"name": "footage", "cuts": False, "exposure": "dark"}. Events and audio mean the same in
-    every look.
+    every look. swish: the chance of an arm that swings (plan_clip).
     """
-    spec = plan_clip(seed, rate=rate, seconds=seconds, size=size, kinds=kinds, look=look)
+    spec = plan_clip(seed, rate=rate, seconds=seconds, size=size, kinds=kinds, look=look, swish=swish)
     frames = render_video(spec) if video else None
     return FoleyClip(spec, frames, render_audio(spec, sample_rate), sample_rate)

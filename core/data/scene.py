@@ -23,9 +23,12 @@ def child_rng(seed: int, *path: int) -> np.random.Generator:
 
 
 def plan_clip(seed: int, *, rate=None, seconds=None, size: tuple[int, int] | None = None,
-              kinds: Sequence[str] | None = None, look="classic") -> ClipSpec:
+              kinds: Sequence[str] | None = None, look="classic", swish: float = 0.0) -> ClipSpec:
     """look: "classic" (flat shapes, 96x96 by default) or "footage" (or a mapping of footage
-    options, see footage.py); size None: 96x96 for classic, a random camera size for footage."""
+    options, see footage.py); size None: 96x96 for classic, a random camera size for footage.
+    swish: the chance that a clip with events also holds an arm that swings (kinds/swish.py),
+    beside its one source or in place of its second; drawn from its own stream, so 0 gives the
+    clips as before."""
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"FoleyWorld seed must be a non-negative integer, got {seed!r}")
     seed = int(seed)
@@ -44,6 +47,10 @@ def plan_clip(seed: int, *, rate=None, seconds=None, size: tuple[int, int] | Non
     if n_frames < 2:
         raise ValueError(f"FoleyWorld clip of {seconds!r} s at {rate} fps has fewer than 2 frames")
     names = _choose_kinds(rng, kinds)
+    if not 0.0 <= swish <= 1.0:
+        raise ValueError(f"FoleyWorld swish chance must be in [0, 1], got {swish!r}")
+    if names and swish and "swish" not in names and child_rng(seed, 6).random() < swish:
+        names = names[:1] + ["swish"]
     silent = not names
     if silent:  # the scene of one or two sources with nothing happening in it
         names = [str(n) for n in rng.choice(KINDS, size=int(rng.integers(1, 3)), replace=False)]

@@ -24,6 +24,9 @@ KINDS: tuple[str, ...] = ("impact", "strike", "footstep", "door", "water", "tick
 # take must follow for them is the envelope over time more than the onsets (the evaluation reports
 # envelope correlation for them); every other kind is impulsive.
 CONTINUOUS_KINDS: frozenset[str] = frozenset({"engine", "rain"})
+# Kinds made only on request (``kinds``, or plan_clip's ``swish`` chance), never by the default
+# mix, so adding one changes no seed's clip: swish is sound from motion that touches nothing.
+ON_REQUEST_KINDS: tuple[str, ...] = ("swish",)
 MATERIALS: tuple[str, ...] = ("wood", "metal", "glass", "stone")
 SURFACES: tuple[str, ...] = ("grass", "gravel", "wood", "tile")
 

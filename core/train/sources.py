@@ -47,6 +47,7 @@ class FoleyWorldSource:
     seconds: float | str | None = None
     kinds: Sequence[str] | None = None
     look: str | dict | list = "classic"
+    swish: float = 0.0  # chance of a swinging arm in a clip with events (FoleyWorld's plan_clip)
 
     def __post_init__(self) -> None:
         from maskvat_foley.core.data import split_seeds
@@ -65,7 +66,7 @@ class FoleyWorldSource:
         seconds = Fraction(self.seconds) if isinstance(self.seconds, str) else self.seconds
         look = self.look[index % len(self.look)] if isinstance(self.look, (list, tuple)) else self.look
         return {"seed": self.seeds[index], "size": self.size if look == "classic" else None,
-                "seconds": seconds, "kinds": self.kinds, "look": look}
+                "seconds": seconds, "kinds": self.kinds, "look": look, "swish": self.swish}
 
     def spec(self, index: int):
         """Clip ``index``'s plan (its events, sources, materials), without rendering it."""
@@ -89,7 +90,9 @@ class FoleyWorldSource:
         return {"type": "foleyworld", "split": self.split, "n": self.n, "offset": self.offset,
                 "size": list(self.size), "seconds": self.seconds,
                 "kinds": None if self.kinds is None else list(self.kinds),
-                "look": list(self.look) if isinstance(self.look, tuple) else self.look}
+                "look": list(self.look) if isinstance(self.look, tuple) else self.look,
+                # only when asked, so the caches of earlier configs stay current
+                **({"swish": self.swish} if self.swish else {})}
 
 
 def make_source(spec: dict[str, Any], size: tuple[int, int] = (64, 64), *, split: str | None = None) -> ClipSource:
