@@ -23,6 +23,11 @@ from maskvat_foley.core.data.spec import Event, Source
 FULL_SPEED = 2.5  # hand speed (box widths a second) that is full level
 
 
+def _level(hand_speed):
+    """Level (0..1) of the sound of a hand moving at ``hand_speed`` box widths a second."""
+    return np.clip(np.asarray(hand_speed) / FULL_SPEED, 0.0, 1.0) ** 1.5
+
+
 def plan(rng: np.random.Generator, ctx: PlanCtx) -> tuple[dict, list[Event]]:
     b = ctx.box
     length = min(b.w, b.h) * float(rng.uniform(0.28, 0.4))
@@ -39,8 +44,8 @@ def plan(rng: np.random.Generator, ctx: PlanCtx) -> tuple[dict, list[Event]]:
         amp = float(rng.uniform(0.5, 1.6)) * (1 if rng.random() < 0.5 else -1)
         if abs(angle + amp) > 2.2:  # swing back rather than over the head
             amp = -amp
-        speed = abs(amp) / (dur / ctx.fps) * 16 / 9 * length / b.w  # peak hand speed, widths/s
-        strength = r2(min(1.0, (speed / FULL_SPEED) ** 1.5))
+        peak = abs(amp) / (dur / ctx.fps) * 16 / 9 * length / b.w  # at u = 1/3, widths/s
+        strength = r2(float(_level(peak)))
         gestures.append([f, dur, round(amp, 4)])
         events.append(ctx.event("swish", f, strength=strength, x=r2(sx + length * np.sin(angle)),
                                 y=r2(sy + length * np.cos(angle))))
@@ -62,14 +67,10 @@ def _angle(p: dict, t: np.ndarray, fps: float) -> np.ndarray:
     return a
 
 
-def _speed(gestures: list, t: np.ndarray, fps: float) -> np.ndarray:
-    """Angular speed (radians a second) of ``gestures`` at times ``t``."""
-    w = np.zeros(t.shape, dtype=np.float64)
-    for f, dur, amp in gestures:
-        u = (t - f / fps) / (dur / fps)
-        inside = (u >= 0) & (u <= 1)
-        w[inside] += abs(amp) / (dur / fps) * 12 * u[inside] * (1 - u[inside]) ** 2
-    return w
+def _speed(f: int, dur: int, amp: float, t: np.ndarray, fps: float) -> np.ndarray:
+    """Angular speed (radians a second) of the gesture from frame ``f`` at times ``t`` inside it."""
+    u = np.clip((t - f / fps) / (dur / fps), 0.0, 1.0)
+    return abs(amp) / (dur / fps) * 12 * u * (1 - u) ** 2
 
 
 def prepare(src: Source, rate, n_frames: int) -> np.ndarray:
@@ -101,8 +102,7 @@ def sound(out: np.ndarray, src: Source, actx: AudioCtx, rng: np.random.Generator
         if n <= 0:
             continue
         t = f / fps + np.arange(n) / actx.sr
-        speed = _speed([[f, dur, amp]], t, fps)
-        level = np.clip(speed * p["length"] / b.w / FULL_SPEED, 0.0, 1.0) ** 1.5
+        level = _level(_speed(f, dur, amp, t, fps) * p["length"] / b.w)
         # cloth flutters: the band's level wavers a little at a few tens of hertz
         flutter = 1.0 + 0.3 * synth.colored_noise(rng, n, actx.sr, None, 40.0)
         y = synth.colored_noise(rng, n, actx.sr, p["lo"], p["hi"]) * level * np.clip(flutter, 0.2, None)
