@@ -19,6 +19,9 @@ def add_real_options(ev: argparse.ArgumentParser) -> None:
                     help=f"--set {evaluation.REAL_SET}: a video, or a folder of videos; repeatable")
     ev.add_argument("--segment-seconds", type=float, default=evaluation.SEGMENT_SECONDS,
                     help=f"--set {evaluation.REAL_SET}: length of the segments each video is cut into")
+    ev.add_argument("--seeds", type=int, default=evaluation.REAL_SEEDS, metavar="N",
+                    help=f"--set {evaluation.REAL_SET}: takes per segment, seeds --seed to --seed + N - 1 "
+                         "(10 measures five seed pairs in one run)")
     ev.add_argument("--foleyworld-clips", type=int, default=evaluation.FOLEYWORLD_LEVEL_CLIPS, metavar="N",
                     help=f"--set {evaluation.REAL_SET}: FoleyWorld test clips whose median take is the level "
                          "quiet takes on moving pictures are counted against (0: not counted)")
@@ -42,7 +45,8 @@ def cmd_eval_real(args: argparse.Namespace) -> int:
         results = evaluate_real(args.media, args.model, device=args.device, steps=args.steps,
                                 guidance=args.guidance, temperature=args.temperature, beam=args.beam,
                                 seed=args.seed, segment_seconds=args.segment_seconds, out_dir=args.out,
-                                figure=args.figure, foleyworld_clips=args.foleyworld_clips)
+                                figure=args.figure, foleyworld_clips=args.foleyworld_clips,
+                                seeds=args.seeds)
     except RealInputError as exc:
         raise UsageError(str(exc)) from None
     print(json.dumps(results, indent=1))

@@ -22,6 +22,7 @@ def test_bundle_is_small_and_loads_with_its_checksum():
     ck = load_checkpoint(MODEL)                     # sha256 verified
     assert ck.tokenizer.name == "stft-small" and ck.extractor.name == "foleyworld-av"
     assert ck.model.config.window == 864  # the sampler's window: the longest the model trained on
+    assert ck.model.config.motion_gain == 4.0  # a moving picture's features stretched (motion_gain.py)
     assert ck.info["codec"]["val"]["code_perplexity_min"] > 2  # not a collapsed codec
 
 

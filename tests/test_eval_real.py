@@ -186,11 +186,15 @@ def test_cli_prints_json(tmp_path, tiny_model, capsys):
     video = write(tmp_path / "clip.mp4", scene(n=30))
     out = tmp_path / "out"
     assert main(["--set", "real", "--media", video, "--model", tiny_model, "--steps", "1",
-                 "--segment-seconds", "5", "--out", str(out), "--foleyworld-clips", "0"]) == 0
+                 "--segment-seconds", "5", "--out", str(out), "--foleyworld-clips", "0", "--seeds", "3"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed == json.loads((out / "eval.json").read_text())
     assert printed["overall"]["segments"] == 1 and printed["segments"][0]["n_frames"] == 30  # shorter: one
     assert printed["config"]["media"] == [video] and printed["config"]["steps"] == 1
+    # --seeds 3: seeds 0, 1 and 2 on each segment, all three compared
+    assert printed["config"]["seeds_per_segment"] == 3 and printed["overall"]["takes"] == 3
+    assert [t["seed"] for t in printed["segments"][0]["takes"]] == [0, 1, 2]
+    assert printed["overall"]["identical_seed_segments"] == 0 and printed["overall"]["seed_mel_distance"] > 0
     assert printed["foleyworld"]["clips"] == 0 and printed["overall"]["quiet_takes_on_motion"] is None
     assert printed["targets"]["no_quiet_takes_on_motion"]["met"] is None  # not measured, not passed
 
@@ -268,6 +272,7 @@ def test_cli_bad_input(tmp_path, capsys):
     one = write(tmp_path / "one.mp4", scene(n=1))
     _bad(capsys, ["--set", "real", "--media", one, *out], "at least 2")
     _bad(capsys, ["--set", "real", "--media", one, "--segment-seconds", "0", *out], "segment length")
+    _bad(capsys, ["--set", "real", "--media", one, "--seeds", "1", *out], "seeds per segment must be 2")
     _bad(capsys, ["--set", "test", "--media", one, *out], "--set real")
     _bad(capsys, ["--set", "real", "--media", one, "--card", str(tmp_path / "card.md"), *out], "--card")
     four = write(tmp_path / "four.mp4", scene(n=4))

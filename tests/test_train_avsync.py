@@ -50,7 +50,7 @@ def test_training_crop_features_equal_the_inference_path(rate):
     for c0 in (0, 37, n_all - 40):
         audio, rgb, times = crop_item(clip, c0, 40)
         with torch.no_grad():
-            feats = ext(ext._to_input(rgb)[None])[0][1:]
+            feats = ext(ext.to_input(rgb)[None])[0][1:]
         crop = adapt_length(feats, times, 40, FRAME_RATE)
         assert torch.allclose(crop, whole[c0:c0 + 40], atol=1e-5), c0
         assert np.array_equal(audio, clip.audio[c0 * HOP:(c0 + 40) * HOP])

@@ -175,13 +175,14 @@ class Engine:
     def features(self, job: ClipJob, step=None) -> torch.Tensor:
         """Visual features of the clip at the codec frame rate [F, D], from the cache when there."""
         from maskvat_foley.core.engine.feature_cache import FeatureKey
-        from maskvat_foley.core.features.shots import SHOT_RULE, clip_features
+        from maskvat_foley.core.features.shots import clip_features, feature_rule
         from maskvat_foley.core.features.length import adapt_length
 
         media_hash = self.frames.media_hash(job)  # bounds and media checked before it is hashed
         extractor, tok = self.ckpt.extractor, self.ckpt.tokenizer
         n_out = codec_frames(job, tok.frame_rate)
-        key = FeatureKey.for_job(job, extractor.name, {**extractor.config(), "shots": SHOT_RULE},
+        gain = self.ckpt.config.motion_gain
+        key = FeatureKey.for_job(job, extractor.name, {**extractor.config(), **feature_rule(gain)},
                                  self.ckpt.sha256, media_hash=media_hash)
         cached = self.cache.get(key)
         if cached is not None and cached.shape[0] == n_out:
@@ -192,7 +193,7 @@ class Engine:
         frames = self.frames.read(job, where, extractor.input_size)
         if step:
             step("features", 0.0)
-        feats = clip_features(extractor, frames.rgb, frames.times)
+        feats = clip_features(extractor, frames.rgb, frames.times, gain)
         self.feature_calls += 1
         cond = adapt_length(feats.float().cpu(), frames.times, n_out, tok.frame_rate)
         try:

@@ -15,6 +15,7 @@ SPLITS = ("test", "val")
 # `--set real`: real footage (core.eval.real), no true events; cut into segments of this length.
 REAL_SET = "real"
 SEGMENT_SECONDS = 2.0
+REAL_SEEDS = 2  # --set real: takes per segment (seeds --seed, --seed + 1, ...)
 FOLEYWORLD_LEVEL_CLIPS = 12  # --set real: FoleyWorld test clips whose median take sets the quiet-take level
 CLIPS = 20
 # A fixed seed and the CPU: runs of the same model give the same numbers to compare.

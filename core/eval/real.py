@@ -3,7 +3,8 @@
 Real footage has no true events, so takes are measured against the picture itself. Each video is cut
 into segments of ``segment_seconds`` (a video shorter than that is one segment; a tail shorter than half
 a segment joins the one before), and each segment gets a ClipJob through the real Engine with
-``SEEDS`` seeds. Per take:
+``seeds`` consecutive seeds (default 2; a seed gives its take whatever else is in the batch, so
+``--seeds 10`` measures what five runs of ``--seed 0, 2, 4, 6, 8`` do). Per take:
 
 - AV-Align of its onsets against the segment's motion peaks (metrics.motion_signal / video_peaks),
   beside the same score against the motion curve played backwards (take unchanged): the reversed
@@ -16,7 +17,8 @@ a segment joins the one before), and each segment gets a ClipJob through the rea
   holds no frame of the shot before it.
 - Loudness: BS.1770 integrated loudness, or RMS dBFS for a take shorter than one 400 ms block; a take
   at or below ``SILENT_DB`` (BS.1770's absolute gate) is silent.
-- Per segment: whether the seeds gave bit-identical audio, and the mel distance between them, and
+- Per segment: whether two of its seeds gave bit-identical audio, and the mean mel distance between
+  consecutive seeds' takes, and
   ``motion``: the RMS of its motion curve (grey-level change per frame, 0-255, on the analysis
   picture). Summaries give the rank correlation of take loudness with that motion
   (``loudness_motion_spearman``): a model whose level comes from hearing motion scores near 1.
@@ -43,14 +45,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from maskvat_foley.core.eval import DEVICE, FOLEYWORLD_LEVEL_CLIPS, SEED, SEGMENT_SECONDS
+from maskvat_foley.core.eval import DEVICE, FOLEYWORLD_LEVEL_CLIPS, REAL_SEEDS, SEED, SEGMENT_SECONDS
 from maskvat_foley.core.eval.aggregate import clean, write_json
 from maskvat_foley.core.jobs import GenerationParams, fraction_str
 
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 44100  # as the FoleyWorld eval: onset detector settings suit 44.1 kHz
-SEEDS = 2
+MAX_SEEDS = 32
 SILENT_DB = -70.0
 ANALYSIS_LONG_SIDE = 160  # motion and cuts need coarse pictures only; decoding HD frames costs memory
 MAX_SEGMENT_SECONDS = 60.0  # a segment is one engine job; long ones only blur the per-segment numbers
@@ -280,12 +282,12 @@ def evaluate_real(media: Sequence[str | os.PathLike], model_dir: str | os.PathLi
                   seed: int = SEED, segment_seconds: float = SEGMENT_SECONDS,
                   out_dir: str | os.PathLike | None = None, progress: bool = True,
                   figure: str | os.PathLike | None = None,
-                  foleyworld_clips: int = FOLEYWORLD_LEVEL_CLIPS) -> dict[str, Any]:
+                  foleyworld_clips: int = FOLEYWORLD_LEVEL_CLIPS, seeds: int = REAL_SEEDS) -> dict[str, Any]:
     """Evaluate a model folder on real footage; see the module docstring. ``out_dir`` None uses a new
     temporary folder (its path is in the result). ``figure``: write each video's figure there (PNG; with
     several videos, the path with each video's stem appended: real_figure.figure_paths).
     ``foleyworld_clips``: FoleyWorld test clips whose median take sets the level quiet takes are
-    counted against (0: not counted)."""
+    counted against (0: not counted). ``seeds``: takes per segment (2 to MAX_SEEDS)."""
     from tqdm import tqdm
 
     from maskvat_foley.core.engine.engine import Engine, default_model_dir
@@ -293,6 +295,9 @@ def evaluate_real(media: Sequence[str | os.PathLike], model_dir: str | os.PathLi
     from maskvat_foley.core.media import cuts as cu
     from maskvat_foley.core.eval.real_figure import FigureTrack
 
+    if not 2 <= seeds <= MAX_SEEDS:
+        raise RealInputError(f"seeds per segment must be 2 to {MAX_SEEDS} (two show whether takes differ), "
+                             f"got {seeds}")
     if foleyworld_clips < 0:
         raise RealInputError(f"FoleyWorld clips must be 0 or more, got {foleyworld_clips}")
     if not 0 < segment_seconds <= MAX_SEGMENT_SECONDS:
@@ -304,7 +309,7 @@ def evaluate_real(media: Sequence[str | os.PathLike], model_dir: str | os.PathLi
     out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="maskvat-eval-real-"))
     out.mkdir(parents=True, exist_ok=True)
     engine = Engine(model_dir, device=device, cache_dir=str(out / "feature_cache"))
-    params = GenerationParams(seed=seed, takes=SEEDS, steps=steps, guidance=guidance, beam=beam,
+    params = GenerationParams(seed=seed, takes=seeds, steps=steps, guidance=guidance, beam=beam,
                               temperature=temperature, sample_rate=SAMPLE_RATE, channels=1)
     work = [(vi, v, i, span) for vi, v in enumerate(videos)
             for i, span in enumerate(split_segments(v.n_frames, v.info.rate, segment_seconds))]
@@ -330,7 +335,7 @@ def evaluate_real(media: Sequence[str | os.PathLike], model_dir: str | os.PathLi
         "model": {"name": engine.ckpt.name, "sha256": engine.ckpt.sha256, "path": model_dir,
                   "codec": engine.ckpt.tokenizer.name, "extractor": engine.ckpt.extractor.name,
                   "scorer": getattr(engine.scorer, "name", None) if engine.scorer is not None else None},
-        "config": {"media": [str(m) for m in media], "segment_seconds": segment_seconds, "seeds_per_segment": SEEDS,
+        "config": {"media": [str(m) for m in media], "segment_seconds": segment_seconds, "seeds_per_segment": seeds,
                    "seed": seed, "device": str(engine.device), "steps": steps, "guidance": guidance,
                    "temperature": temperature, "beam": beam, "sample_rate": SAMPLE_RATE,
                    "silent_db": SILENT_DB, "analysis_long_side": ANALYSIS_LONG_SIDE,
@@ -433,9 +438,8 @@ def _segment(engine: Any, params: GenerationParams, video: Video, vi: int, index
         audios.append(audio)
         takes.append({"seed": take.seed, "path": os.path.relpath(take.path, out), "sync_score": take.sync_score,
                       **measure_take(audio, SAMPLE_RATE, rate, peaks, reversed_peaks, cuts)})
-    a, b = audios[0], audios[1]
     if track is not None:
-        track.add_take(start, n, a, SAMPLE_RATE, takes[0]["onsets_s"], takes[0]["seed"],
+        track.add_take(start, n, audios[0], SAMPLE_RATE, takes[0]["onsets_s"], takes[0]["seed"],
                        (takes[0]["loudness"] if math.isfinite(takes[0]["loudness"]) else None,
                         takes[0]["loudness_measure"]))
     align = _mean([t["av_align"] for t in takes])
@@ -443,7 +447,8 @@ def _segment(engine: Any, params: GenerationParams, video: Video, vi: int, index
     rec.update(takes=takes, av_align=align, av_align_reversed=rev, av_align_ratio=_ratio(align, rev),
                cut_onset_share=(sum(t["cuts_with_onset"] for t in takes) / (len(cuts) * len(takes))
                                 if cuts else None),
-               seeds_identical=bool(np.array_equal(a, b)), seed_mel_distance=mel_distance(a, b, SAMPLE_RATE))
+               seeds_identical=any(np.array_equal(a, b) for i, a in enumerate(audios) for b in audios[i + 1:]),
+               seed_mel_distance=_mean([mel_distance(a, b, SAMPLE_RATE) for a, b in zip(audios, audios[1:])]))
     return rec
 
 

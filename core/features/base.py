@@ -101,13 +101,14 @@ class FeatureExtractor(nn.Module):
             for s in range(0, n, batch_frames):
                 e = min(n, s + batch_frames)
                 a = max(0, s - ctx)
-                x = self._to_input(rgb[a:e])
+                x = self.to_input(rgb[a:e])
                 out.append(self(x[None])[0, s - a:].float().cpu())
             return torch.cat(out, dim=0)
         finally:
             self.train(was_training)
 
-    def _to_input(self, rgb: np.ndarray) -> torch.Tensor:
+    def to_input(self, rgb: np.ndarray) -> torch.Tensor:
+        """uint8 RGB frames [N, H, W, 3] -> float [N, 3, H, W] in 0..1 at ``input_size``, on its device."""
         x = torch.from_numpy(np.ascontiguousarray(rgb)).to(self.device)
         x = x.permute(0, 3, 1, 2).float().div_(255.0)
         w, h = self.input_size

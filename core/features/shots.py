@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from maskvat_foley.core.features.base import FeatureExtractor
+from maskvat_foley.core.features.motion_gain import picture_motion, rule, stretch
 from maskvat_foley.core.media.cuts import detect_cuts
 
 # Recorded in feature-cache keys and token-cache manifests: features made by an earlier rule (v1:
@@ -51,9 +52,20 @@ def crossfade_cuts(features: torch.Tensor, cuts: Sequence[int], times: Sequence[
     return out
 
 
-def clip_features(extractor: FeatureExtractor, rgb: np.ndarray, times: Sequence[Fraction]) -> torch.Tensor:
+def clip_features(extractor: FeatureExtractor, rgb: np.ndarray, times: Sequence[Fraction],
+                  motion_gain: float = 1.0) -> torch.Tensor:
     """The features of one clip's frames [N, dim] at frame ``times`` (seconds): each shot on its own,
-    crossfaded at the cuts. The engine's and the training cache's one path, so a model trains on what
-    it is given at inference."""
+    crossfaded at the cuts, and stretched by the model's ``motion_gain`` (core.features.motion_gain;
+    1: off). The engine's and the training cache's one path, so a model trains on what it is given
+    at inference."""
     cuts = detect_cuts(rgb)
-    return crossfade_cuts(extractor.extract(rgb, shots=cuts), cuts, times)
+    feats = crossfade_cuts(extractor.extract(rgb, shots=cuts), cuts, times)
+    if motion_gain <= 1.0:
+        return feats
+    motion = picture_motion(extractor.to_input(np.asarray(rgb)), shots=cuts)
+    return stretch(feats, motion, motion_gain)
+
+
+def feature_rule(motion_gain: float = 1.0) -> dict:
+    """How ``clip_features`` made a clip's features, for cache keys and manifests."""
+    return {"shots": SHOT_RULE, **rule(motion_gain)}

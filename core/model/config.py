@@ -44,6 +44,10 @@ class MaskVATConfig:
     # ref_drop_prob so that prompt-free generation stays as good as without it.
     ref_frames: int = 0
     ref_drop_prob: float = 0.5
+    # Conditioning: the largest stretch of a moving picture's visual features (core.features.
+    # motion_gain; 1: none, what every checkpoint saved before it loads as). The training cache and
+    # the engine both apply it, so it is part of what the model learnt.
+    motion_gain: float = 1.0
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -72,6 +76,8 @@ class MaskVATConfig:
             raise ValueError(f"ref_frames must be >= 0 (0: no reference sounds), got {self.ref_frames}")
         if not 0 <= self.ref_drop_prob < 1:
             raise ValueError(f"ref_drop_prob must be in [0, 1), got {self.ref_drop_prob}")
+        if not 1.0 <= self.motion_gain <= 16.0:
+            raise ValueError(f"motion_gain must be in [1, 16] (1: none), got {self.motion_gain}")
         if self.aux_weight > 0 and self.aux_dim < 1:
             raise ValueError("aux_weight > 0 needs aux_dim (the teacher embedding size)")
 

@@ -175,7 +175,7 @@ class _Batches:
             rgbs.append(rgb)
             spans.append((at, at + len(rgb), times))
             at += len(rgb)
-        frames = ext._to_input(np.concatenate(rgbs))
+        frames = ext.to_input(np.concatenate(rgbs))
         wave = torch.from_numpy(np.stack(waves))[:, None]
         return frames.to(device), spans, wave.to(device), torch.tensor(anchors)
 

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from maskvat_foley.core.features.shots import SHOT_RULE, clip_features
+from maskvat_foley.core.features.shots import clip_features, feature_rule
 from maskvat_foley.core.train import dist as D
 
 log = logging.getLogger(__name__)
@@ -34,11 +34,12 @@ TEACHER_DIM = 64  # logmel teacher frames for the optional auxiliary loss
 
 
 def codec_rate_features(extractor: Any, rgb: np.ndarray, times: Sequence[Fraction], n_out: int,
-                        frame_rate: Fraction) -> Tensor:
+                        frame_rate: Fraction, motion_gain: float = 1.0) -> Tensor:
     """Visual features [n_out, D] at the codec rate: the engine's path (Engine.features)."""
     from maskvat_foley.core.features.length import adapt_length
 
-    return adapt_length(clip_features(extractor, rgb, times).float().cpu(), times, n_out, frame_rate)
+    feats = clip_features(extractor, rgb, times, motion_gain)
+    return adapt_length(feats.float().cpu(), times, n_out, frame_rate)
 
 
 def module_sha256(module: nn.Module, config: Any) -> str:
@@ -58,11 +59,12 @@ class CacheClip:
     teacher: Tensor  # float32 [F, TEACHER_DIM]
 
 
-def _manifest(source: Any, tokenizer: Any, extractor: Any, shard_size: int) -> dict[str, Any]:
+def _manifest(source: Any, tokenizer: Any, extractor: Any, shard_size: int,
+              motion_gain: float = 1.0) -> dict[str, Any]:
     return {"format": FORMAT, "version": FORMAT_VERSION, "source": source.describe(), "n": len(source),
             "shard_size": shard_size, "codec_sha256": module_sha256(tokenizer.model, tokenizer.config.to_dict()),
             "extractor_sha256": module_sha256(extractor, [extractor.name, extractor.config()]),
-            "shots": SHOT_RULE,
+            **feature_rule(motion_gain),
             "teacher": {"name": "logmel", "dim": TEACHER_DIM}}
 
 
@@ -124,13 +126,13 @@ def _seal(d: Path, want: dict[str, Any], info: D.DistInfo) -> None:
 
 
 @torch.no_grad()
-def encode_clip(clip: Any, tokenizer: Any, extractor: Any, teacher: Any) -> CacheClip:
+def encode_clip(clip: Any, tokenizer: Any, extractor: Any, teacher: Any, motion_gain: float = 1.0) -> CacheClip:
     if clip.frames is None or clip.frame_times is None:
         raise ValueError(f"clip {clip.key}: the token cache needs video frames")
     wave = torch.from_numpy(np.ascontiguousarray(clip.audio, dtype=np.float32))[None, None]
     codes = tokenizer.encode(wave)[0].cpu()
     n = codes.shape[-1]
-    cond = codec_rate_features(extractor, clip.frames, clip.frame_times, n, tokenizer.frame_rate)
+    cond = codec_rate_features(extractor, clip.frames, clip.frame_times, n, tokenizer.frame_rate, motion_gain)
     padded = torch.nn.functional.pad(wave, (0, n * tokenizer.hop - wave.shape[-1]))
     t = teacher.embed(padded, tokenizer.sample_rate, n)[0].float()
     return CacheClip(clip.key, codes, cond, t)
@@ -156,10 +158,10 @@ def _video_clip(source: Any, index: int) -> Any:
     return source.get(index, video=True)
 
 
-_ENCODER: tuple[Any, Any, Any] | None = None  # a worker process's (tokenizer, extractor, teacher)
+_ENCODER: tuple[Any, Any, Any, float] | None = None  # a worker's (tokenizer, extractor, teacher, motion gain)
 
 
-def _start_encoder(folder: str) -> None:
+def _start_encoder(folder: str, motion_gain: float = 1.0) -> None:
     """A worker's set-up: the codec and features the training process saved in ``folder`` (our
     safetensors folders, nothing unpickled), and one thread, since the workers fill the cores."""
     from maskvat_foley.core.codec.tokenizer import load_tokenizer
@@ -169,7 +171,8 @@ def _start_encoder(folder: str) -> None:
     global _ENCODER
     torch.set_num_threads(1)
     _ENCODER = (load_tokenizer(os.path.join(folder, "codec")).eval(),
-                load_extractor(os.path.join(folder, "features")).eval(), create_audio("logmel", dim=TEACHER_DIM))
+                load_extractor(os.path.join(folder, "features")).eval(), create_audio("logmel", dim=TEACHER_DIM),
+                motion_gain)
 
 
 def _encoded_clip(source: Any, index: int) -> CacheClip:
@@ -198,7 +201,7 @@ def _in_order(fn, source: Any, indices: Sequence[int], workers: int, initializer
 
 
 def encoded(source: Any, indices: Sequence[int], tokenizer: Any, extractor: Any, workers: int = 0,
-            work: str | os.PathLike | None = None):
+            work: str | os.PathLike | None = None, motion_gain: float = 1.0):
     """The cache entry of each clip of ``indices``, in order. With ``workers`` > 0 each process
     renders and encodes whole clips on its CPU (the training process encoding them one by one was
     the bottleneck of a 16-core GPU machine: about 0.3 s a clip); the codec and features reach
@@ -209,27 +212,28 @@ def encoded(source: Any, indices: Sequence[int], tokenizer: Any, extractor: Any,
 
         teacher = create_audio("logmel", dim=TEACHER_DIM)
         for j in indices:
-            yield encode_clip(_video_clip(source, j), tokenizer, extractor, teacher)
+            yield encode_clip(_video_clip(source, j), tokenizer, extractor, teacher, motion_gain)
         return
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix=".encoder-", dir=work) as folder:
         tokenizer.save(os.path.join(folder, "codec"))
         extractor.save(os.path.join(folder, "features"))
-        yield from _in_order(_encoded_clip, source, indices, workers, _start_encoder, (folder,))
+        yield from _in_order(_encoded_clip, source, indices, workers, _start_encoder, (folder, motion_gain))
 
 
 def build_cache(directory: str | os.PathLike, source: Any, tokenizer: Any, extractor: Any, *,
                 shard_size: int = 32, info: D.DistInfo | None = None, progress: bool = False,
-                workers: int | None = None) -> Path:
+                workers: int | None = None, motion_gain: float = 1.0) -> Path:
     """Fill ``directory`` (reused when its manifest matches); returns it. ``workers``: processes
-    rendering the clips (None: ``render_workers``); the cache is the same whatever their number."""
+    rendering the clips (None: ``render_workers``); the cache is the same whatever their number.
+    ``motion_gain``: the model's (MaskVATConfig.motion_gain), applied to the features."""
     from safetensors.torch import save_file
     from tqdm import tqdm
 
     info = info or D.DistInfo()
     d = Path(directory)
-    want = _manifest(source, tokenizer, extractor, shard_size)
+    want = _manifest(source, tokenizer, extractor, shard_size, motion_gain)
     todo = shards_to_build(d, want, info, "token cache")
     if not todo:
         return d
@@ -239,7 +243,8 @@ def build_cache(directory: str | os.PathLike, source: Any, tokenizer: Any, extra
                desc="cache", unit="clip", disable=not (progress and info.is_main))
     workers = render_workers(info) if workers is None else workers
     shards = {i: range(i * shard_size, min(len(source), (i + 1) * shard_size)) for i in mine}
-    clips = encoded(source, [j for i in mine for j in shards[i]], tokenizer, extractor, workers, work=d)
+    clips = encoded(source, [j for i in mine for j in shards[i]], tokenizer, extractor, workers, work=d,
+                    motion_gain=motion_gain)
     if workers:
         log.info("token cache: %d processes render and encode the clips", workers)
     for i in mine:

@@ -189,10 +189,10 @@ def train_maskvat(cfg: MaskVATTrainConfig, opts: RunOptions) -> dict[str, Any]:
         size = tuple(ext.input_size)
         cache_dir = opts.out / "cache"
         build_cache(cache_dir, make_source(cfg.data, size, split="train"), tok, ext,
-                    shard_size=cfg.shard_size, info=info, progress=opts.progress)
+                    shard_size=cfg.shard_size, info=info, progress=opts.progress, motion_gain=mcfg.motion_gain)
         val_dir = opts.out / "cache_val"
         build_cache(val_dir, make_source(cfg.val_data, size, split="val"), tok, ext,
-                    shard_size=cfg.shard_size, info=info, progress=opts.progress)
+                    shard_size=cfg.shard_size, info=info, progress=opts.progress, motion_gain=mcfg.motion_gain)
         clips_all, val_clips = load_cache(cache_dir), load_cache(val_dir)
         refs = val_refs = None
         if mcfg.ref_frames > 0:
