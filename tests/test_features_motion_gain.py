@@ -56,7 +56,7 @@ def test_still_pictures_lively_features_and_no_gain_are_left_alone():
 def test_clip_features_stretch_a_moving_clip_but_not_a_still_one_or_its_cut():
     ext = raw()
     moving = scene()
-    assert picture_motion(ext.to_input(moving)) >= GATE
+    assert picture_motion(ext, moving) >= GATE
     plain, gained = clip_features(ext, moving, TIMES), clip_features(ext, moving, TIMES, 4.0)
     assert _change(plain) < TARGET  # raw pixels change little a frame: the case the gain is for
     g = _change(gained) / _change(plain)
@@ -64,7 +64,7 @@ def test_clip_features_stretch_a_moving_clip_but_not_a_still_one_or_its_cut():
     assert torch.allclose(gained, plain.mean(0) + g * (plain - plain.mean(0)), atol=1e-4)
     # a held picture, even one whose room changes colour at a cut, is still: nothing is stretched
     for frames in (still(), still(cut=CUT)):
-        assert picture_motion(ext.to_input(frames), shots=[CUT]) < GATE
+        assert picture_motion(ext, frames, shots=[CUT]) < GATE
         assert torch.equal(clip_features(ext, frames, TIMES, 4.0), clip_features(ext, frames, TIMES))
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import torch
 
 # Feature change a frame a stretched clip is brought to. FoleyWorld's classic clips give the bundled
@@ -31,13 +32,15 @@ TARGET = 0.5
 GATE = 10.0
 
 
-def picture_motion(frames: torch.Tensor, shots: Sequence[int] = ()) -> float:
-    """Mean motion of float frames [N, 3, H, W] in 0..1 (the extractor's input), on the 0..255
-    scale of ``core.eval.metrics.motion_signal`` (block 1); cuts are not motion."""
+def picture_motion(extractor, rgb, shots: Sequence[int] = (), batch: int = 256) -> float:
+    """Mean motion of uint8 RGB frames [N, H, W, 3] as ``extractor`` sees them (its input size), on
+    the 0..255 scale of ``core.eval.metrics.motion_signal`` (block 1); cuts are not motion. Grey
+    frames are made a batch at a time, so a long clip never holds its colour frames as floats."""
     from maskvat_foley.core.eval.metrics import motion_signal
 
-    rgb = (frames.permute(0, 2, 3, 1).float().cpu().numpy() * 255.0)
-    return float(motion_signal(rgb, block=1, shots=shots).mean())
+    grey = np.concatenate([extractor.to_input(rgb[i:i + batch]).mean(dim=1).mul_(255.0).cpu().numpy()
+                           for i in range(0, len(rgb), batch)])
+    return float(motion_signal(grey[..., None], block=1, shots=shots).mean())
 
 
 def stretch(features: torch.Tensor, motion: float, max_gain: float, target: float = TARGET,

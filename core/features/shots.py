@@ -62,7 +62,7 @@ def clip_features(extractor: FeatureExtractor, rgb: np.ndarray, times: Sequence[
     feats = crossfade_cuts(extractor.extract(rgb, shots=cuts), cuts, times)
     if motion_gain <= 1.0:
         return feats
-    motion = picture_motion(extractor.to_input(np.asarray(rgb)), shots=cuts)
+    motion = picture_motion(extractor, np.asarray(rgb), shots=cuts)
     return stretch(feats, motion, motion_gain)
 
 
