@@ -20,6 +20,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from maskvat_foley.core.features.base import FeatureExtractor
+
 # Feature change a frame a stretched clip is brought to. FoleyWorld's classic clips give the bundled
 # extractor about 1.05 (median), a talking head 0.28. Measured on the bundle (docs/footage_experiment.md):
 # 1.0 put the talking head's takes on its motion but doubled FoleyWorld's FD (15.7 to 30.0); 0.75
@@ -32,7 +34,8 @@ TARGET = 0.5
 GATE = 10.0
 
 
-def picture_motion(extractor, rgb, shots: Sequence[int] = (), batch: int = 256) -> float:
+def picture_motion(extractor: FeatureExtractor, rgb: np.ndarray, shots: Sequence[int] = (),
+                   batch: int = 256) -> float:
     """Mean motion of uint8 RGB frames [N, H, W, 3] as ``extractor`` sees them (its input size), on
     the 0..255 scale of ``core.eval.metrics.motion_signal`` (block 1); cuts are not motion. Grey
     frames are made a batch at a time, so a long clip never holds its colour frames as floats."""

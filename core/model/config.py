@@ -45,8 +45,9 @@ class MaskVATConfig:
     ref_frames: int = 0
     ref_drop_prob: float = 0.5
     # Conditioning: the largest stretch of a moving picture's visual features (core.features.
-    # motion_gain; 1: none, what every checkpoint saved before it loads as). The training cache and
-    # the engine both apply it, so it is part of what the model learnt.
+    # motion_gain; 1: none, what every checkpoint saved before it loads as). The engine applies it,
+    # and so does the training cache, so a model trained with it learns it; the bundle did not train
+    # with it and takes it at inference, where it was measured.
     motion_gain: float = 1.0
 
     def __post_init__(self) -> None:
