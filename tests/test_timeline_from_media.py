@@ -89,3 +89,27 @@ def test_clips_lists_a_video_file_and_a_non_video_file_says_why(tmp_path, capsys
     odd = tmp_path / "clip.cam"
     odd.write_bytes(video.read_bytes())
     assert [c.record_duration for c in list_clips(read_timeline(odd))] == [45]
+
+
+def test_a_15_fps_clip_gets_foley_at_its_timecode_and_formats_without_its_rate_say_so(tmp_path, tiny_model, capsys):
+    # SMPTE timecode has no 15 fps (OTIO refuses it): a phone's or a web clip's rate all the same.
+    video = _camera_clip(tmp_path / "web.mp4", frames=30, rate=15, timecode="00:00:10:00", audio=False)
+    assert main(["clips", str(video)]) == 0
+    assert "00:00:10:00" in capsys.readouterr().out
+    out = tmp_path / "out" / "web_foley.otio"
+    assert main(["-q", "generate", str(video), "-o", str(out), "--model", tiny_model, "--seed", "5",
+                 "--takes", "1", "--device", "cpu"]) == 0
+    tl = otio.adapters.read_from_file(str(out))
+    (placed,) = [t for t in tl.tracks if t.name == "Foley (MaskVAT)"][0].find_clips()
+    wav = otio.url_utils.filepath_from_url(placed.media_reference.target_url)
+    first, n = rates.sample_span(150, 180, Fraction(15), 48000)
+    assert (first, n) == (480000, 96000)
+    assert soundfile.info(wav).frames == n and wavinfo.WavInfoReader(wav).bext.time_reference == first
+    capsys.readouterr()
+    for suffix in (".xml", ".edl"):
+        target = tmp_path / f"web{suffix}"
+        assert main(["export", str(out), "-o", str(target)]) != 0
+        err = capsys.readouterr().err
+        assert "SMPTE timecode, which a 15 fps timeline cannot have" in err and "Traceback" not in err
+        assert not target.exists()
+    assert main(["export", str(out), "-o", str(tmp_path / "web.mlt")]) == 0

@@ -237,6 +237,10 @@ def known_media_ranges(timeline: otio.schema.Timeline) -> None:
             ref.available_range = clip.source_range
 
 
+# Formats whose adapters write SMPTE timecode (export.FORMATS keys).
+TIMECODE_FORMATS = ("fcp_xml", "edl")
+
+
 def conform(timeline: otio.schema.Timeline, fmt: str) -> Conformed:
     """A copy of ``timeline`` ready for ``fmt``'s adapter (formats as in export.FORMATS)."""
     rate = timeline_rate(timeline)
@@ -244,6 +248,11 @@ def conform(timeline: otio.schema.Timeline, fmt: str) -> Conformed:
     result = Conformed(copy, rate)
     if fmt in ("otio", "otioz"):
         return result  # OTIO's own formats hold everything as it is
+    if fmt in TIMECODE_FORMATS and rate not in rates.SMPTE_RATES:
+        # their OTIO writers put SMPTE timecode in the file, which no other rate has
+        raise ConformError(f"it writes SMPTE timecode, which a {rates.rate_str(rate)} fps timeline cannot have"
+                           f" (23.976, 24, 25, 29.97, 30, 47.95, 48, 50, 59.94 or 60 fps); write .otio, .otioz,"
+                           f" .aaf, .mlt or .xges, or set the sequence to one of those rates in the editor")
     explicit = explicit_source_ranges(copy)
     rebased = 0
     if fmt == "edl":

@@ -18,6 +18,10 @@ STANDARD_RATES: tuple[Fraction, ...] = tuple(sorted(
     [Fraction(n) for n in (8, 10, 12, 15, 16, 18, 24, 25, 30, 48, 50, 60, 72, 90, 96, 100, 120)]
     + [Fraction(n * 1000, 1001) for n in (24, 30, 48, 60, 120)]))
 SNAP_TOLERANCE = 0.01
+# The rates OTIO's SMPTE timecode takes (opentime.to_timecode refuses any other); to_timecode labels
+# the others itself.
+SMPTE_RATES: frozenset[Fraction] = frozenset(
+    [Fraction(n) for n in (24, 25, 30, 48, 50, 60)] + [Fraction(n * 1000, 1001) for n in (24, 30, 48, 60)])
 
 
 def exact_rate(rate: float | int | str | Fraction) -> Fraction:
@@ -86,8 +90,7 @@ def sample_span(start_frame: int, end_frame: int, rate: Fraction, sample_rate: i
 def frames_per_day(rate: Fraction, drop_frame: bool | None = None) -> int:
     """Frames in 24 hours of timecode at ``rate``: timecode frames, so 23.976 counts 24 a second
     (2,073,600), and drop frame (the default at 29.97 and 59.94) leaves out its dropped labels."""
-    rate = Fraction(rate)
-    nominal = -(-rate.numerator // rate.denominator)  # timecode counts whole frames: 24000/1001 -> 24
+    nominal = nominal_fps(rate)  # timecode counts whole frames: 24000/1001 -> 24
     day = nominal * 24 * 3600
     if is_drop_frame_rate(rate) if drop_frame is None else drop_frame:
         # Labels 0 and 1 (0-3 at 59.94) are skipped each minute except every tenth minute.
@@ -100,21 +103,50 @@ def is_drop_frame_rate(rate: Fraction) -> bool:
 
 
 def to_timecode(frame: int, rate: Fraction, drop_frame: bool | None = None) -> str:
-    """SMPTE timecode of a frame number; drop frame by default at 29.97 and 59.94."""
+    """SMPTE timecode of a frame number; drop frame by default at 29.97 and 59.94. A frame at or past
+    24 hours wraps, as OTIO's does. Rates SMPTE does not define (10, 12, 15, 120 fps, a phone's 26.78)
+    count ``nominal_fps`` frames a second, non-drop, as editors label such footage."""
     import opentimelineio as otio
 
     if drop_frame is None:
         drop_frame = is_drop_frame_rate(rate)
-    return otio.opentime.to_timecode(otio.opentime.RationalTime(frame, float(rate)), float(rate),
-                                     drop_frame)
+    if drop_frame or Fraction(rate) in SMPTE_RATES:
+        return otio.opentime.to_timecode(otio.opentime.RationalTime(frame, float(rate)), float(rate),
+                                         drop_frame)
+    if frame < 0:
+        raise ValueError(f"a timecode cannot be negative (frame {frame})")
+    fps = nominal_fps(rate)
+    f = frame % frames_per_day(rate, False)
+    return f"{f // (fps * 3600):02d}:{f // (fps * 60) % 60:02d}:{f // fps % 60:02d}:{f % fps:02d}"
+
+
+def nominal_fps(rate: Fraction) -> int:
+    """Frames a second of timecode at ``rate``: the rate rounded up (24000/1001 counts 24)."""
+    rate = Fraction(rate)
+    return -(-rate.numerator // rate.denominator)
 
 
 def from_timecode(timecode: str, rate: Fraction) -> int:
-    """Frame number of a timecode ('01:00:00:00', or '01:00:00;00' for drop frame)."""
+    """Frame number of a timecode ('01:00:00:00', or '01:00:00;00' for drop frame); at rates SMPTE
+    does not define, counted as ``to_timecode`` labels them."""
     import opentimelineio as otio
 
+    if Fraction(rate) not in SMPTE_RATES:
+        return _count_timecode(timecode, rate)
     try:
         t = otio.opentime.from_timecode(timecode.strip(), float(rate))
     except Exception as exc:  # OTIO raises plain ValueError/RuntimeError with terse text
         raise ValueError(f"not a valid timecode at {rate_str(rate)} fps: {timecode!r} ({exc})") from None
     return round_half_up(Fraction(t.value).limit_denominator(1_000_000))
+
+
+def _count_timecode(timecode: str, rate: Fraction) -> int:
+    fps = nominal_fps(rate)
+    parts = timecode.strip().split(":")
+    if len(parts) != 4 or not all(p.isdigit() for p in parts):
+        raise ValueError(f"not a valid timecode at {rate_str(rate)} fps: {timecode!r} (HH:MM:SS:FF, non-drop "
+                         "at this rate)")
+    h, m, sec, f = (int(p) for p in parts)
+    if f >= fps:
+        raise ValueError(f"not a valid timecode at {rate_str(rate)} fps: {timecode!r} (frames count 0 to {fps - 1})")
+    return ((h * 60 + m) * 60 + sec) * fps + f
