@@ -273,3 +273,30 @@ def test_empty_audio_only_and_damaged_files_say_what_is_wrong(hard_media):
     with pytest.raises(MediaError, match=r"cannot open as media \(Invalid data found when processing input\)$"):
         probe(garbage)
     os.remove(garbage)
+
+
+# -- 5: B-frames stamped in coding order (a phone's H.264 in a container without composition offsets)
+def test_b_frames_stamped_in_coding_order_are_read_in_presentation_order(tmp_path):
+    src = write_video(tmp_path / "bframes.mp4", [index_frame(i) for i in range(48)], RATE, options={"bf": "3"})
+    phone = tmp_path / "phone.mp4"
+    with av.open(str(src)) as inp, av.open(str(phone), "w") as out:
+        vs = inp.streams.video[0]
+        assert vs.codec_context.has_b_frames
+        add = getattr(out, "add_stream_from_template", None)
+        ovs = add(vs) if add else out.add_stream(template=vs)
+        first = None
+        for pkt in inp.demux(vs):
+            if pkt.dts is None:
+                continue
+            first = pkt.dts if first is None else first
+            pkt.dts = pkt.pts = pkt.dts - first  # every packet's pts its (coding-order) dts
+            pkt.stream = ovs
+            out.mux(pkt)
+    with av.open(str(phone)) as container:  # the decoder hands frames out with stamps out of order
+        stamps = [f.pts for _, f in zip(range(12), container.decode(video=0))]
+        assert stamps != sorted(stamps)
+    for path in (src, phone):
+        for start in (0, 7, 30):
+            got = read_frames(path, start, 10, RATE)
+            assert [frame_index(f) for f in got.rgb] == list(range(start, start + 10)), (path.name, start)
+            assert got.pts == sorted(got.pts)

@@ -17,16 +17,22 @@ see ``_converter``.
 """
 from __future__ import annotations
 
+import collections
+import functools
+import heapq
 import logging
 import os
 import stat
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from maskvat_foley.core.timeline.rates import exact_rate, from_timecode, rate_str, round_half_up
+
+# Frames the decoder may hand out ahead of an earlier one (H.264 allows a reorder depth of 16).
+REORDER_DEPTH = 16
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +229,8 @@ def read_frames(path: str | os.PathLike, start_frame: int, num_frames: int,
         raise MediaError(f"{p}: source frame {start_frame} is before the media's first frame {origin_frame}")
     targets = [(start_frame - origin_frame + i * ts) / rate for i in range(num_frames)]
     convert = _converter(size, p)
+    st = os.stat(p)
+    coding_order = _coding_order_stamps(p, st.st_size, st.st_mtime_ns)
     container, vs = _open_video(p)
     used = False  # a fresh container stands at the file's first packet
     back = Fraction(0)  # how far before the target to seek; grows if the seek lands late
@@ -243,7 +251,8 @@ def read_frames(path: str | os.PathLike, start_frame: int, num_frames: int,
                 container.seek(start_pts + int(seek_to / tb), stream=vs, backward=True)
             used = True
             try:
-                arrays, pts, decoded = _pick(container, vs, targets, start_pts, tb, rate, tol, at_start, convert)
+                arrays, pts, decoded = _pick(container, vs, targets, start_pts, tb, rate, tol, at_start, convert,
+                                             coding_order)
                 break
             except _SeekedPastTarget:
                 back = max(2 * back, Fraction(1))
@@ -276,7 +285,67 @@ def _open_video(path: str):
     return container, vs
 
 
-def _pick(container, vs, targets, start_pts, tb, rate, tol, at_start, convert):
+def presentation_order(frames: Iterator[Any], depth: int = REORDER_DEPTH,
+                       stamps_in_coding_order: bool = False) -> Iterator[Any]:
+    """Decoded frames in presentation order, each with its moment as ``pts``, holding at most
+    ``depth`` of them. Normally a frame's pts is its moment and frames are put in its order (a
+    decoder that guesses a stream's reorder depth too small hands a frame out early). Some camera
+    files stamp frames in coding order (``stamps_in_coding_order``: a phone's H.264 with B-frames in
+    a container without composition offsets, every packet's pts its dts): there the decoder's order
+    is right and the stamps are not, so the k-th frame out takes the k-th smallest stamp. Picked by
+    their own stamps, such a clip's pictures stutter back and forth by frames."""
+    held: list[tuple[int, int, Any]] = []
+    queue: collections.deque = collections.deque()
+    n = 0
+    while True:
+        try:
+            frame = next(frames, None)
+        except Exception:  # FFmpegError: the frames before the damage first, then the error
+            yield from _release(held, queue, 0)
+            raise
+        if frame is None:
+            break
+        n += 1
+        key = frame.pts if frame.pts is not None else frame.dts
+        if key is None:  # nothing to order by: in turn, after what is held
+            yield from _release(held, queue, 0)
+            yield frame
+            continue
+        heapq.heappush(held, (key, n, frame))
+        if stamps_in_coding_order:
+            queue.append(frame)
+        yield from _release(held, queue, depth)
+    yield from _release(held, queue, 0)
+
+
+def _release(held: list, queue: collections.deque, keep: int) -> Iterator[Any]:
+    while len(held) > keep:
+        key, _, frame = heapq.heappop(held)
+        if queue:
+            frame = queue.popleft()
+            frame.pts = key
+        yield frame
+
+
+@functools.lru_cache(maxsize=64)
+def _coding_order_stamps(path: str, size: int, mtime_ns: int) -> bool:
+    """Whether a file's video packets carry coding-order stamps as their pts (``presentation_order``):
+    its first packets' pts all equal their dts while the decoder reorders frames. (size and mtime
+    key the cache.)"""
+    container, vs = _open_video(path)
+    try:
+        if not vs.codec_context.has_b_frames:
+            return False  # no reordering: coding order is presentation order
+        stamped = [(pkt.pts, pkt.dts) for _, pkt in zip(range(64), container.demux(vs))
+                   if pkt.pts is not None and pkt.dts is not None]
+        return len(stamped) > 2 and all(pts == dts for pts, dts in stamped)
+    except Exception:  # FFmpegError: read_frames itself says what is wrong with the file
+        return False
+    finally:
+        container.close()
+
+
+def _pick(container, vs, targets, start_pts, tb, rate, tol, at_start, convert, coding_order=False):
     """The frame holding each target time, decoding forward from the current position.
 
     Returns (converted arrays, their pts, frames decoded); frames are converted as they are
@@ -297,7 +366,9 @@ def _pick(container, vs, targets, start_pts, tb, rate, tol, at_start, convert):
         arrays.append(prev_arr[1])
         pts_list.append(frame.pts)
 
-    frames = container.decode(vs)
+    # a stream without B-frames is decoded in its presentation order: nothing to hold
+    depth = REORDER_DEPTH if vs.codec_context.has_b_frames else 0
+    frames = presentation_order(iter(container.decode(vs)), depth, coding_order)
     while True:
         try:
             frame = next(frames, None)
@@ -315,6 +386,8 @@ def _pick(container, vs, targets, start_pts, tb, rate, tol, at_start, convert):
                 frame.pts = prev.pts + round(prev_dur)
             else:
                 raise MediaError(f"{container.name}: frames have no timestamps")
+        if prev is not None and frame.pts < prev.pts:
+            continue  # out of order past REORDER_DEPTH: its moment is gone
         t = (frame.pts - start_pts) * tb
         if prev is None and t > targets[i] + tol and not at_start:
             raise _SeekedPastTarget()
