@@ -19,7 +19,7 @@ import pytest
 import soundfile
 
 from maskvat_foley.core.jobs import ClipJob
-from maskvat_foley.core.media.video import MediaError, probe, read_frames
+from maskvat_foley.core.media.video import MediaError, decode_rule, probe, read_frames
 from maskvat_foley.core.media.video_writer import write_video
 from maskvat_foley.core.timeline.io import write_timeline
 from maskvat_foley.plugin.cli import main
@@ -295,6 +295,8 @@ def test_b_frames_stamped_in_coding_order_are_read_in_presentation_order(tmp_pat
     with av.open(str(phone)) as container:  # the decoder hands frames out with stamps out of order
         stamps = [f.pts for _, f in zip(range(12), container.decode(video=0))]
         assert stamps != sorted(stamps)
+    # features made of such a file by an older reader are not reused; other files' keys are unchanged
+    assert decode_rule(phone) == {"decode": "coding-order-stamps-resorted"} and decode_rule(src) == {}
     for path in (src, phone):
         for start in (0, 7, 30):
             got = read_frames(path, start, 10, RATE)

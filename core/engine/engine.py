@@ -177,12 +177,14 @@ class Engine:
         from maskvat_foley.core.engine.feature_cache import FeatureKey
         from maskvat_foley.core.features.shots import clip_features, feature_rule
         from maskvat_foley.core.features.length import adapt_length
+        from maskvat_foley.core.media.video import decode_rule
 
         media_hash = self.frames.media_hash(job)  # bounds and media checked before it is hashed
         extractor, tok = self.ckpt.extractor, self.ckpt.tokenizer
         n_out = codec_frames(job, tok.frame_rate)
         gain = self.ckpt.config.motion_gain
-        key = FeatureKey.for_job(job, extractor.name, {**extractor.config(), **feature_rule(gain)},
+        key = FeatureKey.for_job(job, extractor.name,
+                                 {**extractor.config(), **feature_rule(gain), **decode_rule(job.media_path)},
                                  self.ckpt.sha256, media_hash=media_hash)
         cached = self.cache.get(key)
         if cached is not None and cached.shape[0] == n_out:

@@ -327,6 +327,20 @@ def _release(held: list, queue: collections.deque, keep: int) -> Iterator[Any]:
         yield frame
 
 
+def decode_rule(path: str | os.PathLike | None) -> dict:
+    """What feature caches record of how a file's frames were read: frames stamped in coding order
+    are re-timed (``presentation_order``), so features an older reader made of them are not reused;
+    nothing for any other file, so their cached features stay valid."""
+    if path is None:
+        return {}
+    try:
+        st = os.stat(path)
+        resorted = _coding_order_stamps(os.fspath(path), st.st_size, st.st_mtime_ns)
+    except (OSError, ImportError, MediaError):  # no such file, or no PyAV: nothing read by this reader
+        return {}
+    return {"decode": "coding-order-stamps-resorted"} if resorted else {}
+
+
 @functools.lru_cache(maxsize=64)
 def _coding_order_stamps(path: str, size: int, mtime_ns: int) -> bool:
     """Whether a file's video packets carry coding-order stamps as their pts (``presentation_order``):
