@@ -31,8 +31,12 @@ import numpy as np
 
 from maskvat_foley.core.timeline.rates import exact_rate, from_timecode, rate_str, round_half_up
 
-# Frames the decoder may hand out ahead of an earlier one (H.264 allows a reorder depth of 16).
+# Frames held to put decoded frames in presentation order (video.presentation_order). Stamped in
+# coding order, a frame's stamp may come up to H.264's largest reorder depth late; stamped right,
+# the decoder already hands frames out in order, bar one it guesses out early at a stream's start,
+# so a few suffice (held frames are whole decoded pictures: 16 of 4K are 200 MB).
 REORDER_DEPTH = 16
+EARLY_FRAMES = 4
 
 log = logging.getLogger(__name__)
 
@@ -381,7 +385,7 @@ def _pick(container, vs, targets, start_pts, tb, rate, tol, at_start, convert, c
         pts_list.append(frame.pts)
 
     # a stream without B-frames is decoded in its presentation order: nothing to hold
-    depth = REORDER_DEPTH if vs.codec_context.has_b_frames else 0
+    depth = 0 if not vs.codec_context.has_b_frames else REORDER_DEPTH if coding_order else EARLY_FRAMES
     frames = presentation_order(iter(container.decode(vs)), depth, coding_order)
     while True:
         try:
