@@ -141,3 +141,45 @@ def test_a_resumed_time_schedule_carries_on_down_the_cosine(tmp_path):
     assert second[0]["lr"] <= first[-1]["lr"] * 1.001 < 1e-3
     assert all(a["lr"] >= b["lr"] for a, b in zip(second, second[1:]))
     assert len(second) >= 2 and second[-1]["lr"] < 1.5e-4
+
+
+def test_weight_average_is_what_the_run_ends_with_and_resumes_exactly(tmp_path):
+    """ema_decay: the checkpoint holds the weights' moving average, the state both, and a resume
+    carries the average on as if the run had not stopped."""
+    from maskvat_foley.core.train.loop import EMA_FILE
+
+    cfg = tiny_config(tmp_path, maskvat={"loop": {"max_steps": 6, "save_every": 100, "ema_decay": 0.5}})
+    _maskvat(cfg, tmp_path / "once")
+    _maskvat(cfg, tmp_path / "split", "--max-steps", "3")
+    _maskvat(cfg, tmp_path / "split", "--resume")
+    once, split = (tmp_path / "once" / "state", tmp_path / "split" / "state")
+    for name in ("model.safetensors", EMA_FILE):
+        a, b = load_file(str(once / name)), load_file(str(split / name))
+        for k in a:
+            assert torch.equal(a[k], b[k]), (name, k)
+    raw, avg = load_file(str(once / "model.safetensors")), load_file(str(once / EMA_FILE))
+    ckpt = load_file(str(tmp_path / "once" / "model" / "model.safetensors"))
+    moved = [k for k in raw if raw[k].is_floating_point() and not torch.equal(raw[k], avg[k])]
+    assert moved, "the average equals the last weights: nothing was averaged"
+    for k in avg:
+        assert torch.equal(ckpt[k], avg[k]), k
+
+
+def test_weight_average_arithmetic():
+    from torch import nn
+
+    from maskvat_foley.core.train.loop import WeightAverage
+
+    m = nn.Linear(2, 1)
+    with torch.no_grad():
+        m.weight.fill_(0.0)
+    avg = WeightAverage(m, 0.75)
+    with torch.no_grad():
+        m.weight.fill_(4.0)
+    avg.update(m)  # 0.75 * 0 + 0.25 * 4
+    assert torch.allclose(avg.shadow["weight"], torch.full((1, 2), 1.0))
+    with avg.swapped_in(m):
+        assert torch.allclose(m.weight, torch.full((1, 2), 1.0))
+    assert torch.allclose(m.weight, torch.full((1, 2), 4.0))  # its own weights back
+    with pytest.raises(ValueError, match="ema_decay"):
+        LoopConfig(ema_decay=1.0)

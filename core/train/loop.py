@@ -5,7 +5,8 @@ step number (data is a pure function of seed, rank and step; see dist.step_rng),
 sees exactly the batches the uninterrupted run would have seen.
 
 State folder ``<out>/state``: ``model.safetensors`` (weights) and ``train_state.pt`` (optimizer,
-step, RNG, extra states), read back with ``torch.load(..., weights_only=True)``.
+step, RNG, extra states), read back with ``torch.load(..., weights_only=True)``, and with
+``ema_decay`` ``model_ema.safetensors`` (the weights' moving average).
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 STATE_DIR = "state"
 METRICS_FILE = "metrics.jsonl"
+EMA_FILE = "model_ema.safetensors"
 
 StepFn = Callable[[int, nn.Module], "tuple[Tensor, dict[str, float]]"]
 ValFn = Callable[[nn.Module], "dict[str, float]"]
@@ -54,12 +56,18 @@ class LoopConfig:
     # known ahead. A resume carries on from the share of the cosine already done (saved with the
     # state) down to the new run's end, without a second warm-up.
     schedule: str = "steps"
+    # An exponential moving average of the weights (0: off). Validation and the weights a run
+    # ends with are the average's: a continuation at a CPU's small batch wanders about the
+    # minimum it started from, and the average sits nearer it.
+    ema_decay: float = 0.0
 
     def __post_init__(self) -> None:
         self.betas = tuple(float(b) for b in self.betas)  # type: ignore[assignment]
         if self.max_steps < 1 or self.lr <= 0 or self.warmup_steps < 0 or self.log_every < 1:
             raise ValueError(f"loop config: need max_steps >= 1, lr > 0, warmup_steps >= 0, "
                              f"log_every >= 1 (got {dataclasses.asdict(self)})")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"loop config: ema_decay must be in [0, 1) (got {self.ema_decay})")
         if self.schedule not in ("steps", "time"):
             raise ValueError(f"loop config: schedule must be 'steps' or 'time' (got {self.schedule!r})")
 
@@ -134,6 +142,7 @@ class Trainer:
             [{"params": ps, "weight_decay": cfg.weight_decay if decay else 0.0, "lr_scale": scale}
              for (decay, scale), ps in sorted(groups.items(), key=lambda kv: (not kv[0][0], kv[0][1]))],
             lr=lr_at(cfg, 0), betas=cfg.betas)
+        self.ema = WeightAverage(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
         self.step = 0
         self.seconds = 0.0  # accumulated over resumed runs
         self.time_done = 0.0  # share of the 'time' schedule's cosine done (kept over resumes)
@@ -151,6 +160,8 @@ class Trainer:
         tmp.mkdir(parents=True)
         weights = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
         save_file(weights, str(tmp / "model.safetensors"), metadata={"step": str(self.step)})
+        if self.ema is not None:
+            save_file(self.ema.state_dict(), str(tmp / EMA_FILE), metadata={"step": str(self.step)})
         state = {"step": self.step, "seconds": self.seconds, "time_done": self.time_done,
                  "optimizer": self.opt.state_dict(),
                  "rng_cpu": torch.get_rng_state(), "extra": {k: v.state_dict() for k, v in self.extra.items()}}
@@ -173,6 +184,10 @@ class Trainer:
             raise FileNotFoundError(f"--resume: no training state in {d} (expected model.safetensors "
                                     "and train_state.pt); start without --resume")
         self.model.load_state_dict(load_file(str(w), device=str(self.info.device)), strict=True)
+        if self.ema is not None:  # a state saved without an average starts one from its weights
+            e = d / EMA_FILE
+            self.ema.load_state_dict(load_file(str(e), device=str(self.info.device)) if e.is_file()
+                                     else self.model.state_dict())
         state = torch.load(s, map_location="cpu", weights_only=True)
         self.opt.load_state_dict(state["optimizer"])
         for k, v in self.extra.items():
@@ -199,7 +214,7 @@ class Trainer:
         vals: dict[str, float] = {}
         if self.info.is_main:  # the unwrapped model: a DDP forward on one rank would wait forever
             self.model.eval()
-            with torch.no_grad():
+            with torch.no_grad(), (self.ema.swapped_in(self.model) if self.ema else contextlib.nullcontext()):
                 vals = {k: float(v) for k, v in self.val_fn(self.model).items()}
             self.model.train()
             self.log_metrics({"step": self.step, "split": "val", "seconds": round(self.seconds, 3), **vals})
@@ -256,6 +271,8 @@ class Trainer:
                 if cfg.grad_clip > 0:
                     metrics["grad_norm"] = float(nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip))
                 self.opt.step()
+                if self.ema is not None:
+                    self.ema.update(self.model)
                 self.step += 1
                 self.seconds += time.monotonic() - t0
                 for k, v in metrics.items():
@@ -279,9 +296,52 @@ class Trainer:
             self.save_state()
         barrier(info)
         run_s = time.monotonic() - t_run
+        if self.ema is not None:  # the run ends with the average (the state keeps both)
+            self.ema.copy_to(self.model)
+            self.ema = None
         val = self.validate()
         log.info("%s: stopped at step %d (%s) after %.1f s", self.name, self.step, stopped, run_s)
         return LoopResult(self.step, stopped, self.seconds, run_s, self.step - start_step, last, val)
+
+
+class WeightAverage:
+    """An exponential moving average of a module's floating-point state (parameters and buffers)."""
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.shadow = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        for k, v in model.state_dict().items():
+            if v.is_floating_point():
+                self.shadow[k].lerp_(v.detach(), 1.0 - self.decay)
+            else:
+                self.shadow[k].copy_(v)
+
+    def state_dict(self) -> dict[str, Tensor]:
+        return {k: v.detach().cpu().contiguous() for k, v in self.shadow.items()}
+
+    def load_state_dict(self, state: dict[str, Tensor]) -> None:
+        missing = sorted(set(self.shadow) - set(state))
+        if missing:
+            raise ValueError(f"weight average: the saved state lacks {', '.join(missing[:5])}")
+        for k, v in self.shadow.items():
+            v.copy_(state[k])
+
+    @torch.no_grad()
+    def copy_to(self, model: nn.Module) -> None:
+        model.load_state_dict(self.shadow, strict=True)
+
+    @contextlib.contextmanager
+    def swapped_in(self, model: nn.Module):
+        """The average in ``model`` for the block, its own weights back afterwards."""
+        own = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self.copy_to(model)
+        try:
+            yield model
+        finally:
+            model.load_state_dict(own, strict=True)
 
 
 def unwrapped(model: nn.Module) -> nn.Module:
