@@ -70,12 +70,16 @@ def training_loss(model: torch.nn.Module, codes: Tensor, cond: Tensor, *,
     if bool((codes >= cfg.mask_id).any()) or bool((codes < 0).any()):
         raise ValueError(f"training codes must be in 0..{cfg.codebook_size - 1}")
     dev = codes.device
-    mask, ratio = random_mask(cfg.mask_mode, b, k, n, generator=generator, device=dev,
+    # Masks are drawn where the generator lives: a CPU generator gives the same masks on any
+    # device, so validation numbers compare between a GPU run and a CPU one.
+    rdev = generator.device if generator is not None else dev
+    mask, ratio = random_mask(cfg.mask_mode, b, k, n, generator=generator, device=rdev,
                               context_prob=cfg.context_prob, levels_prob=cfg.levels_prob)
-    drop = torch.rand(b, generator=generator, device=dev) < cfg.cond_drop_prob
+    mask, ratio = mask.to(dev), ratio.to(dev)
+    drop = (torch.rand(b, generator=generator, device=rdev) < cfg.cond_drop_prob).to(dev)
     if ref_full_mask > 0 and reference is not None:
         has = torch.ones(b, dtype=torch.bool, device=dev) if ref_mask is None else ref_mask.to(dev).any(dim=1)
-        full = has & (torch.rand(b, generator=generator, device=dev) < ref_full_mask)
+        full = has & (torch.rand(b, generator=generator, device=rdev) < ref_full_mask).to(dev)
         mask = mask | full.view(b, 1, 1)
         ratio = torch.where(full, torch.ones_like(ratio), ratio)
     inputs = codes.masked_fill(mask, cfg.mask_id)

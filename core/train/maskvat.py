@@ -244,12 +244,12 @@ def train_maskvat(cfg: MaskVATTrainConfig, opts: RunOptions) -> dict[str, Any]:
         def val_fn(m: nn.Module) -> dict[str, float]:
             from maskvat_foley.core.train.dist import DistInfo, step_rng, step_generator
 
-            vi = DistInfo()
+            vi, cpu = DistInfo(), torch.device("cpu")  # CPU masks: the same numbers on any device
             tot: dict[str, float] = {}
             for i in range(4):  # fixed masks and windows: comparable across evaluations
                 codes, cond, teacher = make_batch(val_clips, cfg, step_rng(cfg.seed + 7, vi, i), val_window,
                                                   info.device)
-                _, met = training_loss(m, codes, cond, generator=step_generator(cfg.seed + 7, vi, i, info.device),
+                _, met = training_loss(m, codes, cond, generator=step_generator(cfg.seed + 7, vi, i, cpu),
                                        teacher_frames=teacher if mcfg.aux_weight > 0 else None)
                 for k in ("ce", "acc"):
                     tot[k] = tot.get(k, 0.0) + met[k] / 4
@@ -257,7 +257,7 @@ def train_maskvat(cfg: MaskVATTrainConfig, opts: RunOptions) -> dict[str, Any]:
                     codes, cond, teacher, *given = make_batch(
                         val_clips, cfg, step_rng(cfg.seed + 7, vi, i), val_window, info.device,
                         refs=val_refs, ref_len=mcfg.ref_frames, ref_rng=step_rng(cfg.seed + 7, vi, i, stream=2))
-                    _, met = training_loss(m, codes, cond, generator=step_generator(cfg.seed + 7, vi, i, info.device),
+                    _, met = training_loss(m, codes, cond, generator=step_generator(cfg.seed + 7, vi, i, cpu),
                                            teacher_frames=teacher if mcfg.aux_weight > 0 else None,
                                            **_ref_kw(given))
                     for k in ("ce", "acc"):
