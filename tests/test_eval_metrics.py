@@ -337,3 +337,18 @@ def test_figure_picks_continuous_impulsive_and_another_kind():
     for name in ("x", "y"):
         few.offer(FigureClip(name, [], z, z, SR, []))
     assert [c.name for c in few.pick()] == ["x"]  # silent clips: the first still makes a figure
+
+
+def test_a_take_is_scored_on_the_hiss_it_plays_between_events():
+    """score_audio's silence_dbfs: the take's level where the truth is silent, so a take that
+    hisses between its hits is told from a clean one whatever its onsets."""
+    from maskvat_foley.core.eval.run import ClipTruth, score_audio
+
+    c = generate_clip(split_seeds("test", 1)[0], kinds=["impact"], size=(48, 48), seconds=3)
+    truth = ClipTruth.of(c)
+    clean = score_audio(c.audio, truth, c.sample_rate).values
+    hiss = np.random.default_rng(0).standard_normal(c.audio.shape).astype(np.float32) * 10 ** (-45 / 20)
+    hissy = score_audio(c.audio + hiss, truth, c.sample_rate).values
+    assert clean["silence_dbfs"] < -60
+    assert hissy["silence_dbfs"] == pytest.approx(-45, abs=1.5)
+    assert hissy["onset_f1"] >= 0.5 * clean["onset_f1"]  # the same hits: only the hiss tells them apart

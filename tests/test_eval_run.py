@@ -8,6 +8,7 @@ import math
 import pytest
 import soundfile
 
+from maskvat_foley.core.eval import levels as lv
 from maskvat_foley.core.eval.card import BEGIN, END, write_model_card
 from maskvat_foley.core.eval.run import evaluate
 from maskvat_foley.plugin.cli_eval import main
@@ -16,7 +17,7 @@ from maskvat_foley.core.model.checkpoint import init_random
 ONSET_KEYS = {"onset_precision", "onset_recall", "onset_f1", "onset_offset_ms", "tp", "fp", "fn"}
 LEVEL_KEYS = {"level_diff_median_db", "level_abs_diff_median_db"}
 METRIC_KEYS = ONSET_KEYS | LEVEL_KEYS | {"av_align", "mel_distance", "stft_distance", "fad_logmel", "envelope_corr",
-                                        "envelope_corr_continuous"}
+                                        "envelope_corr_continuous", "silence_dbfs"}
 CODEC_KEYS = {"codec_si_sdr", "codec_mel_distance", "codec_stft_distance", "codec_silence_dbfs", "codec_onset_f1",
               "codec_onset_f1_ratio"}
 MODEL_KEYS = METRIC_KEYS | CODEC_KEYS | {"sync_scorer_offset", "sync_scorer_offset_signed"}
@@ -73,6 +74,9 @@ def test_keys_types_and_json(run):
     assert true["level_diff_median_db"] == 0.0 and true["level_abs_diff_median_db"] == 0.0
     assert true["envelope_corr"] == pytest.approx(1.0) and true["envelope_corr_continuous"] == pytest.approx(1.0)
     assert silence["envelope_corr"] is None and silence["level_diff_median_db"] is None  # no level to compare
+    # Where the truth is silent, the silence baseline is digital silence and the truth its room noise.
+    assert silence["silence_dbfs"] == lv.SILENCE_FLOOR_DBFS and -80 < true["silence_dbfs"] < -60
+    assert _number(met["silence_dbfs"], allow_none=True)
     late = results["baselines"]["shift_200ms"]["metrics"]
     assert late["envelope_corr"] < 0.95  # mistimed
     # clip 0 is footsteps, clip 1 rain and water: rain is continuous

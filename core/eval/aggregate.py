@@ -1,7 +1,8 @@
 """Aggregates of an evaluation run over its clips, and the JSON cleaning of the results.
 
 - Onsets: counts pooled over clips (micro average: clips with many events weigh more).
-- Spectral distances, AV-Align, envelope correlation: means over clips (None values left out).
+- Spectral distances, AV-Align, envelope correlation, the level where the truth is silent: means
+  over clips (None values left out).
 - Level error: medians over clips (a few clips with a silent or deafening take must not decide
   it); signed (is the model too quiet or too loud?) and absolute (how far off, either way).
 - Per kind: the clips that contain the kind; onset recall is exact per kind (see onsets.py), the
@@ -20,7 +21,7 @@ import numpy as np
 
 from maskvat_foley.core.eval import onsets as on
 
-AUDIO_METRICS = ("av_align", "mel_distance", "stft_distance", "envelope_corr")
+AUDIO_METRICS = ("av_align", "mel_distance", "stft_distance", "envelope_corr", "silence_dbfs")
 
 
 def aggregate(scores: Sequence[Any], truth_emb: np.ndarray) -> dict[str, Any]:

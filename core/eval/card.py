@@ -20,7 +20,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (  # key, header, format
     ("av_align", "AV-Align", "{:.3f}"), ("mel_distance", "mel dist", "{:.3f}"),
     ("stft_distance", "MR-STFT", "{:.3f}"), ("fad_logmel", "FD logmel", "{:.2f}"),
     ("level_diff_median_db", "level err dB", "{:+.1f}"), ("level_abs_diff_median_db", "abs level err dB", "{:.1f}"),
-    ("envelope_corr", "env corr", "{:.2f}"), ("envelope_corr_continuous", "env corr cont.", "{:.2f}"))
+    ("envelope_corr", "env corr", "{:.2f}"), ("envelope_corr_continuous", "env corr cont.", "{:.2f}"),
+    ("silence_dbfs", "in silence dBFS", "{:.1f}"))
 CODEC_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("codec_si_sdr", "SI-SDR dB", "{:.2f}"), ("codec_mel_distance", "mel dist", "{:.3f}"),
     ("codec_stft_distance", "MR-STFT", "{:.3f}"), ("codec_silence_dbfs", "in silence dBFS", "{:.1f}"),
@@ -53,6 +54,8 @@ NOTES = """\
 - env corr: Pearson correlation of the take's and the truth's envelopes (RMS over 23 ms frames,
   power averaged over 80 ms, in dB floored at -80 dBFS), mean over clips; "cont." over clips with
   a continuous kind ({continuous}), whose sound is a stream rather than separate hits.
+- in silence: the take's RMS where the truth is under -60 dBFS (50 ms frames), the hiss it plays
+  between events (FoleyWorld's room noise is -63 to -75 dBFS), mean over clips.
 - Codec: the true audio encoded and decoded by the model's codec, against the true audio;
   "in silence" is the round trip's RMS where the truth is under -60 dBFS (50 ms frames), its
   added hiss; onset F1 pools the counts like the systems', and is also given over the true

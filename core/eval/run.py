@@ -80,6 +80,7 @@ def score_audio(audio: np.ndarray, truth: ClipTruth, sample_rate: int = SAMPLE_R
         mel_distance=m.mel_distance(audio, clip.audio, sample_rate),
         stft_distance=m.stft_distance(audio, clip.audio, sample_rate),
         envelope_corr=lv.envelope_corr(audio, clip.audio, sample_rate),
+        silence_dbfs=lv.silence_level_dbfs(audio, clip.audio, sample_rate),
         n_predicted=len(pred))
     values.update(lv.compare_levels(lv.measure_level(audio, sample_rate), truth.level).values())
     if not clip.events:  # only room noise to compare with: no level error of a sound
