@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 
 from maskvat_foley.plugin.cli_eval_real import add_real_options, cmd_eval_real
@@ -87,7 +88,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     model = args.model or default_model_dir()
     # The card records the full command, defaults spelled out, however it was invoked.
-    spelled = ["--model", model, "--set", args.split, "--n", str(args.n), "--device", args.device,
+    spelled = ["--model", shown_path(model), "--set", args.split, "--n", str(args.n), "--device", args.device,
                "--steps", str(args.steps), "--guidance", str(args.guidance), "--temperature", str(args.temperature),
                "--beam", str(args.beam), "--seed", str(args.seed)]
     spelled += ["--seconds", str(args.seconds)] if args.seconds is not None else []
@@ -118,7 +119,7 @@ def cmd_eval_reference(args: argparse.Namespace) -> int:
                          "--sampler or --card")
     model = args.model or default_model_dir()
     ref_guidance = GenerationParams.ref_guidance if args.ref_guidance is None else args.ref_guidance
-    spelled = ["--reference-pairs", "--model", model, "--n", str(args.n), "--device", args.device,
+    spelled = ["--reference-pairs", "--model", shown_path(model), "--n", str(args.n), "--device", args.device,
                "--steps", str(args.steps), "--guidance", str(args.guidance), "--ref-guidance", str(ref_guidance),
                "--temperature", str(args.temperature), "--beam", str(args.beam), "--seed", str(args.seed),
                "--ref-seconds", str(args.ref_seconds)]
@@ -153,3 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     from maskvat_foley.plugin.cli import main as cli_main
 
     return cli_main(["eval", *(argv or [])])
+
+
+def shown_path(path: str) -> str:
+    """``path`` as a card records it: relative to the working folder when it lies inside it, so a
+    card committed with a project carries no machine's absolute paths."""
+    full, here = os.path.abspath(path), os.getcwd()
+    return os.path.relpath(full, here) if os.path.commonpath([full, here]) == here else path

@@ -189,3 +189,14 @@ def test_bad_arguments(tmp_path):
         evaluate(tmp_path, n=0)
     with pytest.raises(FileNotFoundError, match="model folder"):
         evaluate(tmp_path / "nope", n=1, out_dir=tmp_path / "o", progress=False)
+
+
+def test_card_commands_spell_paths_inside_the_working_folder_relatively(tmp_path, monkeypatch):
+    from maskvat_foley.plugin.cli_eval import shown_path
+
+    (tmp_path / "models" / "m").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    assert shown_path(str(tmp_path / "models" / "m")) == "models/m"
+    assert shown_path("models/m") == "models/m"
+    outside = str(tmp_path.parent / "elsewhere")
+    assert shown_path(outside) == outside
