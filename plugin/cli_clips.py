@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
-from maskvat_foley.plugin.cli_options import add_media_root
+from maskvat_foley.plugin.cli_options import add_media_root, shown_path
 
 
 def add_parser(sub) -> None:
@@ -37,8 +36,5 @@ def cmd_clips(args: argparse.Namespace) -> int:
 
 
 def _shown(path: str | None) -> str:
-    """A media path as a person reads it: relative when it lies under the current folder."""
-    if not path:
-        return "-"
-    rel = os.path.relpath(path)
-    return path if rel.startswith("..") else rel
+    """A media path as a person reads it ("-" for none)."""
+    return shown_path(path) if path else "-"

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 
 from maskvat_foley.plugin.cli_eval_real import add_real_options, cmd_eval_real
-from maskvat_foley.plugin.cli_options import add_device, add_params
+from maskvat_foley.plugin.cli_options import add_device, add_params, shown_path
 
 
 def add_parser(sub) -> None:
@@ -154,10 +153,3 @@ def main(argv: list[str] | None = None) -> int:
     from maskvat_foley.plugin.cli import main as cli_main
 
     return cli_main(["eval", *(argv or [])])
-
-
-def shown_path(path: str) -> str:
-    """``path`` as a card records it: relative to the working folder when it lies inside it, so a
-    card committed with a project carries no machine's absolute paths."""
-    full, here = os.path.abspath(path), os.getcwd()
-    return os.path.relpath(full, here) if os.path.commonpath([full, here]) == here else path

@@ -120,3 +120,10 @@ def reference_from_args(args: argparse.Namespace) -> dict:
         raise UsageError(f"--reference {text}: no such file (a range is {REFERENCE_SYNTAX})")
     spec = dataclasses.replace(spec, path=os.path.abspath(spec.path))
     return {"reference": spec, "ref_guidance": param_default("ref_guidance") if guidance is None else guidance}
+
+
+def shown_path(path: str) -> str:
+    """A path as a person (or a model card) reads it: relative when it lies under the current
+    folder, as given otherwise, so nothing written carries this machine's absolute paths."""
+    rel = os.path.relpath(path)
+    return path if rel == os.pardir or rel.startswith(os.pardir + os.sep) else rel

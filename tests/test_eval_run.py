@@ -192,7 +192,7 @@ def test_bad_arguments(tmp_path):
 
 
 def test_card_commands_spell_paths_inside_the_working_folder_relatively(tmp_path, monkeypatch):
-    from maskvat_foley.plugin.cli_eval import shown_path
+    from maskvat_foley.plugin.cli_options import shown_path
 
     (tmp_path / "models" / "m").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
