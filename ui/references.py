@@ -74,9 +74,10 @@ class References(QObject):
 
             return check_reference(spec)
 
-        call = self._start(EngineCall(check, "checking the reference", self))
+        call = EngineCall(check, "checking the reference", self)
         call.succeeded.connect(lambda ref: token == self._latest and self._give(ids, spec, ref))
         call.failed.connect(lambda msg: token == self._latest and self._refuse(_reason(msg, call)))
+        self._start(call)
 
     def clear(self) -> None:
         ids = list(self._selected())
@@ -124,21 +125,23 @@ class References(QObject):
 
             return load_reference(spec, sample_rate=AUDITION_RATE, max_seconds=seconds)
 
-        call = self._start(EngineCall(load, "loading the reference", self))
+        call = EngineCall(load, "loading the reference", self)
         call.succeeded.connect(lambda ref: self.audition.play_samples(
             ref.samples, ref.sample_rate, f"reference {ref.name} {ref.start}-{ref.end} s"))
         call.failed.connect(lambda msg: self._refuse(_reason(msg, call)))
+        self._start(call)
 
     def shutdown(self, timeout_ms: int = 30000) -> None:
         for call in list(self._calls):
             call.wait(timeout_ms)
 
     # -- helpers ----------------------------------------------------------------------------------
-    def _start(self, call: EngineCall) -> EngineCall:
-        # A reference to each thread while it runs; finished ones are let go.
+    def _start(self, call: EngineCall) -> None:
+        """Start ``call``, its signals connected: a check that fails at once (a missing file)
+        emits before a connection made after start() would hear it, and the field would stay on
+        "checking". A reference to each thread is kept while it runs; finished ones are let go."""
         self._calls = [c for c in self._calls if not c.isFinished()] + [call]
         call.start()
-        return call
 
     def _give(self, ids: list[str], spec: ReferenceSpec, ref) -> None:
         s = self._session()
