@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test setup clean default-model more-data-model continue-model motion-gain-model reference-model tonal-codec tonal-model tonal-reference-model
+.PHONY: demo test setup clean default-model more-data-model continue-model motion-gain-model footage-tower-model reference-model tonal-codec tonal-model tonal-reference-model
 
 # The install writes nothing under $HOME: no pip cache, and a rustup shim woken on the way (by a
 # pyenv python3, or building the dependencies' two sdists; nothing here needs Rust) keeps its
@@ -82,6 +82,24 @@ motion-gain-model: setup
 	$(BIN)/maskvat-foley eval --model $(RUNS)/gain-model --set test --n 40 --device cpu --out $(RUNS)/gain-test40 > $(RUNS)/gain-test40.json
 	PYTHON=$(BIN)/python bash scripts/fetch_real_footage.sh $(RUNS)/real-media
 	$(BIN)/maskvat-foley eval --model $(RUNS)/gain-model --set real --media $(RUNS)/real-media --seeds 10 --out $(RUNS)/gain-real10 --figure $(RUNS)/gain-real10/fig.png > $(RUNS)/gain-real10.json
+
+# Issue #11's next step on a CPU (docs/footage_experiment.md, "The batch"): the bundle's visual tower
+# continued on the classic and footage looks with swinging arms (20 minutes), then MaskVAT on its
+# features at a GPU's batch by gradient accumulation (resources/train_configs/footage-tower-cpu.json;
+# token cache about 20 minutes, training 90). About 2.5 hours on 2 CPU cores; a stage cut short
+# resumes with its command and --resume. The candidate is written to $(RUNS)/tower-cpu-model and
+# measured on FoleyWorld, the three development videos and the four held-out ones, ten seeds a
+# segment; copy it over resources/default_model only when its numbers beat the card's.
+footage-tower-model: setup
+	$(BIN)/maskvat-foley train avsync --config footage-tower-cpu --out $(RUNS)/tower-cpu
+	$(BIN)/maskvat-foley train maskvat --config footage-tower-cpu --codec resources/default_model --avsync $(RUNS)/tower-cpu --out $(RUNS)/maskvat-tower-cpu
+	$(BIN)/maskvat-foley train bundle --codec resources/default_model --avsync $(RUNS)/tower-cpu --maskvat $(RUNS)/maskvat-tower-cpu --out $(RUNS)/tower-cpu-model --name maskvat-foleyworld-default --overwrite --level-clips 0
+	$(BIN)/maskvat-foley train level --model $(RUNS)/tower-cpu-model --clips 0 --takes 40
+	$(BIN)/maskvat-foley eval --model $(RUNS)/tower-cpu-model --set test --n 40 --device cpu --out $(RUNS)/tower-cpu-test40 > $(RUNS)/tower-cpu-test40.json
+	PYTHON=$(BIN)/python bash scripts/fetch_real_footage.sh $(RUNS)/real-media
+	$(BIN)/maskvat-foley eval --model $(RUNS)/tower-cpu-model --set real --media $(RUNS)/real-media --seeds 10 --out $(RUNS)/tower-cpu-real10 > $(RUNS)/tower-cpu-real10.json
+	bash scripts/fetch_opencv_footage.sh $(RUNS)/real-media-opencv
+	$(BIN)/maskvat-foley eval --model $(RUNS)/tower-cpu-model --set real --media $(RUNS)/real-media-opencv --seeds 10 --foleyworld-clips 0 --out $(RUNS)/tower-cpu-heldout10 > $(RUNS)/tower-cpu-heldout10.json
 
 # Teach the bundled model reference sounds (`generate --reference`, docs/reference.md): MaskVAT
 # continues from resources/default_model with ref_frames 172 (resources/train_configs/reference.json);

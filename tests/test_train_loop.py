@@ -16,8 +16,9 @@ def _maskvat(cfg: str, out, *extra: str):
     return run(["maskvat", "--config", cfg, "--out", str(out), "--no-progress", *extra])
 
 
-def test_resume_is_bit_exact_and_logs(tmp_path):
-    cfg = tiny_config(tmp_path, maskvat={"loop": {"max_steps": 6, "save_every": 100}})
+@pytest.mark.parametrize("accumulate", [1, 2])
+def test_resume_is_bit_exact_and_logs(tmp_path, accumulate):
+    cfg = tiny_config(tmp_path, maskvat={"loop": {"max_steps": 6, "save_every": 100, "accumulate": accumulate}})
     _maskvat(cfg, tmp_path / "once")
     _maskvat(cfg, tmp_path / "split", "--max-steps", "3")
     first = metrics(tmp_path / "split")
@@ -183,3 +184,55 @@ def test_weight_average_arithmetic():
     assert torch.allclose(m.weight, torch.full((1, 2), 4.0))  # its own weights back
     with pytest.raises(ValueError, match="ema_decay"):
         LoopConfig(ema_decay=1.0)
+
+
+def test_accumulated_batches_make_the_step_of_one_batch_that_large(tmp_path):
+    """accumulate k: k batches (data indices step*k .. step*k+k-1) average into one step, so the
+    weights follow the run whose step function sees those batches as one, step for step."""
+    from maskvat_foley.core.train.dist import DistInfo
+    from maskvat_foley.core.train.loop import Trainer
+
+    def batch(index):
+        g = torch.Generator().manual_seed(index)
+        return torch.randn(4, 3, generator=g), torch.randn(4, 1, generator=g)
+
+    def loss_of(m, x, y):
+        loss = torch.nn.functional.mse_loss(m(x), y)
+        return loss, {"loss": float(loss)}
+
+    def run_with(accumulate, step_fn, out):
+        torch.manual_seed(0)
+        m = torch.nn.Linear(3, 1)
+        cfg = LoopConfig(max_steps=5, lr=0.05, warmup_steps=0, save_every=0, log_every=1, accumulate=accumulate)
+        Trainer(m, cfg, out, DistInfo(), step_fn, progress=False).run()
+        return m, metrics(out)
+
+    seen: list[int] = []
+
+    def small(index, m):
+        seen.append(index)
+        return loss_of(m, *batch(index))
+
+    def large(step, m):
+        (x1, y1), (x2, y2) = batch(2 * step), batch(2 * step + 1)
+        return loss_of(m, torch.cat([x1, x2]), torch.cat([y1, y2]))
+
+    a, log_a = run_with(2, small, tmp_path / "a")
+    b, log_b = run_with(1, large, tmp_path / "b")
+    assert seen == list(range(10))
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert torch.allclose(pa, pb, atol=1e-6), (pa, pb)
+    assert [r["step"] for r in log_a] == [1, 2, 3, 4, 5]
+    for ra, rb in zip(log_a, log_b):  # the logged loss is the batches' mean
+        assert ra["loss"] == pytest.approx(rb["loss"], rel=1e-5)
+    c, _ = run_with(1, small, tmp_path / "c")  # without accumulation it is another run
+    assert not torch.allclose(next(c.parameters()), next(a.parameters()))
+    with pytest.raises(ValueError, match="accumulate"):
+        LoopConfig(accumulate=0)
+
+
+def test_the_codec_stage_refuses_accumulation():
+    from maskvat_foley.core.train.codec import CodecTrainConfig
+
+    with pytest.raises(ValueError, match="accumulate is for MaskVAT"):
+        CodecTrainConfig.from_dict({"loop": {"accumulate": 2}})

@@ -59,6 +59,9 @@ class CodecTrainConfig:
     def __post_init__(self) -> None:
         if isinstance(self.loop, dict):
             self.loop = LoopConfig.from_dict(self.loop, "codec.loop")
+        if self.loop.accumulate != 1:  # the code refresh and the discriminator count batches
+            raise ValueError("codec.loop: accumulate is for MaskVAT and the synchrony towers; "
+                             "raise the codec's batch_size instead")
         lo, hi = (float(v) for v in self.crop_seconds)
         if not 0 <= self.tone_prob <= 1:
             raise ValueError(f"codec: tone_prob {self.tone_prob} must be between 0 and 1")

@@ -60,12 +60,18 @@ class LoopConfig:
     # ends with are the average's, which smooths the last steps' noise (on a CPU continuation of
     # the bundle it kept 40 % of the spectral drift away; docs/footage_experiment.md).
     ema_decay: float = 0.0
+    # Batches a step averages (gradient accumulation): a step of ``accumulate`` batches is one of
+    # a batch that much larger, at that much more compute, e.g. a GPU recipe's batch on a CPU.
+    # The stage's step function sees data indices step * accumulate + i (each a batch of its own).
+    accumulate: int = 1
 
     def __post_init__(self) -> None:
         self.betas = tuple(float(b) for b in self.betas)  # type: ignore[assignment]
         if self.max_steps < 1 or self.lr <= 0 or self.warmup_steps < 0 or self.log_every < 1:
             raise ValueError(f"loop config: need max_steps >= 1, lr > 0, warmup_steps >= 0, "
                              f"log_every >= 1 (got {dataclasses.asdict(self)})")
+        if self.accumulate < 1:
+            raise ValueError(f"loop config: accumulate must be >= 1 (got {self.accumulate})")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"loop config: ema_decay must be in [0, 1) (got {self.ema_decay})")
         if self.schedule not in ("steps", "time"):
@@ -222,6 +228,27 @@ class Trainer:
         return vals
 
     # -- the loop ------------------------------------------------------------------------------
+    def accumulated_gradients(self, use_bf16: bool) -> dict[str, float]:
+        """Backpropagate this step's ``accumulate`` batches, each weighted 1/accumulate (their
+        mean loss's gradient); returns their metrics averaged."""
+        k = self.cfg.accumulate
+        total: dict[str, float] = {}
+        for i in range(k):
+            index = self.step * k + i if k > 1 else self.step
+            # DDP averages gradients across ranks once a step, on the last batch's backward
+            sync = i == k - 1 or not hasattr(self.wrapped, "no_sync")
+            with contextlib.nullcontext() if sync else self.wrapped.no_sync():
+                ctx = torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
+                with ctx:
+                    loss, metrics = self.step_fn(index, self.wrapped)
+                if not torch.isfinite(loss.detach()):
+                    raise FloatingPointError(f"{self.name}: loss is {float(loss)} at step {self.step} "
+                                             f"(metrics {metrics}); lower the learning rate")
+                (loss / k if k > 1 else loss).backward()
+            for key, v in metrics.items():
+                total[key] = total.get(key, 0.0) + float(v) / k
+        return total
+
     def run(self, *, resume: bool = False, stop_at: int | None = None,
             max_minutes: float | None = None, until: float | None = None) -> LoopResult:
         """Train until ``max_steps`` (or ``stop_at``, or the time budget, or the wall-clock time
@@ -260,14 +287,8 @@ class Trainer:
                 lr = lr_at(cfg, self.step, None if span is None else self.time_done)
                 for g in self.opt.param_groups:
                     g["lr"] = lr * g.get("lr_scale", 1.0)
-                ctx = torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
-                with ctx:
-                    loss, metrics = self.step_fn(self.step, self.wrapped)
-                if not torch.isfinite(loss.detach()):
-                    raise FloatingPointError(f"{self.name}: loss is {float(loss)} at step {self.step} "
-                                             f"(metrics {metrics}); lower the learning rate")
                 self.opt.zero_grad(set_to_none=True)
-                loss.backward()
+                metrics = self.accumulated_gradients(use_bf16)
                 if cfg.grad_clip > 0:
                     metrics["grad_norm"] = float(nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip))
                 self.opt.step()
