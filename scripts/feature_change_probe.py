@@ -1,0 +1,81 @@
+"""Research probe (issue #11): how much a visual tower's features change a frame on real footage
+against FoleyWorld clips with events, and how closely that change follows the picture's motion.
+A model hears a feature change as small as a talking head's in the bundle's tower as nothing
+(docs/footage_experiment.md); a tower for real footage should move about as much there as on a
+FoleyWorld event, and still follow the motion. Prints one JSON object.
+
+    python scripts/feature_change_probe.py --features bundle=resources/default_model/features \\
+        --features tower=train-runs/tower-cpu/features --video train-runs/real-media/carphone.mp4 ...
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+
+def change_stats(ext, rgb: np.ndarray, motion: np.ndarray) -> dict[str, float]:
+    """Mean norm of the per-frame feature change, and its Spearman correlation with ``motion``."""
+    from scipy.stats import spearmanr
+
+    f = ext.extract(rgb).numpy()
+    d = np.linalg.norm(np.diff(f, axis=0), axis=1)
+    d = np.concatenate([d[:1], d])  # frame 0 takes the 0 -> 1 change, as the motion signal does
+    return {"change": round(float(d.mean()), 3), "spearman": round(float(spearmanr(d, motion).statistic), 3)}
+
+
+def video_frames(path: str, limit: int) -> np.ndarray:
+    from maskvat_foley.core.media.video import probe, read_frames
+
+    info = probe(path)
+    n = min(limit, info.duration_frames or limit)
+    return np.asarray(read_frames(path, info.timecode_frame or 0, n, info.rate,
+                                  origin_frame=info.timecode_frame or 0, pad=True).rgb)
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--features", action="append", required=True, metavar="NAME=DIR",
+                   help="a trained features/ folder to measure (repeat to compare)")
+    p.add_argument("--video", action="append", default=[], help="a real video (repeat)")
+    p.add_argument("--max-frames", type=int, default=400, help="frames read from each video's start")
+    p.add_argument("--clips", type=int, default=12, help="FoleyWorld test clips with events, per look")
+    a = p.parse_args(argv)
+
+    from maskvat_foley.core.data.render import generate_clip
+    from maskvat_foley.core.data.spec import split_seeds
+    from maskvat_foley.core.eval.metrics import motion_signal
+    from maskvat_foley.core.features.base import load_extractor
+
+    exts = {}
+    for item in a.features:
+        name, sep, path = item.partition("=")
+        if not sep:
+            p.error(f"--features takes NAME=DIR, got {item!r}")
+        exts[name] = load_extractor(path)
+    rows: dict[str, dict] = {}
+    for path in a.video:
+        rgb = video_frames(path, a.max_frames)
+        m = motion_signal(rgb)
+        rows[path] = {n: change_stats(e, rgb, m) for n, e in exts.items()}
+    for look in ("classic", "footage"):
+        per: dict[str, list[dict]] = {n: [] for n in exts}
+        seeds = iter(split_seeds("test", 10 * a.clips))
+        while len(per[next(iter(exts))]) < a.clips:
+            clip = generate_clip(next(seeds), look=look)
+            if not clip.spec.events:  # a silent scene: nothing to hear, nothing to compare
+                continue
+            m = motion_signal(clip.frames)
+            for n, e in exts.items():
+                per[n].append(change_stats(e, clip.frames, m))
+        rows[f"foleyworld-test-{look}"] = {n: {k: round(float(np.median([s[k] for s in v])), 3) for k in v[0]}
+                                           for n, v in per.items()}
+    json.dump(rows, sys.stdout, indent=1)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
