@@ -86,13 +86,13 @@ motion-gain-model: setup
 # Issue #11's next step on a CPU (docs/footage_experiment.md, "The batch"): the bundle's visual tower
 # continued on the classic and footage looks with swinging arms (20 minutes), then MaskVAT on its
 # features at a GPU's batch by gradient accumulation (resources/train_configs/footage-tower-cpu.json;
-# token cache about 20 minutes, training 90). About 2.5 hours on 2 CPU cores; a stage cut short
+# the footage look's token cache about 15 minutes in 2 processes, training 90). About 2.5 hours on 2 CPU cores; a stage cut short
 # resumes with its command and --resume. The candidate is written to $(RUNS)/tower-cpu-model and
 # measured on FoleyWorld, the three development videos and the four held-out ones, ten seeds a
 # segment; copy it over resources/default_model only when its numbers beat the card's.
 footage-tower-model: setup
 	$(BIN)/maskvat-foley train avsync --config footage-tower-cpu --out $(RUNS)/tower-cpu
-	$(BIN)/maskvat-foley train maskvat --config footage-tower-cpu --codec resources/default_model --avsync $(RUNS)/tower-cpu --out $(RUNS)/maskvat-tower-cpu
+	MASKVAT_FOLEY_DATA_WORKERS=2 $(BIN)/maskvat-foley train maskvat --config footage-tower-cpu --codec resources/default_model --avsync $(RUNS)/tower-cpu --out $(RUNS)/maskvat-tower-cpu
 	$(BIN)/maskvat-foley train bundle --codec resources/default_model --avsync $(RUNS)/tower-cpu --maskvat $(RUNS)/maskvat-tower-cpu --out $(RUNS)/tower-cpu-model --name maskvat-foleyworld-default --overwrite --level-clips 0
 	$(BIN)/maskvat-foley train level --model $(RUNS)/tower-cpu-model --clips 0 --takes 40
 	$(BIN)/maskvat-foley eval --model $(RUNS)/tower-cpu-model --set test --n 40 --device cpu --out $(RUNS)/tower-cpu-test40 > $(RUNS)/tower-cpu-test40.json
