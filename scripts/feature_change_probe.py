@@ -23,16 +23,15 @@ def change_stats(ext, rgb: np.ndarray, motion: np.ndarray) -> dict[str, float]:
     f = ext.extract(rgb).numpy()
     d = np.linalg.norm(np.diff(f, axis=0), axis=1)
     d = np.concatenate([d[:1], d])  # frame 0 takes the 0 -> 1 change, as the motion signal does
-    return {"change": round(float(d.mean()), 3), "spearman": round(float(spearmanr(d, motion).statistic), 3)}
+    rho = float(spearmanr(d, motion).statistic)  # NaN for a picture that never changes
+    return {"change": round(float(d.mean()), 3), "spearman": round(rho, 3) if np.isfinite(rho) else None}
 
 
 def video_frames(path: str, limit: int) -> np.ndarray:
     from maskvat_foley.core.media.video import probe, read_frames
 
     info = probe(path)
-    n = min(limit, info.duration_frames or limit)
-    return np.asarray(read_frames(path, info.timecode_frame or 0, n, info.rate,
-                                  origin_frame=info.timecode_frame or 0, pad=True).rgb)
+    return read_frames(path, 0, min(limit, info.duration_frames or limit), info.rate, pad=True).rgb
 
 
 def main(argv: list[str]) -> int:
@@ -70,8 +69,9 @@ def main(argv: list[str]) -> int:
             m = motion_signal(clip.frames)
             for n, e in exts.items():
                 per[n].append(change_stats(e, clip.frames, m))
-        rows[f"foleyworld-test-{look}"] = {n: {k: round(float(np.median([s[k] for s in v])), 3) for k in v[0]}
-                                           for n, v in per.items()}
+        rows[f"foleyworld-test-{look}"] = {
+            n: {k: round(float(np.median([s[k] for s in v if s[k] is not None])), 3) for k in v[0]}
+            for n, v in per.items()}
     json.dump(rows, sys.stdout, indent=1)
     print()
     return 0

@@ -234,17 +234,15 @@ class Trainer:
         k = self.cfg.accumulate
         total: dict[str, float] = {}
         for i in range(k):
-            index = self.step * k + i if k > 1 else self.step
             # DDP averages gradients across ranks once a step, on the last batch's backward
             sync = i == k - 1 or not hasattr(self.wrapped, "no_sync")
             with contextlib.nullcontext() if sync else self.wrapped.no_sync():
-                ctx = torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
-                with ctx:
-                    loss, metrics = self.step_fn(index, self.wrapped)
+                with torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext():
+                    loss, metrics = self.step_fn(self.step * k + i, self.wrapped)
                 if not torch.isfinite(loss.detach()):
                     raise FloatingPointError(f"{self.name}: loss is {float(loss)} at step {self.step} "
                                              f"(metrics {metrics}); lower the learning rate")
-                (loss / k if k > 1 else loss).backward()
+                (loss / k).backward()  # exact when k is 1
             for key, v in metrics.items():
                 total[key] = total.get(key, 0.0) + float(v) / k
         return total
