@@ -8,6 +8,7 @@
 # stage whose inputs are missing is skipped, saying why), and the benchmarks always run:
 #   wheels    install .whl/*.whl (what the machine lacks: DAC and its needs, soundfile, soxr)
 #   codec     maskvat-foley train codec   --config $CONFIG --device $DEVICE --max-minutes $CODEC_MINUTES
+#             (its batches rendered by $DATA_WORKERS processes, as MaskVAT's token cache below)
 #             (skipped when CODEC_FROM names a trained codec: a model or codec folder)
 #   avsync    maskvat-foley train avsync  ...                              --max-minutes $AVSYNC_MINUTES
 #             (skipped when AVSYNC_FROM names trained visual features: a model or avsync folder)

@@ -1,19 +1,22 @@
 """The token cache's clips rendered by several processes are the clips rendered in one."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
 from maskvat_foley.core.codec.tokenizer import CODEC_PRESETS, Tokenizer
 from maskvat_foley.core.features.base import create
-from maskvat_foley.core.train.cache import WORKERS_ENV, _in_order, _video_clip, build_cache, load_cache, render_workers
+from maskvat_foley.core.train.cache import _video_clip, build_cache, load_cache
+from maskvat_foley.core.train.workers import WORKERS_ENV, in_order, render_workers
 from maskvat_foley.core.train.sources import FoleyWorldSource
 
 
 def test_clips_rendered_by_processes_are_the_same_and_in_order():
     source = FoleyWorldSource(n=3, size=(32, 32), seconds=1)
     serial = [_video_clip(source, j) for j in (2, 0, 1)]
-    parallel = list(_in_order(_video_clip, source, [2, 0, 1], workers=2))
+    parallel = list(in_order(functools.partial(_video_clip, source), [2, 0, 1], workers=2))
     assert [c.key for c in parallel] == [c.key for c in serial] == [source.get(i, video=False).key for i in (2, 0, 1)]
     for a, b in zip(serial, parallel):
         assert np.array_equal(a.audio, b.audio) and np.array_equal(a.frames, b.frames)
@@ -46,3 +49,21 @@ def test_a_cache_encoded_by_processes_is_the_cache_encoded_in_one(tmp_path):
     for a, b in zip(one, two):
         assert torch.equal(a.codes, b.codes)
         assert torch.allclose(a.cond, b.cond, atol=1e-5) and torch.allclose(a.teacher, b.teacher, atol=1e-4)
+
+
+def test_a_step_feed_is_the_steps_made_in_order_and_restarts_where_asked():
+    """Batches made ahead by processes are the batches of the steps asked for, whatever the order
+    they are asked in (a resumed run starts the stream at its own step)."""
+    from maskvat_foley.core.train.codec import CodecTrainConfig, step_batch
+    from maskvat_foley.core.train.dist import DistInfo
+    from maskvat_foley.core.train.workers import StepFeed
+
+    source = FoleyWorldSource(n=4, size=(32, 32), seconds=1)
+    cfg = CodecTrainConfig(batch_size=2, crop_seconds=(0.05, 0.1), tone_prob=0.5)
+    make = functools.partial(step_batch, source, cfg, DistInfo(), 512)
+    with StepFeed(make, workers=2) as feed:
+        got = [(s, feed(s)) for s in (5, 6, 7, 2, 3)]
+    assert feed._stream is None
+    for s, batch in got:
+        assert np.array_equal(batch, make(s)), s
+    assert not np.array_equal(got[0][1][..., :100], got[1][1][..., :100])  # steps differ

@@ -6,6 +6,7 @@ import torch
 from maskvat_foley.core.codec.tokenizer import Tokenizer
 from maskvat_foley.plugin.cli_train import run
 from maskvat_foley.core.train.losses import si_sdr
+from maskvat_foley.core.train.workers import WORKERS_ENV
 from test_train_helpers import metrics, tiny_config
 
 
@@ -32,8 +33,9 @@ def test_si_sdr_ranks_reconstructions():
     assert float(si_sdr(x + 0.1 * noise, x)[0]) > float(si_sdr(x + noise, x)[0])
 
 
-def test_codec_resume_with_codebook_refresh_is_bit_exact(tmp_path):
-    """The refresher's use counts are part of the saved state: a resumed run re-seeds the same codes."""
+def test_codec_resume_with_codebook_refresh_is_bit_exact(tmp_path, monkeypatch):
+    """The refresher's use counts are part of the saved state: a resumed run re-seeds the same codes,
+    and batches made by worker processes are the batches made in the training process."""
     from safetensors.torch import load_file
 
     cfg = tiny_config(tmp_path, codec={"refresh_every": 2, "crop_seconds": [0.1, 0.1],
@@ -43,8 +45,12 @@ def test_codec_resume_with_codebook_refresh_is_bit_exact(tmp_path):
         return run(["codec", "--config", cfg, "--out", str(tmp_path / out), "--no-progress", *extra])
 
     codec("once")
+    # The split run's batches are rendered by two worker processes (as on a GPU machine), each
+    # half's stream starting at its own first step: the weights must not notice.
+    monkeypatch.setenv(WORKERS_ENV, "2")
     codec("split", "--max-steps", "3")
-    codec("split", "--resume")
+    summary = codec("split", "--resume")
+    assert summary["data_workers"] == 2
     a = load_file(str(tmp_path / "once" / "state" / "model.safetensors"))
     b = load_file(str(tmp_path / "split" / "state" / "model.safetensors"))
     assert a.keys() == b.keys() and any(k.endswith("codebook.weight") for k in a)

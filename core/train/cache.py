@@ -8,6 +8,7 @@ With several ranks each builds its share of the shards.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -24,6 +25,7 @@ from torch import Tensor, nn
 
 from maskvat_foley.core.features.shots import clip_features, feature_rule
 from maskvat_foley.core.train import dist as D
+from maskvat_foley.core.train.workers import in_order, render_workers
 
 log = logging.getLogger(__name__)
 
@@ -138,22 +140,6 @@ def encode_clip(clip: Any, tokenizer: Any, extractor: Any, teacher: Any, motion_
     return CacheClip(clip.key, codes, cond, t)
 
 
-WORKERS_ENV = "MASKVAT_FOLEY_DATA_WORKERS"
-
-
-def render_workers(info: D.DistInfo | None = None) -> int:
-    """Processes that render and encode the cache's clips beside the training process: the
-    ``MASKVAT_FOLEY_DATA_WORKERS`` variable, else none on a machine of fewer than 8 cores (this
-    project's 2-core CPU runs as it always has) and all cores but two, shared among the ranks, on a
-    bigger one."""
-    value = os.environ.get(WORKERS_ENV, "").strip()
-    if value:
-        return max(0, int(value))
-    cores = os.cpu_count() or 1
-    world = info.world_size if info else 1
-    return 0 if cores < 8 else max(0, (cores - 2) // world)
-
-
 def _video_clip(source: Any, index: int) -> Any:
     return source.get(index, video=True)
 
@@ -180,26 +166,6 @@ def _encoded_clip(source: Any, index: int) -> CacheClip:
     return encode_clip(_video_clip(source, index), *_ENCODER)
 
 
-def _in_order(fn, source: Any, indices: Sequence[int], workers: int, initializer=None, initargs=()):
-    """``fn(source, j)`` for each j of ``indices``, in order, made by ``workers`` processes, at most
-    2 per worker ahead of the caller."""
-    import collections
-    import itertools
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=initializer, initargs=initargs) as pool:
-        todo = iter(indices)
-        pending = collections.deque(pool.submit(fn, source, j) for j in itertools.islice(todo, 2 * workers))
-        while pending:
-            item = pending.popleft().result()
-            j = next(todo, None)
-            if j is not None:
-                pending.append(pool.submit(fn, source, j))
-            yield item
-
-
 def encoded(source: Any, indices: Sequence[int], tokenizer: Any, extractor: Any, workers: int = 0,
             work: str | os.PathLike | None = None, motion_gain: float = 1.0):
     """The cache entry of each clip of ``indices``, in order. With ``workers`` > 0 each process
@@ -219,7 +185,8 @@ def encoded(source: Any, indices: Sequence[int], tokenizer: Any, extractor: Any,
     with tempfile.TemporaryDirectory(prefix=".encoder-", dir=work) as folder:
         tokenizer.save(os.path.join(folder, "codec"))
         extractor.save(os.path.join(folder, "features"))
-        yield from _in_order(_encoded_clip, source, indices, workers, _start_encoder, (folder, motion_gain))
+        yield from in_order(functools.partial(_encoded_clip, source), indices, workers, _start_encoder,
+                            (folder, motion_gain))
 
 
 def build_cache(directory: str | os.PathLike, source: Any, tokenizer: Any, extractor: Any, *,

@@ -9,6 +9,7 @@ Output in ``<out>``: ``codec/`` (Tokenizer.save), ``state/``, ``metrics.jsonl``,
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ from maskvat_foley.core.train.loop import LoopConfig, Trainer, from_dict
 from maskvat_foley.core.train.losses import multiscale_mel_l1, multiscale_stft_l1, si_sdr, spectral_convergence
 from maskvat_foley.core.train.sources import SAMPLE_RATE, make_source
 from maskvat_foley.core.train.tones import add_tones
+from maskvat_foley.core.train.workers import StepFeed, render_workers
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +92,14 @@ def new_tokenizer(spec: Any, seed: int):
     return Tokenizer(CODEC_PRESETS[spec], seed=seed)
 
 
-def audio_batch(source: Any, cfg: CodecTrainConfig, rng: np.random.Generator, hop: int) -> torch.Tensor:
+def step_batch(source: Any, cfg: CodecTrainConfig, info: D.DistInfo, hop: int, step: int) -> np.ndarray:
+    """The crops of one step on one rank: a pure function of the step (fixed_batch: step 0's), so
+    worker processes make exactly the batch the training process would."""
+    rng = D.step_rng(cfg.seed, info, 0 if cfg.fixed_batch else step)
+    return audio_batch(source, cfg, rng, hop)
+
+
+def audio_batch(source: Any, cfg: CodecTrainConfig, rng: np.random.Generator, hop: int) -> np.ndarray:
     """[B, 1, T] crops, T a whole number of code frames drawn from crop_seconds."""
     lo, hi = (max(1, round(s * SAMPLE_RATE / hop)) for s in cfg.crop_seconds)
     # A few distinct lengths only: DAC's TorchScript Snake re-optimises for every new input shape.
@@ -104,7 +113,7 @@ def audio_batch(source: Any, cfg: CodecTrainConfig, rng: np.random.Generator, ho
             out[b, 0] = audio[s:s + t]
         else:
             out[b, 0, :len(audio)] = audio
-    return torch.from_numpy(add_tones(out, cfg.tone_prob, rng))
+    return add_tones(out, cfg.tone_prob, rng)
 
 
 class _Adversary:
@@ -197,9 +206,13 @@ def train_codec(cfg: CodecTrainConfig, opts: RunOptions) -> dict[str, Any]:
         adv = _Adversary(sr, cfg.disc_lr, info) if cfg.adversarial else None
         refresher = CodebookRefresher(tok.model.quantizer) if cfg.refresh_every > 0 else None
 
+        workers = render_workers(info)
+        feed = StepFeed(functools.partial(step_batch, train_src, cfg, D.DistInfo(rank=info.rank), hop), workers)
+        if workers:
+            log.info("codec: %d processes render the batches", workers)
+
         def step_fn(step: int, model: nn.Module):
-            rng = D.step_rng(cfg.seed, info, 0 if cfg.fixed_batch else step)
-            x = audio_batch(train_src, cfg, rng, hop).to(info.device)
+            x = torch.from_numpy(feed(step)).to(info.device)
             refreshed = None
             if refresher is not None and step % cfg.refresh_every == 0:
                 with torch.no_grad():
@@ -235,12 +248,13 @@ def train_codec(cfg: CodecTrainConfig, opts: RunOptions) -> dict[str, Any]:
                           extra={k: v for k, v in (("adversary", adv), ("codebooks", refresher))
                                  if v is not None} or None, name="codec",
                           progress=opts.progress)
-        result = trainer.run(**opts.loop_stops())
+        with feed:
+            result = trainer.run(**opts.loop_stops())
         summary: dict[str, Any] = {}
         if info.is_main:
             codec_dir = tok.save(opts.out / "codec")
             summary = stage_summary("codec", opts, cfg, info, result, codec=tok.config.to_dict(),
-                                    codec_sha256=folder_sha256(codec_dir),
+                                    codec_sha256=folder_sha256(codec_dir), data_workers=workers,
                                     parameters=sum(p.numel() for p in tok.model.parameters()))
             write_summary(opts.out, summary)
         D.barrier(info)

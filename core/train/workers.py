@@ -1,0 +1,94 @@
+"""Training data made by worker processes, in order, ahead of the training process.
+
+A GPU machine's training process cannot render FoleyWorld fast enough alone: the token cache's
+clips took about 0.3 s each, and the codec stage's batches of 32 freshly rendered clips held an H200
+to 1.3 steps a second (2026-11-28). Data here is a pure function of an index (a clip, a step), so
+any number of processes make exactly what one would, and a resumed run restarts the stream at its
+step.
+"""
+from __future__ import annotations
+
+import collections
+import itertools
+import os
+from typing import Any, Callable, Iterable, Iterator
+
+import torch
+
+from maskvat_foley.core.train import dist as D
+
+WORKERS_ENV = "MASKVAT_FOLEY_DATA_WORKERS"
+
+
+def render_workers(info: D.DistInfo | None = None) -> int:
+    """Processes that make data beside the training process: the ``MASKVAT_FOLEY_DATA_WORKERS``
+    variable, else none on a machine of fewer than 8 cores (this project's 2-core CPU runs as it
+    always has) and all cores but two, shared among the ranks, on a bigger one."""
+    value = os.environ.get(WORKERS_ENV, "").strip()
+    if value:
+        return max(0, int(value))
+    cores = os.cpu_count() or 1
+    world = info.world_size if info else 1
+    return 0 if cores < 8 else max(0, (cores - 2) // world)
+
+
+def one_thread() -> None:
+    """A worker's set-up when it needs nothing else: the workers fill the cores between them."""
+    torch.set_num_threads(1)
+
+
+def in_order(fn: Callable[[Any], Any], indices: Iterable[Any], workers: int,
+             initializer: Callable[..., None] | None = one_thread, initargs: tuple = ()) -> Iterator[Any]:
+    """``fn(j)`` for each j of ``indices`` (which may be endless), in order, made by ``workers``
+    processes, at most 2 per worker ahead of the caller. ``fn`` must pickle (a module-level function,
+    or a functools.partial of one); the processes are spawned, not forked, so no state of the
+    training process (CUDA, threads) leaks into them."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=initializer, initargs=initargs) as pool:
+        todo = iter(indices)
+        pending = collections.deque(pool.submit(fn, j) for j in itertools.islice(todo, 2 * workers))
+        try:
+            while pending:
+                item = pending.popleft().result()
+                j = next(todo, None)
+                if j is not None:
+                    pending.append(pool.submit(fn, j))
+                yield item
+        finally:
+            for f in pending:  # a stream closed early: what is queued is not waited for
+                f.cancel()
+
+
+class StepFeed:
+    """``feed(step)``: ``make(step)``, made ahead by ``workers`` processes for the steps that follow.
+    Steps are expected in order; any other step (a resumed run's first) restarts the stream there.
+    ``workers`` 0: made in the calling process, as before. Close it (or use it as a context) to stop
+    the processes."""
+
+    def __init__(self, make: Callable[[int], Any], workers: int) -> None:
+        self.make, self.workers = make, int(workers)
+        self._stream: Iterator[Any] | None = None
+        self._next: int | None = None
+
+    def __call__(self, step: int) -> Any:
+        if self.workers <= 0:
+            return self.make(step)
+        if self._stream is None or self._next != step:
+            self.close()
+            self._stream = in_order(self.make, itertools.count(step), self.workers)
+        self._next = step + 1
+        return next(self._stream)
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()  # type: ignore[attr-defined]
+            self._stream = None
+
+    def __enter__(self) -> "StepFeed":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
