@@ -83,7 +83,8 @@ motion-gain-model: setup
 	PYTHON=$(BIN)/python bash scripts/fetch_real_footage.sh $(RUNS)/real-media
 	$(BIN)/maskvat-foley eval --model $(RUNS)/gain-model --set real --media $(RUNS)/real-media --seeds 10 --out $(RUNS)/gain-real10 --figure $(RUNS)/gain-real10/fig.png > $(RUNS)/gain-real10.json
 
-# Issue #11's next step on a CPU (docs/footage_experiment.md, "The batch"): the bundle's visual tower
+# A recipe of issue #11 measured worse (docs/footage_experiment.md, "The tower recipe's second stage
+# on an H200": its MaskVAT stage at a GPU's scale lost on every measure; kept to reproduce it): the bundle's visual tower
 # continued on the classic and footage looks with swinging arms (20 minutes), then MaskVAT on its
 # features at a GPU's batch by gradient accumulation (resources/train_configs/footage-tower-cpu.json;
 # the footage look's token cache about 15 minutes in 2 processes, training 90). About 2.5 hours on 2 CPU cores; a stage cut short
