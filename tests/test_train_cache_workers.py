@@ -53,7 +53,8 @@ def test_a_cache_encoded_by_processes_is_the_cache_encoded_in_one(tmp_path):
 
 def test_a_step_feed_is_the_steps_made_in_order_and_restarts_where_asked():
     """Batches made ahead by processes are the batches of the steps asked for, whatever the order
-    they are asked in (a resumed run starts the stream at its own step)."""
+    they are asked in (a resumed run starts the queue at its own step). The codec stage trains on
+    exactly these (core/train/codec.py: ``feed(step)``)."""
     from maskvat_foley.core.train.codec import CodecTrainConfig, step_batch
     from maskvat_foley.core.train.dist import DistInfo
     from maskvat_foley.core.train.workers import StepFeed
@@ -63,7 +64,7 @@ def test_a_step_feed_is_the_steps_made_in_order_and_restarts_where_asked():
     make = functools.partial(step_batch, source, cfg, DistInfo(), 512)
     with StepFeed(make, workers=2) as feed:
         got = [(s, feed(s)) for s in (5, 6, 7, 2, 3)]
-    assert feed._stream is None
+    assert feed._pool is None
     for s, batch in got:
         assert np.array_equal(batch, make(s)), s
     assert not np.array_equal(got[0][1][..., :100], got[1][1][..., :100])  # steps differ

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import collections
 import itertools
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Iterable, Iterator
 
 import torch
@@ -43,9 +45,6 @@ def in_order(fn: Callable[[Any], Any], indices: Iterable[Any], workers: int,
     processes, at most 2 per worker ahead of the caller. ``fn`` must pickle (a module-level function,
     or a functools.partial of one); the processes are spawned, not forked, so no state of the
     training process (CUDA, threads) leaks into them."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=initializer, initargs=initargs) as pool:
         todo = iter(indices)
@@ -64,28 +63,42 @@ def in_order(fn: Callable[[Any], Any], indices: Iterable[Any], workers: int,
 
 class StepFeed:
     """``feed(step)``: ``make(step)``, made ahead by ``workers`` processes for the steps that follow.
-    Steps are expected in order; any other step (a resumed run's first) restarts the stream there.
-    ``workers`` 0: made in the calling process, as before. Close it (or use it as a context) to stop
-    the processes."""
+    Steps are expected in order; any other step (a resumed run's first) restarts the queue there,
+    with the same processes. ``workers`` 0: made in the calling process, as before. Close it (or
+    use it as a context) to stop the processes."""
 
     def __init__(self, make: Callable[[int], Any], workers: int) -> None:
         self.make, self.workers = make, int(workers)
-        self._stream: Iterator[Any] | None = None
-        self._next: int | None = None
+        self._pool: Any = None
+        self._pending: collections.deque = collections.deque()
+        self._next = self._submit = 0
 
     def __call__(self, step: int) -> Any:
         if self.workers <= 0:
             return self.make(step)
-        if self._stream is None or self._next != step:
-            self.close()
-            self._stream = in_order(self.make, itertools.count(step), self.workers)
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=one_thread)
+        elif self._next != step:
+            self._drop_pending()
+        if not self._pending:
+            self._submit = step
+        while len(self._pending) < 2 * self.workers:
+            self._pending.append(self._pool.submit(self.make, self._submit))
+            self._submit += 1
         self._next = step + 1
-        return next(self._stream)
+        return self._pending.popleft().result()
+
+    def _drop_pending(self) -> None:
+        for f in self._pending:
+            f.cancel()  # one already running finishes, unread
+        self._pending.clear()
 
     def close(self) -> None:
-        if self._stream is not None:
-            self._stream.close()  # type: ignore[attr-defined]
-            self._stream = None
+        self._drop_pending()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def __enter__(self) -> "StepFeed":
         return self
