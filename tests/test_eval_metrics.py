@@ -159,6 +159,29 @@ def test_video_peaks_of_synthetic_motion():
     assert m.av_align_score([], [F(5, 24)], F(24)) == 0.0
 
 
+def test_a_still_picture_has_no_video_peaks_above_the_still_line():
+    """Sensor noise on a still picture makes maxima that stand out of its own median; they are not
+    motion, and a silent take there must not score 0 for missing them. A moving square's peaks
+    stand well above the line and stay."""
+    from maskvat_foley.core.eval.real import STILL_MOTION
+
+    rng = np.random.default_rng(0)
+    still = np.clip(128 + rng.normal(0, 4, (48, 32, 32, 3)), 0, 255).astype(np.uint8)
+    still[20:22] = np.clip(still[20:22].astype(int) + 2, 0, 255)  # a flicker of 2 grey levels
+    motion = m.motion_signal(still)
+    assert m.video_peaks(motion, F(24))  # noise maxima stand out of the noise
+    assert float(np.sqrt(np.mean(np.square(motion)))) < STILL_MOTION
+    assert m.video_peaks(motion, F(24), floor=STILL_MOTION) == []
+    assert m.av_align_score([], m.video_peaks(motion, F(24), floor=STILL_MOTION), F(24)) is None
+    assert m.av_align_score([F(1, 2)], m.video_peaks(motion, F(24), floor=STILL_MOTION), F(24)) == 0.0
+
+    moving = still.copy()
+    moving[10:, 4:12, 4:12] = 255  # a square appears at frame 10
+    moving[30:, 4:12, 4:12] = 128  # and goes at frame 30
+    peaks = m.video_peaks(m.motion_signal(moving), F(24), floor=STILL_MOTION)
+    assert [int(t * 24) for t in peaks] == [10, 30]
+
+
 def test_av_align_prefers_true_audio():
     true, late = [], []
     for s in split_seeds("test", 6):

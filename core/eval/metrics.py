@@ -61,16 +61,20 @@ def motion_signal(frames: np.ndarray, block: int = 4, shots: Sequence[int] = ())
     return m
 
 
-def video_peaks(motion: Sequence[float], rate: Fraction, min_rise: float = PEAK_MADS) -> list[Fraction]:
+def video_peaks(motion: Sequence[float], rate: Fraction, min_rise: float = PEAK_MADS,
+                floor: float = 0.0) -> list[Fraction]:
     """Times (exact s) of AV-Align's video peaks: strict local maxima of the motion signal that
     also exceed its median by ``min_rise`` median absolute deviations. The reference keeps every
     local maximum (``min_rise=0``); FoleyWorld's sensor noise and flicker put one every few frames,
-    which would let any audio score, so only maxima that stand out count."""
+    which would let any audio score, so only maxima that stand out count. ``floor``: the motion a
+    peak must reach besides (on real footage, the still line: on a still picture the maxima that
+    stand out of the sensor noise are still noise, and there is no motion for a sound to meet)."""
     x = np.asarray(motion, dtype=np.float64)
     if x.size < 3:
         return []
     inner = x[1:-1]
-    keep = (inner > x[:-2]) & (inner > x[2:]) & (inner > peak_threshold(x, min_rise))
+    keep = ((inner > x[:-2]) & (inner > x[2:]) & (inner > peak_threshold(x, min_rise))
+            & (inner >= floor))
     return [Fraction(int(i) + 1) / Fraction(rate) for i in np.flatnonzero(keep)]
 
 

@@ -6,7 +6,9 @@ a segment joins the one before), and each segment gets a ClipJob through the rea
 ``seeds`` consecutive seeds (default 2; a seed gives its take whatever else is in the batch, so
 ``--seeds 10`` measures what five runs of ``--seed 0, 2, 4, 6, 8`` do). Per take:
 
-- AV-Align of its onsets against the segment's motion peaks (metrics.motion_signal / video_peaks),
+- AV-Align of its onsets against the segment's motion peaks (metrics.motion_signal / video_peaks;
+  a peak must reach the still line, ``STILL_MOTION``, so a still picture has none: a silent take
+  there has nothing to agree on and is left out of the means, a take with onsets there scores 0),
   beside the same score against the motion curve played backwards (take unchanged): the reversed
   picture has the same amount and rhythm of motion but not its timing, so it is what chance scores.
   ``av_align_ratio`` is the two means' ratio (above 1: the take follows this picture's timing; None
@@ -416,7 +418,7 @@ def _segment(engine: Any, params: GenerationParams, video: Video, vi: int, index
         return {**rec, "error": str(exc)}
     cut_frames = cu.detect_cuts(rgb)
     motion = motion_signal(rgb, shots=cut_frames)
-    peaks, reversed_peaks = video_peaks(motion, rate), video_peaks(motion[::-1], rate)
+    peaks, reversed_peaks = (video_peaks(m, rate, floor=STILL_MOTION) for m in (motion, motion[::-1]))
     cuts = [Fraction(c) / rate for c in cut_frames]
     if track is not None:
         track.add_picture(start, rgb, motion, peaks, cut_frames)
