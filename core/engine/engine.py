@@ -28,6 +28,7 @@ from maskvat_foley.core.engine.api import Cancelled, ProgressCallback
 from maskvat_foley.core.engine.clip_media import ClipFailed, MediaFiles
 from maskvat_foley.core.engine.device import autocast, dtype_name, is_out_of_memory, memory_info, pick_device
 from maskvat_foley.core.engine.outdir import ensure_dir
+from maskvat_foley.core.engine.redraw import is_silent, redraw_silent
 from maskvat_foley.core.engine.regular import open_regular
 from maskvat_foley.core.engine.takes import load_codes, write_take
 from maskvat_foley.core.jobs import (MAX_SEED, ClipJob, ClipResult, GenerationParams, Progress, ReferenceSpec,
@@ -149,11 +150,25 @@ class Engine:
         seeds = _seeds(params)
         step("sampling", 0.0, f"{len(seeds)} take(s), seeds {seeds[0]}..{seeds[-1]}")
         codes, waves, scores = self._sample(cond, seeds, params, cancel, step, ref=ref)
+        codes, scores = list(codes), None if scores is None else list(scores)  # per take, replaceable
+
+        def draw_again(again: list[int]):
+            step("sampling", 0.0, f"{len(again)} silent take(s) on a moving picture: drawn again")
+            return self._sample(cond, again, params, cancel, step, ref=ref)
+
+        def silent(wave: np.ndarray) -> bool:  # as it will be written: after the model's level
+            from maskvat_foley.core.model.level_calibration import calibrate
+
+            return is_silent(calibrate(wave, self.ckpt.level)[0])
+
+        redrawn = redraw_silent(draw_again, seeds, codes, waves, scores, lambda: self.picture_moves(job), silent)
         takes = []
         for t, seed in enumerate(seeds):
             step("write", 0.9 + 0.1 * t / len(seeds))
             score = None if scores is None else float(scores[t])
             meta = self._provenance(job, params, score)
+            if redrawn[t] is not None:
+                meta["redrawn_seed"] = redrawn[t]
             wave = self._calibrate(waves[t], meta, job, seed)
             takes.append(write_take(job, wave, self.ckpt.tokenizer.sample_rate, seed, params,
                                     out_dir, meta, codes=codes[t].cpu().numpy(), confine=confine,
@@ -203,6 +218,29 @@ class Engine:
         except Exception as exc:  # noqa: BLE001 - a cache that cannot be written costs speed, not the take
             log.warning("feature cache not written (%s); the clip goes on without it", exc)
         return cond.to(self.device)
+
+    def picture_moves(self, job: ClipJob) -> bool:
+        """Whether the clip's picture moves, as the motion gain's gate reads it (core.features.
+        motion_gain: mean motion at the extractor's size, cuts not counted); kept in the feature
+        cache beside the features."""
+        from maskvat_foley.core.engine.feature_cache import FeatureKey
+        from maskvat_foley.core.features.motion_gain import GATE, picture_motion
+        from maskvat_foley.core.media.cuts import detect_cuts
+        from maskvat_foley.core.media.video import decode_rule
+
+        extractor = self.ckpt.extractor
+        key = FeatureKey.for_job(job, f"{extractor.name}/motion", {**extractor.config(), **decode_rule(job.media_path)},
+                                 self.ckpt.sha256, media_hash=self.frames.media_hash(job))
+        cached = self.cache.get(key)
+        if cached is not None and cached.numel() == 1:
+            return float(cached.reshape(-1)[0]) >= GATE
+        frames = self.frames.read(job, self.frames.locate(job), extractor.input_size)
+        motion = picture_motion(extractor, frames.rgb, shots=detect_cuts(frames.rgb))
+        try:
+            self.cache.put(key, torch.tensor([motion], dtype=torch.float32))
+        except Exception as exc:  # noqa: BLE001 - a cache that cannot be written costs speed only
+            log.warning("picture motion not cached (%s)", exc)
+        return motion >= GATE
 
     def _sample(self, cond: torch.Tensor, seeds: list[int], params: GenerationParams, cancel,
                 step=None, fixed: torch.Tensor | None = None, ref: "Reference | None" = None):
