@@ -12,11 +12,16 @@ from maskvat_foley.core.engine.redraw import REDRAWS, SILENT_PEAK_DBFS, is_silen
 from maskvat_foley.core.jobs import MAX_SEED, ClipJob, GenerationParams
 
 
-@pytest.fixture()
-def engine(tiny_model, tmp_path):
+@pytest.fixture(scope="module")
+def engine(tiny_model, tmp_path_factory):
     from maskvat_foley.core.engine.engine import Engine
 
-    return Engine(tiny_model, device="cpu", cache_dir=str(tmp_path / "cache"))
+    return Engine(tiny_model, device="cpu", cache_dir=str(tmp_path_factory.mktemp("redraw") / "cache"))
+
+
+@pytest.fixture(scope="module")
+def moving(tmp_path_factory) -> str:
+    return engine_media(tmp_path_factory.mktemp("media"))["a"]  # the picture brightens 9 grey levels a frame
 
 
 def job(path, clip_id) -> ClipJob:
@@ -53,8 +58,7 @@ def test_silence_and_derived_seeds():
     assert redraw_seed(7, 1) == redraw_seed(7, 1) and redraw_seed(7, 1) not in range(0, 60)
 
 
-def test_a_silent_take_on_a_moving_picture_is_drawn_again(engine, tmp_path, monkeypatch):
-    moving = engine_media(tmp_path)["a"]  # the picture brightens 9 grey levels a frame
+def test_a_silent_take_on_a_moving_picture_is_drawn_again(engine, moving, tmp_path, monkeypatch):
     assert engine.picture_moves(job(moving, "m"))
     drawn = silence_first_draws(engine, monkeypatch, {5})
     params = GenerationParams(takes=2, seed=5, steps=2)
@@ -69,8 +73,7 @@ def test_a_silent_take_on_a_moving_picture_is_drawn_again(engine, tmp_path, monk
     assert np.array_equal(audio(alone), audio(takes[5]))
 
 
-def test_a_take_silent_in_every_draw_keeps_its_first(engine, tmp_path, monkeypatch):
-    moving = engine_media(tmp_path)["a"]
+def test_a_take_silent_in_every_draw_keeps_its_first(engine, moving, tmp_path, monkeypatch):
     seeds = {3} | {redraw_seed(3, a) for a in range(1, REDRAWS + 1)}
     drawn = silence_first_draws(engine, monkeypatch, seeds)
     take = engine.generate([job(moving, "m")], GenerationParams(takes=1, seed=3, steps=2),
