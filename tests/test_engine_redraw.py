@@ -86,8 +86,10 @@ def test_a_silent_take_on_a_still_picture_is_kept(engine, tmp_path, monkeypatch)
     from maskvat_foley.core.media.video_writer import write_video
 
     still = write_video(tmp_path / "still.mp4", [np.full((48, 64, 3), 120, np.uint8)] * 24, RATE)
-    assert not engine.picture_moves(job(still, "s"))
     drawn = silence_first_draws(engine, monkeypatch, {5})
     take = engine.generate([job(still, "s")], GenerationParams(takes=1, seed=5, steps=2),
                            out_dir=str(tmp_path / "o"))[0].takes[0]
     assert drawn == [[5]] and "redrawn_seed" not in take.metadata and is_silent(audio(take))
+    # The motion was measured with the features, on the frames decoded for them, and kept beside them.
+    monkeypatch.setattr(engine.frames, "read", lambda *a: pytest.fail("the picture was decoded again"))
+    assert not engine.picture_moves(job(still, "s"))

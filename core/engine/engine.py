@@ -187,20 +187,28 @@ class Engine:
                 log.info("take %s of clip %s: %s", seed, job.clip_id, done.note)
         return wave
 
-    def features(self, job: ClipJob, step=None) -> torch.Tensor:
-        """Visual features of the clip at the codec frame rate [F, D], from the cache when there."""
+    def _feature_keys(self, job: ClipJob, media_hash: str):
+        """The feature cache's keys of the clip's features and of its picture's motion."""
         from maskvat_foley.core.engine.feature_cache import FeatureKey
-        from maskvat_foley.core.features.shots import clip_features, feature_rule
-        from maskvat_foley.core.features.length import adapt_length
+        from maskvat_foley.core.features.shots import feature_rule
         from maskvat_foley.core.media.video import decode_rule
+
+        extractor, decode = self.ckpt.extractor, decode_rule(job.media_path)
+        rule = {**extractor.config(), **feature_rule(self.ckpt.config.motion_gain), **decode}
+        return (FeatureKey.for_job(job, extractor.name, rule, self.ckpt.sha256, media_hash=media_hash),
+                FeatureKey.for_job(job, f"{extractor.name}/motion", {**extractor.config(), **decode},
+                                   self.ckpt.sha256, media_hash=media_hash))
+
+    def features(self, job: ClipJob, step=None) -> torch.Tensor:
+        """Visual features of the clip at the codec frame rate [F, D], from the cache when there.
+        The picture's motion, measured on the same frames, is cached beside them (``picture_moves``)."""
+        from maskvat_foley.core.features.shots import clip_features_and_motion
+        from maskvat_foley.core.features.length import adapt_length
 
         media_hash = self.frames.media_hash(job)  # bounds and media checked before it is hashed
         extractor, tok = self.ckpt.extractor, self.ckpt.tokenizer
         n_out = codec_frames(job, tok.frame_rate)
-        gain = self.ckpt.config.motion_gain
-        key = FeatureKey.for_job(job, extractor.name,
-                                 {**extractor.config(), **feature_rule(gain), **decode_rule(job.media_path)},
-                                 self.ckpt.sha256, media_hash=media_hash)
+        key, motion_key = self._feature_keys(job, media_hash)
         cached = self.cache.get(key)
         if cached is not None and cached.shape[0] == n_out:
             return cached.to(self.device)
@@ -210,36 +218,35 @@ class Engine:
         frames = self.frames.read(job, where, extractor.input_size)
         if step:
             step("features", 0.0)
-        feats = clip_features(extractor, frames.rgb, frames.times, gain)
+        feats, motion = clip_features_and_motion(extractor, frames.rgb, frames.times,
+                                                 self.ckpt.config.motion_gain, motion=True)
         self.feature_calls += 1
         cond = adapt_length(feats.float().cpu(), frames.times, n_out, tok.frame_rate)
+        self._cache_put(key, cond)
+        self._cache_put(motion_key, torch.tensor([motion], dtype=torch.float32))
+        return cond.to(self.device)
+
+    def _cache_put(self, key, tensor: torch.Tensor) -> None:
         try:
-            self.cache.put(key, cond)
+            self.cache.put(key, tensor)
         except Exception as exc:  # noqa: BLE001 - a cache that cannot be written costs speed, not the take
             log.warning("feature cache not written (%s); the clip goes on without it", exc)
-        return cond.to(self.device)
 
     def picture_moves(self, job: ClipJob) -> bool:
         """Whether the clip's picture moves, as the motion gain's gate reads it (core.features.
-        motion_gain: mean motion at the extractor's size, cuts not counted); kept in the feature
-        cache beside the features."""
-        from maskvat_foley.core.engine.feature_cache import FeatureKey
+        motion_gain: mean motion at the extractor's size, cuts not counted). Read from the feature
+        cache, where ``features`` put it; measured again only when it is not there."""
         from maskvat_foley.core.features.motion_gain import GATE, picture_motion
         from maskvat_foley.core.media.cuts import detect_cuts
-        from maskvat_foley.core.media.video import decode_rule
 
-        extractor = self.ckpt.extractor
-        key = FeatureKey.for_job(job, f"{extractor.name}/motion", {**extractor.config(), **decode_rule(job.media_path)},
-                                 self.ckpt.sha256, media_hash=self.frames.media_hash(job))
-        cached = self.cache.get(key)
+        motion_key = self._feature_keys(job, self.frames.media_hash(job))[1]
+        cached = self.cache.get(motion_key)
         if cached is not None and cached.numel() == 1:
             return float(cached.reshape(-1)[0]) >= GATE
-        frames = self.frames.read(job, self.frames.locate(job), extractor.input_size)
-        motion = picture_motion(extractor, frames.rgb, shots=detect_cuts(frames.rgb))
-        try:
-            self.cache.put(key, torch.tensor([motion], dtype=torch.float32))
-        except Exception as exc:  # noqa: BLE001 - a cache that cannot be written costs speed only
-            log.warning("picture motion not cached (%s)", exc)
+        # features cached before the motion was kept beside them (or a cache that cannot be written)
+        frames = self.frames.read(job, self.frames.locate(job), self.ckpt.extractor.input_size)
+        motion = picture_motion(self.ckpt.extractor, frames.rgb, shots=detect_cuts(frames.rgb))
+        self._cache_put(motion_key, torch.tensor([motion], dtype=torch.float32))
         return motion >= GATE
 
     def _sample(self, cond: torch.Tensor, seeds: list[int], params: GenerationParams, cancel,

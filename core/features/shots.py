@@ -58,12 +58,19 @@ def clip_features(extractor: FeatureExtractor, rgb: np.ndarray, times: Sequence[
     crossfaded at the cuts, and stretched by the model's ``motion_gain`` (core.features.motion_gain;
     1: off). The engine's and the training cache's one path, so a model trains on what it is given
     at inference."""
+    return clip_features_and_motion(extractor, rgb, times, motion_gain)[0]
+
+
+def clip_features_and_motion(extractor: FeatureExtractor, rgb: np.ndarray, times: Sequence[Fraction],
+                             motion_gain: float = 1.0, motion: bool = False) -> tuple[torch.Tensor, float | None]:
+    """``clip_features`` and the picture's motion (``motion_gain.picture_motion``, cuts not counted),
+    measured once for both: None when neither the gain nor ``motion`` asks for it."""
     cuts = detect_cuts(rgb)
     feats = crossfade_cuts(extractor.extract(rgb, shots=cuts), cuts, times)
-    if motion_gain <= 1.0:
-        return feats
-    motion = picture_motion(extractor, np.asarray(rgb), shots=cuts)
-    return stretch(feats, motion, motion_gain)
+    if motion_gain <= 1.0 and not motion:
+        return feats, None
+    moved = picture_motion(extractor, np.asarray(rgb), shots=cuts)
+    return (stretch(feats, moved, motion_gain) if motion_gain > 1.0 else feats), moved
 
 
 def feature_rule(motion_gain: float = 1.0) -> dict:

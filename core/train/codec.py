@@ -207,7 +207,7 @@ def train_codec(cfg: CodecTrainConfig, opts: RunOptions) -> dict[str, Any]:
         refresher = CodebookRefresher(tok.model.quantizer) if cfg.refresh_every > 0 else None
 
         workers = render_workers(info)
-        feed = StepFeed(functools.partial(step_batch, train_src, cfg, D.DistInfo(rank=info.rank), hop), workers)
+        feed = StepFeed(functools.partial(step_batch, train_src, cfg, info, hop), workers)
         if workers:
             log.info("codec: %d processes render the batches", workers)
 

@@ -9,11 +9,11 @@ step.
 from __future__ import annotations
 
 import collections
-import itertools
+import functools
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 
@@ -39,36 +39,32 @@ def one_thread() -> None:
     torch.set_num_threads(1)
 
 
-def in_order(fn: Callable[[Any], Any], indices: Iterable[Any], workers: int,
-             initializer: Callable[..., None] | None = one_thread, initargs: tuple = ()) -> Iterator[Any]:
-    """``fn(j)`` for each j of ``indices`` (which may be endless), in order, made by ``workers``
-    processes, at most 2 per worker ahead of the caller. ``fn`` must pickle (a module-level function,
-    or a functools.partial of one); the processes are spawned, not forked, so no state of the
-    training process (CUDA, threads) leaks into them."""
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=initializer, initargs=initargs) as pool:
-        todo = iter(indices)
-        pending = collections.deque(pool.submit(fn, j) for j in itertools.islice(todo, 2 * workers))
-        try:
-            while pending:
-                item = pending.popleft().result()
-                j = next(todo, None)
-                if j is not None:
-                    pending.append(pool.submit(fn, j))
-                yield item
-        finally:
-            for f in pending:  # a stream closed early: what is queued is not waited for
-                f.cancel()
+def _nth(fn: Callable[[Any], Any], items: Sequence[Any], k: int) -> Any:
+    return fn(items[k])
+
+
+def in_order(fn: Callable[[Any], Any], indices: Sequence[Any], workers: int,
+             initializer: Callable[..., None] = one_thread, initargs: tuple = ()) -> Iterator[Any]:
+    """``fn(j)`` for each j of ``indices``, in order, made by ``workers`` processes (a StepFeed over
+    their positions). ``fn`` must pickle (a module-level function, or a functools.partial of one)."""
+    items = list(indices)
+    with StepFeed(functools.partial(_nth, fn, items), workers, initializer, initargs, end=len(items)) as feed:
+        for k in range(len(items)):
+            yield feed(k)
 
 
 class StepFeed:
-    """``feed(step)``: ``make(step)``, made ahead by ``workers`` processes for the steps that follow.
-    Steps are expected in order; any other step (a resumed run's first) restarts the queue there,
-    with the same processes. ``workers`` 0: made in the calling process, as before. Close it (or
-    use it as a context) to stop the processes."""
+    """``feed(step)``: ``make(step)``, made ahead by ``workers`` processes for the steps that follow
+    (at most 2 per worker ahead; none from ``end`` on). Steps are expected in order; any other step
+    (a resumed run's first) restarts the queue there, with the same processes. The processes are
+    spawned, not forked, so no state of the training process (CUDA, threads) leaks into them; each
+    runs ``initializer(*initargs)`` first. ``workers`` 0: made in the calling process, as before.
+    Close it (or use it as a context) to stop the processes."""
 
-    def __init__(self, make: Callable[[int], Any], workers: int) -> None:
-        self.make, self.workers = make, int(workers)
+    def __init__(self, make: Callable[[int], Any], workers: int, initializer: Callable[..., None] = one_thread,
+                 initargs: tuple = (), end: int | None = None) -> None:
+        self.make, self.workers, self.end = make, int(workers), end
+        self._start = (initializer, initargs)
         self._pool: Any = None
         self._pending: collections.deque = collections.deque()
         self._next = self._submit = 0
@@ -78,12 +74,12 @@ class StepFeed:
             return self.make(step)
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=one_thread)
+                                             initializer=self._start[0], initargs=self._start[1])
         elif self._next != step:
             self._drop_pending()
         if not self._pending:
             self._submit = step
-        while len(self._pending) < 2 * self.workers:
+        while len(self._pending) < 2 * self.workers and (self.end is None or self._submit < self.end):
             self._pending.append(self._pool.submit(self.make, self._submit))
             self._submit += 1
         self._next = step + 1
