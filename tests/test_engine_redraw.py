@@ -90,6 +90,6 @@ def test_a_silent_take_on_a_still_picture_is_kept(engine, tmp_path, monkeypatch)
     take = engine.generate([job(still, "s")], GenerationParams(takes=1, seed=5, steps=2),
                            out_dir=str(tmp_path / "o"))[0].takes[0]
     assert drawn == [[5]] and "redrawn_seed" not in take.metadata and is_silent(audio(take))
-    # The motion was measured with the features, on the frames decoded for them, and kept beside them.
+    # The motion was measured with the features, on the frames decoded for them, and kept.
     monkeypatch.setattr(engine.frames, "read", lambda *a: pytest.fail("the picture was decoded again"))
     assert not engine.picture_moves(job(still, "s"))

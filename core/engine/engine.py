@@ -36,6 +36,8 @@ from maskvat_foley.core.jobs import (MAX_SEED, ClipJob, ClipResult, GenerationPa
 
 log = logging.getLogger(__name__)
 
+MOTIONS_KEPT = 4096  # pictures whose motion an engine remembers (a float each)
+
 
 def default_model_dir() -> str:
     """The bundled default model (resources/default_model)."""
@@ -70,6 +72,7 @@ class Engine:
         self.frames = frames if frames is not None else MediaFiles()
         self._lock = threading.Lock()  # one generation at a time on the model
         self.feature_calls = 0  # feature extractions actually run (cache misses)
+        self._motion: dict[str, float] = {}  # picture motion by feature key (picture_moves)
 
     # -- info ---------------------------------------------------------------------------------
     def info(self) -> dict:
@@ -187,28 +190,25 @@ class Engine:
                 log.info("take %s of clip %s: %s", seed, job.clip_id, done.note)
         return wave
 
-    def _feature_keys(self, job: ClipJob, media_hash: str):
-        """The feature cache's keys of the clip's features and of its picture's motion."""
+    def _feature_key(self, job: ClipJob, media_hash: str):
         from maskvat_foley.core.engine.feature_cache import FeatureKey
         from maskvat_foley.core.features.shots import feature_rule
         from maskvat_foley.core.media.video import decode_rule
 
-        extractor, decode = self.ckpt.extractor, decode_rule(job.media_path)
-        rule = {**extractor.config(), **feature_rule(self.ckpt.config.motion_gain), **decode}
-        return (FeatureKey.for_job(job, extractor.name, rule, self.ckpt.sha256, media_hash=media_hash),
-                FeatureKey.for_job(job, f"{extractor.name}/motion", {**extractor.config(), **decode},
-                                   self.ckpt.sha256, media_hash=media_hash))
+        extractor = self.ckpt.extractor
+        rule = {**extractor.config(), **feature_rule(self.ckpt.config.motion_gain), **decode_rule(job.media_path)}
+        return FeatureKey.for_job(job, extractor.name, rule, self.ckpt.sha256, media_hash=media_hash)
 
     def features(self, job: ClipJob, step=None) -> torch.Tensor:
         """Visual features of the clip at the codec frame rate [F, D], from the cache when there.
-        The picture's motion, measured on the same frames, is cached beside them (``picture_moves``)."""
+        The picture's motion, measured on the same frames, is kept for ``picture_moves``."""
         from maskvat_foley.core.features.shots import clip_features_and_motion
         from maskvat_foley.core.features.length import adapt_length
 
         media_hash = self.frames.media_hash(job)  # bounds and media checked before it is hashed
         extractor, tok = self.ckpt.extractor, self.ckpt.tokenizer
         n_out = codec_frames(job, tok.frame_rate)
-        key, motion_key = self._feature_keys(job, media_hash)
+        key = self._feature_key(job, media_hash)
         cached = self.cache.get(key)
         if cached is not None and cached.shape[0] == n_out:
             return cached.to(self.device)
@@ -221,33 +221,32 @@ class Engine:
         feats, motion = clip_features_and_motion(extractor, frames.rgb, frames.times,
                                                  self.ckpt.config.motion_gain, motion=True)
         self.feature_calls += 1
+        self._keep_motion(key.digest(), motion)
         cond = adapt_length(feats.float().cpu(), frames.times, n_out, tok.frame_rate)
-        self._cache_put(key, cond)
-        self._cache_put(motion_key, torch.tensor([motion], dtype=torch.float32))
-        return cond.to(self.device)
-
-    def _cache_put(self, key, tensor: torch.Tensor) -> None:
         try:
-            self.cache.put(key, tensor)
+            self.cache.put(key, cond)
         except Exception as exc:  # noqa: BLE001 - a cache that cannot be written costs speed, not the take
             log.warning("feature cache not written (%s); the clip goes on without it", exc)
+        return cond.to(self.device)
+
+    def _keep_motion(self, digest: str, motion: float) -> None:
+        self._motion[digest] = motion
+        while len(self._motion) > MOTIONS_KEPT:  # a long-running server forgets the oldest first
+            self._motion.pop(next(iter(self._motion)))
 
     def picture_moves(self, job: ClipJob) -> bool:
         """Whether the clip's picture moves, as the motion gain's gate reads it (core.features.
-        motion_gain: mean motion at the extractor's size, cuts not counted). Read from the feature
-        cache, where ``features`` put it; measured again only when it is not there."""
+        motion_gain: mean motion at the extractor's size, cuts not counted). Measured by
+        ``features`` on the frames it decoded; measured again only for features that came from the
+        disk cache of an earlier run."""
         from maskvat_foley.core.features.motion_gain import GATE, picture_motion
         from maskvat_foley.core.media.cuts import detect_cuts
 
-        motion_key = self._feature_keys(job, self.frames.media_hash(job))[1]
-        cached = self.cache.get(motion_key)
-        if cached is not None and cached.numel() == 1:
-            return float(cached.reshape(-1)[0]) >= GATE
-        # features cached before the motion was kept beside them (or a cache that cannot be written)
-        frames = self.frames.read(job, self.frames.locate(job), self.ckpt.extractor.input_size)
-        motion = picture_motion(self.ckpt.extractor, frames.rgb, shots=detect_cuts(frames.rgb))
-        self._cache_put(motion_key, torch.tensor([motion], dtype=torch.float32))
-        return motion >= GATE
+        digest = self._feature_key(job, self.frames.media_hash(job)).digest()
+        if digest not in self._motion:
+            frames = self.frames.read(job, self.frames.locate(job), self.ckpt.extractor.input_size)
+            self._keep_motion(digest, picture_motion(self.ckpt.extractor, frames.rgb, shots=detect_cuts(frames.rgb)))
+        return self._motion[digest] >= GATE
 
     def _sample(self, cond: torch.Tensor, seeds: list[int], params: GenerationParams, cancel,
                 step=None, fixed: torch.Tensor | None = None, ref: "Reference | None" = None):
