@@ -90,6 +90,17 @@ def test_a_silent_take_on_a_still_picture_is_kept(engine, tmp_path, monkeypatch)
     take = engine.generate([job(still, "s")], GenerationParams(takes=1, seed=5, steps=2),
                            out_dir=str(tmp_path / "o"))[0].takes[0]
     assert drawn == [[5]] and "redrawn_seed" not in take.metadata and is_silent(audio(take))
-    # The motion was measured with the features, on the frames decoded for them, and kept.
+    # Once measured, the motion is kept: the picture is not decoded again for it.
     monkeypatch.setattr(engine.frames, "read", lambda *a: pytest.fail("the picture was decoded again"))
     assert not engine.picture_moves(job(still, "s"))
+
+
+def test_a_model_with_a_motion_gain_keeps_the_motion_it_measured_with_the_features(tiny_model, tmp_path, monkeypatch):
+    from maskvat_foley.core.engine.engine import Engine
+
+    engine = Engine(tiny_model, device="cpu", cache_dir=str(tmp_path / "cache"))
+    monkeypatch.setattr(engine.ckpt.config, "motion_gain", 2.0)
+    moving = engine_media(tmp_path)["a"]
+    engine.features(job(moving, "m"))
+    monkeypatch.setattr(engine.frames, "read", lambda *a: pytest.fail("the picture was decoded again"))
+    assert engine.picture_moves(job(moving, "m"))

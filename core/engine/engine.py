@@ -218,10 +218,12 @@ class Engine:
         frames = self.frames.read(job, where, extractor.input_size)
         if step:
             step("features", 0.0)
-        feats, motion = clip_features_and_motion(extractor, frames.rgb, frames.times,
-                                                 self.ckpt.config.motion_gain, motion=True)
+        # The motion gain measures the picture's motion anyway; without it, it is measured only when
+        # a take comes out silent (picture_moves), not on every clip.
+        feats, motion = clip_features_and_motion(extractor, frames.rgb, frames.times, self.ckpt.config.motion_gain)
         self.feature_calls += 1
-        self._keep_motion(key.digest(), motion)
+        if motion is not None:
+            self._keep_motion(key.digest(), motion)
         cond = adapt_length(feats.float().cpu(), frames.times, n_out, tok.frame_rate)
         try:
             self.cache.put(key, cond)
@@ -236,9 +238,8 @@ class Engine:
 
     def picture_moves(self, job: ClipJob) -> bool:
         """Whether the clip's picture moves, as the motion gain's gate reads it (core.features.
-        motion_gain: mean motion at the extractor's size, cuts not counted). Measured by
-        ``features`` on the frames it decoded; measured again only for features that came from the
-        disk cache of an earlier run."""
+        motion_gain: mean motion at the extractor's size, cuts not counted). Kept from ``features``
+        when the model's motion gain measured it on the frames decoded there; else measured here."""
         from maskvat_foley.core.features.motion_gain import GATE, picture_motion
         from maskvat_foley.core.media.cuts import detect_cuts
 
