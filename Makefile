@@ -25,7 +25,7 @@ demo: setup
 # once), each with one torch thread: the tests' models are tiny, so threads only contend.
 TEST_WORKERS ?= 2
 test: setup
-	QT_QPA_PLATFORM=offscreen OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	QT_QPA_PLATFORM=offscreen OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache

@@ -448,25 +448,3 @@ def test_the_engine_refuses_a_reference_on_a_model_without_support(tiny_model, r
     free = engine.generate([job], dataclasses.replace(params, reference=None), out_dir=str(tmp_path / "out"))[0]
     with pytest.raises(ValueError, match="not trained with reference sounds"):
         engine.regenerate_region(job, free.takes[0], 2, 6, params, out_dir=str(tmp_path / "out"))
-
-
-def test_two_ranks_train_with_references(tmp_path):
-    """DistributedDataParallel with the reference weights: every one is used each step (dropped rows
-    included), the reference cache is built in shards by both ranks, and the replicas agree."""
-    import torch.multiprocessing as mp
-
-    from test_train_ddp import _free_port, _worker
-    from test_train_helpers import tiny_config
-
-    cfg = tiny_config(tmp_path, maskvat={"overrides": {"ref_frames": REF_FRAMES}, "shard_size": 1,
-                                         "data": {"type": "foleyworld", "n": 4, "seconds": 2, "kinds": ["impact"]},
-                                         "loop": {"max_steps": 3}})
-    out = tmp_path / "ddp"
-    mp.spawn(_worker, args=(2, _free_port(), "maskvat", cfg, str(out), str(tmp_path)), nprocs=2, join=True)
-    r0 = json.loads((tmp_path / "rank0.json").read_text())
-    r1 = json.loads((tmp_path / "rank1.json").read_text())
-    assert r0["weights"] == r1["weights"] and "blocks.0.ref_gate" in r0["weights"]
-    assert "ref_given" in r0["last"]
-    from maskvat_foley.core.train.cache import load_ref_cache
-
-    assert len(load_ref_cache(out / "cache_ref")) == 4

@@ -40,7 +40,7 @@ def test_unused_codes_are_reseeded_from_latents_and_used_ones_kept():
 
 
 def test_refresh_keeps_a_training_codec_from_collapsing():
-    """The failure this guards against, measured: tiny codec, one batch, lr 1e-3, 30 steps."""
+    """The failure this guards against, measured: tiny codec, one batch, lr 1e-3, 15 steps."""
     x = _audio(range(8))
 
     def train(refresh_every: int) -> float:
@@ -49,7 +49,7 @@ def test_refresh_keeps_a_training_codec_from_collapsing():
         m = tok.model.train()
         refresher = CodebookRefresher(m.quantizer)
         opt = torch.optim.AdamW(m.parameters(), lr=1e-3, betas=(0.8, 0.99))
-        for step in range(30):
+        for step in range(15):
             if refresh_every and step % refresh_every == 0:
                 refresher.refresh(m.encoder(x), torch.Generator().manual_seed(step))
             out = m(x, 44100)
@@ -65,6 +65,6 @@ def test_refresh_keeps_a_training_codec_from_collapsing():
         return float(code_perplexity(codes.transpose(0, 1).reshape(codes.shape[1], -1), tok.codebook_size).mean())
 
     torch.set_num_threads(1)
-    kept, collapsed = train(5), train(0)
-    # Measured 2.06 against 1.00 (every frame one code, in every codebook).
+    kept, collapsed = train(3), train(0)
+    # Measured 2.15 against 1.00 (every frame one code, in every codebook).
     assert collapsed < 1.3 and kept > 1.5 * collapsed, (kept, collapsed)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy import signal
 
 LN1000 = float(np.log(1000.0))  # t60: amplitude falls by 60 dB = factor 1000
 
@@ -38,6 +37,8 @@ def sos_band(sr: int, lo: float | None, hi: float | None, order: int = 2) -> np.
 
 @lru_cache(maxsize=512)
 def _sos(sr: int, lo: float | None, hi: float | None, order: int) -> np.ndarray:
+    from scipy import signal  # here, not at the top: importing scipy.signal costs every CLI start 1.5 s
+
     nyq = sr / 2
     if lo and hi:
         return signal.butter(order, [lo / nyq, min(hi / nyq, 0.99)], "bandpass", output="sos")
@@ -46,13 +47,19 @@ def _sos(sr: int, lo: float | None, hi: float | None, order: int) -> np.ndarray:
     return signal.butter(order, min(hi / nyq, 0.99), "lowpass", output="sos")
 
 
+def _sosfilt(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
+    from scipy import signal
+
+    return signal.sosfilt(sos, x)
+
+
 def colored_noise(rng: np.random.Generator, n: int, sr: int, lo: float | None = None,
                   hi: float | None = None) -> np.ndarray:
     """White noise band-limited to [lo, hi] Hz, scaled to unit RMS."""
     pad = 256  # let the filter settle before the part we keep
     x = rng.standard_normal(n + pad)
     if lo or hi:
-        x = signal.sosfilt(sos_band(sr, lo, hi), x)
+        x = _sosfilt(sos_band(sr, lo, hi), x)
     x = x[pad:]
     return (x / (np.sqrt(np.mean(x * x)) + 1e-12)).astype(np.float32)
 
@@ -94,5 +101,5 @@ def fade_edges(x: np.ndarray, sr: int, fade_in: float, fade_out: float) -> np.nd
 def room_noise(rng: np.random.Generator, n: int, sr: int, rms: float) -> np.ndarray:
     """Low background noise (brownish, like a quiet room or mic self-noise) at ``rms``."""
     x = rng.standard_normal(n).astype(np.float32)
-    x = signal.sosfilt(sos_band(sr, 30.0, 6000.0, order=1), x).astype(np.float32)
+    x = _sosfilt(sos_band(sr, 30.0, 6000.0, order=1), x).astype(np.float32)
     return x * (rms / (np.sqrt(np.mean(x * x)) + 1e-12))
