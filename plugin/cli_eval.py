@@ -25,6 +25,10 @@ def add_parser(sub) -> None:
     add_params(ev, "steps", "guidance", "temperature", "beam")
     ev.add_argument("--seed", type=int, default=evaluation.SEED, help="generation seed")
     ev.add_argument("--seconds", type=float, help="clip length (default: random 2-12 s)")
+    ev.add_argument("--look", choices=evaluation.LOOKS, default="classic",
+                    help="how FoleyWorld films the clips: classic flat shapes at 96x96 (the model card's test), or "
+                         "footage: the same events filmed like camera footage, at camera sizes with textures, a "
+                         "moving camera, silent distractors and cuts (default: classic)")
     ev.add_argument("--card", help="also write the results section into this model card (e.g. the model's "
                                    "MODEL_CARD.md)")
     ev.add_argument("--figure", metavar="PATH",
@@ -84,13 +88,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return cmd_eval_real(args)
     from maskvat_foley.core.engine.engine import default_model_dir
     from maskvat_foley.core.eval.run import evaluate, write_model_card
+    from maskvat_foley.plugin.cli_options import UsageError
 
+    if args.card and args.look != "classic":
+        raise UsageError("--card writes the card's FoleyWorld test, which is the classic look; evaluate the "
+                         "footage look without --card (its MODEL_CARD_eval.md is in --out)")
     model = args.model or default_model_dir()
     # The card records the full command, defaults spelled out, however it was invoked.
     spelled = ["--model", shown_path(model), "--set", args.split, "--n", str(args.n), "--device", args.device,
                "--steps", str(args.steps), "--guidance", str(args.guidance), "--temperature", str(args.temperature),
                "--beam", str(args.beam), "--seed", str(args.seed)]
     spelled += ["--seconds", str(args.seconds)] if args.seconds is not None else []
+    spelled += ["--look", args.look] if args.look != "classic" else []
     spelled += ["--out", args.out] if args.out is not None else []
     spelled += ["--figure", args.figure] if args.figure is not None else []
     for item in args.sampler:
@@ -98,7 +107,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     commands = ["maskvat-foley eval " + shlex.join(spelled)]
     results = evaluate(model, split=args.split, n=args.n, device=args.device, steps=args.steps,
                        guidance=args.guidance, temperature=args.temperature, beam=args.beam, seed=args.seed,
-                       out_dir=args.out, seconds=args.seconds, commands=commands, figure=args.figure,
+                       out_dir=args.out, seconds=args.seconds, look=args.look, commands=commands, figure=args.figure,
                        sampler=sampler_changes(args.sampler))
     if args.card:
         write_model_card(results, args.card, commands=commands)
@@ -113,9 +122,9 @@ def cmd_eval_reference(args: argparse.Namespace) -> int:
     from maskvat_foley.core.jobs import GenerationParams
     from maskvat_foley.plugin.cli_options import UsageError
 
-    if args.split != "test" or args.media or args.sampler or args.card:
+    if args.split != "test" or args.media or args.sampler or args.card or args.look != "classic":
         raise UsageError("--reference-pairs runs on FoleyWorld's test clips; it takes no --set, --media, "
-                         "--sampler or --card")
+                         "--sampler, --card or --look")
     model = args.model or default_model_dir()
     ref_guidance = GenerationParams.ref_guidance if args.ref_guidance is None else args.ref_guidance
     spelled = ["--reference-pairs", "--model", shown_path(model), "--n", str(args.n), "--device", args.device,

@@ -38,6 +38,8 @@ def cmd_eval_real(args: argparse.Namespace) -> int:
     if getattr(args, "card", None):  # the card reports FoleyWorld's measures against the true sound
         raise UsageError(f"--card is for FoleyWorld sets; --set {evaluation.REAL_SET} writes eval.json "
                          "(and --figure's PNGs)")
+    if getattr(args, "look", "classic") != "classic":
+        raise UsageError(f"--look is how FoleyWorld films its clips; --set {evaluation.REAL_SET} is real footage")
 
     from maskvat_foley.core.eval.real import RealInputError, evaluate_real
 

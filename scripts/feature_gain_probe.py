@@ -25,14 +25,14 @@ def main(argv: list[str]) -> int:
     from maskvat_foley.core.features import shots
     from maskvat_foley.plugin.cli import main as cli
 
-    plain = shots.clip_features  # the engine imports it from the module at each call
+    plain = shots.clip_features_and_motion  # the engine imports it from the module at each call
     if a.target is not None:
         shots.stretch = functools.partial(shots.stretch, target=a.target)
 
-    def stretched(extractor, rgb, times, motion_gain=1.0):
-        return plain(extractor, rgb, times, max(motion_gain, a.gain))
+    def stretched(extractor, rgb, times, motion_gain=1.0, motion=False):
+        return plain(extractor, rgb, times, max(motion_gain, a.gain), motion)
 
-    shots.clip_features = stretched
+    shots.clip_features_and_motion = stretched
     return cli(argv[split + 1:])
 
 

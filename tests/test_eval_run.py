@@ -200,3 +200,41 @@ def test_card_commands_spell_paths_inside_the_working_folder_relatively(tmp_path
     assert shown_path("models/m") == "models/m"
     outside = str(tmp_path.parent / "elsewhere")
     assert shown_path(outside) == outside
+
+
+def test_the_footage_look_films_the_same_events_like_camera_footage(run, tmp_path, capsys):
+    """--look footage: the test clip of the same seed, its events unchanged, filmed at camera size
+    (the video the engine read is that size); the card's heading says which look it measured."""
+    from maskvat_foley.core.data import generate_clip, onset_times
+    from maskvat_foley.core.media.video import probe
+
+    _, _, model = run
+    out = tmp_path / "footage"
+    assert main(["--model", str(model), "--n", "1", "--seconds", "1", "--steps", "1", "--look", "footage",
+                 "--out", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["config"]["look"] == "footage" and printed["config"]["size"] is None
+    clip = generate_clip(2000000, seconds=1, look="footage")
+    classic = generate_clip(2000000, seconds=1, size=(96, 96))
+    assert onset_times(clip) == onset_times(classic)  # the same events, filmed another way
+    (video,) = (out / "media").glob("*.mp4")
+    info = probe(str(video))
+    assert (info.width, info.height) == clip.frames.shape[2:0:-1] and min(info.width, info.height) >= 192
+    assert printed["clips"][0]["n_onsets"] == len(onset_times(clip))
+    card = (out / "MODEL_CARD_eval.md").read_text()
+    assert "(test split, footage look, 1 clips)" in card and "--look footage" in card
+
+
+def test_the_look_is_refused_where_it_means_nothing(run, tmp_path, capsys):
+    _, _, model = run
+    card = tmp_path / "MODEL_CARD.md"
+    assert main(["--model", str(model), "--look", "footage", "--card", str(card)]) == 2
+    assert "classic look" in capsys.readouterr().err and not card.exists()
+    assert main(["--look", "footage", "--set", "real", "--media", str(tmp_path)]) == 2
+    assert "real footage" in capsys.readouterr().err
+    assert main(["--look", "footage", "--reference-pairs"]) == 2
+    assert "--look" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse: not one of the choices
+        main(["--look", "cartoon"])
+    with pytest.raises(ValueError, match="look must be one of classic, footage"):
+        evaluate(tmp_path, n=1, look="cartoon")

@@ -12,6 +12,9 @@ Submodules are imported where used (they pull in numpy, torch and the engine).
 """
 
 SPLITS = ("test", "val")
+# --look: how FoleyWorld films its clips (core.data.footage.LOOKS; the classic look is what the card reports)
+LOOKS = ("classic", "footage")
+CLASSIC_SIZE = (96, 96)  # the classic look's frames (W, H)
 # `--set real`: real footage (core.eval.real), no true events; cut into segments of this length.
 REAL_SET = "real"
 SEGMENT_SECONDS = 2.0

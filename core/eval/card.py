@@ -74,7 +74,8 @@ def _row(name: str, metrics: dict[str, Any]) -> str:
 def model_card_section(results: dict[str, Any], commands: Sequence[str] = ()) -> str:
     """The markdown section (with its begin/end markers)."""
     cfg, model, met = results["config"], results["model"], results["metrics"]
-    lines = [BEGIN, f"## Evaluation on FoleyWorld ({cfg['split']} split, {cfg['n']} clips)", "",
+    look = f", {cfg['look']} look" if cfg.get("look", "classic") != "classic" else ""
+    lines = [BEGIN, f"## Evaluation on FoleyWorld ({cfg['split']} split{look}, {cfg['n']} clips)", "",
              f"Model `{model['name']}` (weights sha256 `{str(model['sha256'])[:16]}`), codec "
              f"`{model['codec']}`, features `{model['extractor']}`; {cfg['steps']} steps, guidance "
              f"{cfg['guidance']}, temperature {cfg.get('temperature', 1.0)}, seed {cfg['seed']}, "

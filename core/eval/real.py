@@ -47,7 +47,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from maskvat_foley.core.eval import DEVICE, FOLEYWORLD_LEVEL_CLIPS, REAL_SEEDS, SEED, SEGMENT_SECONDS
+from maskvat_foley.core.eval import CLASSIC_SIZE, DEVICE, FOLEYWORLD_LEVEL_CLIPS, REAL_SEEDS, SEED, SEGMENT_SECONDS
 from maskvat_foley.core.eval.aggregate import clean, write_json
 from maskvat_foley.core.jobs import GenerationParams, fraction_str
 
@@ -467,7 +467,7 @@ def foleyworld_levels(engine: Any, params: GenerationParams, out: Path, n: int, 
     one = dataclasses.replace(params, takes=1)
     levels = []
     for seed in tqdm(split_seeds("test", n), desc="FoleyWorld level", unit="clip", disable=not progress or n == 0):
-        job = clip_job(generate_clip(seed, size=(96, 96)), out / "foleyworld" / "media", "real_eval_foleyworld")
+        job = clip_job(generate_clip(seed, size=CLASSIC_SIZE), out / "foleyworld" / "media", "real_eval_foleyworld")
         result = engine.generate([job], one, out_dir=str(out / "foleyworld" / "takes"))[0]
         if not result.ok or not result.takes:
             log.warning("FoleyWorld clip %s: generation failed: %s", job.clip_id, result.error)

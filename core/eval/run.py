@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from maskvat_foley.core.eval import CLIPS, DEVICE, SEED, SPLITS, levels as lv, onsets as on
+from maskvat_foley.core.eval import CLASSIC_SIZE, CLIPS, DEVICE, LOOKS, SEED, SPLITS, levels as lv, onsets as on
 from maskvat_foley.core.eval.aggregate import aggregate, clean as _clean, model_metrics, per_kind, write_json
 from maskvat_foley.core.eval.card import write_model_card
 from maskvat_foley.core.jobs import GenerationParams, fraction_str
@@ -94,11 +94,15 @@ def evaluate(model_dir: str | os.PathLike | None = None, *, split: str = "test",
              guidance: float = GenerationParams.guidance, temperature: float = GenerationParams.temperature,
              beam: int = GenerationParams.beam, seed: int = SEED,
              out_dir: str | os.PathLike | None = None, seconds: Fraction | float | None = None,
-             size: tuple[int, int] = (96, 96), commands: Sequence[str] = (),
+             size: tuple[int, int] | None = None, look: str = "classic", commands: Sequence[str] = (),
              progress: bool = True, figure: str | os.PathLike | None = None,
              sampler: dict[str, Any] | None = None) -> dict[str, Any]:
     """Evaluate a model folder on the first ``n`` FoleyWorld clips of ``split``; see the module
-    docstring. ``seconds`` fixes the clip length (default: FoleyWorld's random 2-12 s);
+    docstring. ``seconds`` fixes the clip length (default: FoleyWorld's random 2-12 s); ``look``:
+    FoleyWorld's "classic" flat shapes (the test the card reports) or its "footage" look, the same
+    events filmed like camera footage (textures, a moving camera, silent distractors, cuts: the
+    real-footage issue's picture with its true events); ``size`` (W, H): None is the look's own,
+    96x96 classic and a random camera size for footage;
     ``out_dir`` None uses a new temporary folder (its path is in the result); ``figure``: write
     the spectrogram figure (PNG) there; ``sampler``: SamplerSettings changes to measure."""
     from tqdm import tqdm
@@ -113,6 +117,10 @@ def evaluate(model_dir: str | os.PathLike | None = None, *, split: str = "test",
         raise ValueError(f"evaluation split must be one of {', '.join(SPLITS)}, got {split!r}")
     if n < 1:
         raise ValueError(f"number of evaluation clips must be at least 1, got {n}")
+    if look not in LOOKS:
+        raise ValueError(f"FoleyWorld look must be one of {', '.join(LOOKS)}, got {look!r}")
+    if size is None and look == "classic":
+        size = CLASSIC_SIZE
     seeds = split_seeds(split, n)
     model_dir = str(model_dir or default_model_dir())
     out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="maskvat-eval-"))
@@ -126,7 +134,7 @@ def evaluate(model_dir: str | os.PathLike | None = None, *, split: str = "test",
     picker = FigurePicker() if figure is not None else None
     with sampler_settings(**(sampler or {})) as settings:
         for s in tqdm(seeds, desc=f"eval {split}", unit="clip", disable=not progress):
-            rec, scored = _evaluate_clip(engine, s, params, out, seconds, size, base_scores, picker)
+            rec, scored = _evaluate_clip(engine, s, params, out, seconds, size, look, base_scores, picker)
             model_scores.append(scored)
             clips.append(rec)
     truth_emb = np.stack([sc.embedding for sc in base_scores["true_audio"]])
@@ -136,7 +144,7 @@ def evaluate(model_dir: str | os.PathLike | None = None, *, split: str = "test",
               "steps": steps, "guidance": guidance, "temperature": temperature, "beam": beam,
               "seed": seed, "sample_rate": SAMPLE_RATE,
               "seconds": None if seconds is None else fraction_str(Fraction(str(seconds))),
-              "size": list(size), "onset_params": _clean(vars(on.DEFAULT)),
+              "size": list(size) if size is not None else None, "look": look, "onset_params": _clean(vars(on.DEFAULT)),
               "tolerance": "one video frame of each clip's rate",
               "sampler": {**dataclasses.asdict(settings), "window": settings.window or engine.ckpt.model.config.window}}
     results: dict[str, Any] = {
@@ -165,7 +173,7 @@ def evaluate(model_dir: str | os.PathLike | None = None, *, split: str = "test",
     return results
 
 
-def _evaluate_clip(engine, seed: int, params, out: Path, seconds, size: tuple[int, int],
+def _evaluate_clip(engine, seed: int, params, out: Path, seconds, size: tuple[int, int] | None, look: str,
                    base_scores: dict[str, list[Scored]], picker: Any = None) -> tuple[dict[str, Any], Scored]:
     """Render FoleyWorld clip ``seed`` as a video, generate its take, score it and the baselines
     (appended to ``base_scores``), offer it to the figure's ``picker``; returns the clip's record
@@ -174,7 +182,7 @@ def _evaluate_clip(engine, seed: int, params, out: Path, seconds, size: tuple[in
     from maskvat_foley.core.eval import baselines as bl, metrics as m
     from maskvat_foley.core.eval.figure import FigureClip
 
-    clip = generate_clip(seed, seconds=seconds, size=size)
+    clip = generate_clip(seed, seconds=seconds, size=size, look=look)
     job = clip_job(clip, out / "media", "foleyworld_eval")
     name = job.clip_id
     truth = ClipTruth.of(clip)
