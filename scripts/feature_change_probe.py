@@ -1,5 +1,6 @@
 """Research probe (issue #11): how much a visual tower's features change a frame on real footage
-against FoleyWorld clips with events, and how closely that change follows the picture's motion.
+against FoleyWorld clips with events, how closely that change follows the picture's motion, and on
+FoleyWorld (classic and footage look) how well it picks out the frames of the true events.
 A model hears a feature change as small as a talking head's in the bundle's tower as nothing
 (docs/footage_experiment.md); a tower for real footage should move about as much there as on a
 FoleyWorld event, and still follow the motion. Prints one JSON object.
@@ -16,15 +17,39 @@ import sys
 import numpy as np
 
 
-def change_stats(ext, rgb: np.ndarray, motion: np.ndarray) -> dict[str, float]:
-    """Mean norm of the per-frame feature change, and its Spearman correlation with ``motion``."""
+def change_stats(ext, rgb: np.ndarray, motion: np.ndarray, events: list[int] | None = None) -> dict[str, float]:
+    """Mean norm of the per-frame feature change, and its Spearman correlation with ``motion``; with
+    ``events`` (a FoleyWorld clip's event frames), how well the change and the picture's own motion
+    each pick out those frames (event_auc)."""
     from scipy.stats import spearmanr
 
     f = ext.extract(rgb).numpy()
     d = np.linalg.norm(np.diff(f, axis=0), axis=1)
     d = np.concatenate([d[:1], d])  # frame 0 takes the 0 -> 1 change, as the motion signal does
     rho = float(spearmanr(d, motion).statistic)  # NaN for a picture that never changes
-    return {"change": round(float(d.mean()), 3), "spearman": round(rho, 3) if np.isfinite(rho) else None}
+    out = {"change": round(float(d.mean()), 3), "spearman": round(rho, 3) if np.isfinite(rho) else None}
+    if events is not None:
+        out["event_auc"] = event_auc(d, events)
+        out["motion_event_auc"] = event_auc(np.asarray(motion, np.float64), events)
+    return out
+
+
+def event_auc(signal: np.ndarray, events: list[int]) -> float | None:
+    """The chance that the signal's largest value within a frame of an event exceeds its value at a
+    frame farther from every event (0.5: the signal does not tell events apart; 1: always)."""
+    from scipy.stats import mannwhitneyu
+
+    near = np.zeros(len(signal), bool)
+    peaks = []
+    for e in events:
+        lo, hi = max(0, e - 1), min(len(signal), e + 2)
+        if lo < hi:
+            near[lo:hi] = True
+            peaks.append(signal[lo:hi].max())
+    rest = signal[~near]
+    if not peaks or not rest.size:
+        return None
+    return round(float(mannwhitneyu(peaks, rest).statistic) / (len(peaks) * rest.size), 3)
 
 
 def video_frames(path: str, limit: int) -> np.ndarray:
@@ -44,7 +69,7 @@ def main(argv: list[str]) -> int:
     a = p.parse_args(argv)
 
     from maskvat_foley.core.data.render import generate_clip
-    from maskvat_foley.core.data.spec import split_seeds
+    from maskvat_foley.core.data.spec import onset_times, split_seeds
     from maskvat_foley.core.eval.metrics import motion_signal
     from maskvat_foley.core.features.base import load_extractor
 
@@ -67,8 +92,9 @@ def main(argv: list[str]) -> int:
             if not clip.spec.events:  # a silent scene: nothing to hear, nothing to compare
                 continue
             m = motion_signal(clip.frames)
+            events = sorted({round(t * clip.rate) for t in onset_times(clip)})
             for n, e in exts.items():
-                per[n].append(change_stats(e, clip.frames, m))
+                per[n].append(change_stats(e, clip.frames, m, events))
         rows[f"foleyworld-test-{look}"] = {
             n: {k: round(float(np.median([s[k] for s in v if s[k] is not None])), 3) for k in v[0]}
             for n, v in per.items()}

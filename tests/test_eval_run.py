@@ -226,6 +226,10 @@ def test_the_footage_look_films_the_same_events_like_camera_footage(run, tmp_pat
 
 
 def test_the_look_is_refused_where_it_means_nothing(run, tmp_path, capsys):
+    from maskvat_foley.core import eval as evaluation
+    from maskvat_foley.core.data.footage import LOOKS
+
+    assert evaluation.LOOKS == LOOKS  # the CLI's choices, kept light to import, are FoleyWorld's looks
     _, _, model = run
     card = tmp_path / "MODEL_CARD.md"
     assert main(["--model", str(model), "--look", "footage", "--card", str(card)]) == 2

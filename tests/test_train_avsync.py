@@ -73,3 +73,35 @@ def test_video_folder_source_decodes_frames_and_audio(tmp_path):
     with pytest.raises(FileNotFoundError, match="no videos"):
         (tmp_path / "empty").mkdir()
         make_source({"type": "video_folder", "root": str(tmp_path / "empty")}, (32, 32))
+
+
+def test_event_labels_mark_the_frames_of_true_events_in_a_crop():
+    from maskvat_foley.core.data import onset_times
+    from maskvat_foley.core.train.avsync import event_labels, first_frame
+
+    source = FoleyWorldSource(n=6, size=(32, 32), seconds=2)
+    i = next(i for i in range(6) if source.spec(i).events)
+    clip = source.get(i)
+    assert clip.event_times == onset_times(source.spec(i))
+    rate = 1 / (clip.frame_times[1] - clip.frame_times[0])
+    frames = sorted({round(t * rate) for t in clip.event_times})
+    n_codec = len(clip.audio) // HOP
+    for c0 in (0, n_codec // 3, n_codec - 40):
+        _, rgb, times = crop_item(clip, c0, 40)
+        first = first_frame(clip, c0)
+        labels = event_labels(clip, first, len(times))
+        assert len(labels) == len(rgb) - 1  # one per covered frame, the context frame left out
+        assert [first + k for k in np.flatnonzero(labels)] == [f for f in frames if first <= f < first + len(times)]
+
+
+def test_the_event_head_trains_beside_the_synchrony_loss(tmp_path):
+    """event_weight > 0: the tower also learns the event frames; its loss and AUC are logged, the
+    features folder is the plain extractor, and without it nothing changes."""
+    cfg = tiny_config(tmp_path, avsync={"event_weight": 1.0, "fixed_batch": True,
+                                        "loop": {"max_steps": 12, "warmup_steps": 1}})
+    run(["avsync", "--config", cfg, "--out", str(tmp_path / "a"), "--no-progress"])
+    rows = metrics(tmp_path / "a")
+    assert all({"event_loss", "event_auc", "loss"} <= set(r) for r in rows)
+    assert np.mean([r["event_loss"] for r in rows[-3:]]) < np.mean([r["event_loss"] for r in rows[:3]]), rows
+    ext = load_extractor(tmp_path / "a" / "features")
+    assert ext.name == "foleyworld-av" and not any("event" in k for k in ext.state_dict())

@@ -50,6 +50,10 @@ class AVSyncConfig:
     fixed_batch: bool = False
     init_seed: int = 0
     seed: int = 0
+    # > 0: the visual tower also learns which frames hold a true event (a source that knows them:
+    # FoleyWorld), from each frame's features and their change, so that an event changes the
+    # features more than a camera's or a silent distractor's motion does; this weight on that loss
+    event_weight: float = 0.0
     loop: LoopConfig = field(default_factory=LoopConfig)
 
     def __post_init__(self) -> None:
@@ -71,18 +75,39 @@ class AVSyncConfig:
 class AVModel(nn.Module):
     """Extractor (visual tower) + SyncNet (audio tower, visual head), trained together."""
 
-    def __init__(self, extractor: nn.Module, net: SyncNet) -> None:
+    def __init__(self, extractor: nn.Module, net: SyncNet, event_head: bool = False) -> None:
         super().__init__()
         self.extractor, self.net = extractor, net
+        # per frame: its features and their change since the frame before -> "an event starts here"
+        self.event_head = nn.Linear(2 * extractor.dim, 1) if event_head else None
 
     def forward(self, frames: Tensor, spans: list[tuple[int, int, list[Fraction]]], wave: Tensor,
-                n_frames: int) -> tuple[Tensor, Tensor]:
+                n_frames: int) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Audio and visual embeddings, and with the event head its logit for each crop's frames
+        (context frames dropped, in span order)."""
         feats = self.extractor(frames[None])[0]  # [sum N, D]
         from maskvat_foley.core.features.length import adapt_length
 
         cond = torch.stack([adapt_length(feats[a + 1:b], times, n_frames, FRAME_RATE)  # drop context
                             for a, b, times in spans])
-        return self.net.embed_audio(wave, SAMPLE_RATE, n_frames), self.net.embed_visual(cond)
+        events = None
+        if self.event_head is not None:
+            own = torch.cat([feats[a + 1:b] for a, b, _ in spans])
+            change = torch.cat([feats[a + 1:b] - feats[a:b - 1] for a, b, _ in spans])
+            events = self.event_head(torch.cat([own, change], dim=1))[:, 0]
+        return self.net.embed_audio(wave, SAMPLE_RATE, n_frames), self.net.embed_visual(cond), events
+
+
+def event_labels(clip: Any, first: int, count: int) -> np.ndarray:
+    """1.0 for each of the clip's frames [first, first+count) nearest to one of its true events
+    (``clip.event_times``), else 0.0."""
+    out = np.zeros(count, np.float32)
+    times = np.array([float(t) for t in clip.frame_times])
+    for t in clip.event_times or ():
+        k = int(np.argmin(np.abs(times - float(t)))) - first
+        if 0 <= k < count:
+            out[k] = 1.0
+    return out
 
 
 def crop_item(clip: Any, c0: int, n: int) -> tuple[np.ndarray, np.ndarray, list[Fraction]]:
@@ -99,6 +124,12 @@ def crop_item(clip: Any, c0: int, n: int) -> tuple[np.ndarray, np.ndarray, list[
     if len(audio) < n * HOP:
         audio = np.pad(audio, (0, n * HOP - len(audio)))
     return audio, rgb, [t - t0 for t in times[k_a:k_b + 1]]
+
+
+def first_frame(clip: Any, c0: int) -> int:
+    """The index of the first frame crop_item covers from codec frame ``c0`` (after its context frame)."""
+    t0 = Fraction(c0) / FRAME_RATE
+    return max(0, max((k for k, t in enumerate(clip.frame_times) if t <= t0), default=0))
 
 
 def window_logits(ea: Tensor, ev: Tensor, anchors: Tensor, cfg: AVSyncConfig) -> Tensor:
@@ -129,6 +160,19 @@ def contrastive_loss(ea: Tensor, ev: Tensor, anchors: Tensor, cfg: AVSyncConfig)
     return loss, {"loss": float(loss.detach()), "acc": float(acc), "shift_acc": float(shift_acc)}
 
 
+def event_loss(logits: Tensor, labels: Tensor) -> tuple[Tensor, dict[str, float]]:
+    """Binary cross-entropy of the event head, its few event frames weighted up to the many others;
+    logs the loss and the chance that an event frame outscores a frame without one (AUC; 0.5, chance,
+    for a batch without events, so every step logs the same keys)."""
+    pos = labels.sum()
+    weight = ((labels.numel() - pos) / pos.clamp(min=1.0)).clamp(max=50.0)
+    loss = F.binary_cross_entropy_with_logits(logits, labels, pos_weight=weight)
+    with torch.no_grad():
+        hit, miss = logits[labels > 0.5], logits[labels <= 0.5]
+        auc = float((hit[:, None] > miss[None]).float().mean()) if hit.numel() and miss.numel() else 0.5
+    return loss, {"event_loss": float(loss.detach()), "event_auc": auc}
+
+
 def build_models(cfg: AVSyncConfig) -> AVModel:
     from maskvat_foley.core.features.base import create
 
@@ -137,6 +181,7 @@ def build_models(cfg: AVSyncConfig) -> AVModel:
         torch.manual_seed(cfg.init_seed)
         ext = create(spec.pop("name", "foleyworld-av"), **spec)
         net = SyncNet(SyncNetConfig(**{"cond_dim": ext.dim, **cfg.syncnet}))
+        model = AVModel(ext, net, event_head=cfg.event_weight > 0)
     if cfg.init_extractor:
         from maskvat_foley.core.train.warm_start import read_weights, warm_start
 
@@ -144,7 +189,7 @@ def build_models(cfg: AVSyncConfig) -> AVModel:
         # an av-flow tower starts its CNN from a foleyworld-av folder (its names go under "cnn.")
         nested = hasattr(ext, "cnn") and not any(k.startswith("cnn.") for k in state)
         warm_start(ext, state, prefix="cnn." if nested else "")
-    return AVModel(ext, net)
+    return model
 
 
 class _Batches:
@@ -160,12 +205,14 @@ class _Batches:
         block = D.step_rng(cfg.seed, self.info, step // cfg.pool_steps, stream=2)
         members = block.choice(len(self.source), size=min(cfg.pool_size, len(self.source)), replace=False)
         rng = D.step_rng(cfg.seed, self.info, step)
-        waves, rgbs, spans, anchors, at = [], [], [], [], 0
+        waves, rgbs, spans, anchors, labels, at = [], [], [], [], [], 0
         for _ in range(cfg.batch_size):
             clip = self.pool.get(int(members[rng.integers(len(members))]))
             n_clip = len(clip.audio) // HOP
             c0 = int(rng.integers(max(1, n_clip - cfg.crop_frames + 1)))
             audio, rgb, times = crop_item(clip, c0, cfg.crop_frames)
+            if cfg.event_weight > 0:
+                labels.append(event_labels(clip, first_frame(clip, c0), len(times)))
             # Of 4 random anchors keep the one with the most audio change: silent windows teach nothing.
             cands = rng.integers(cfg.max_shift, cfg.crop_frames - cfg.window - cfg.max_shift + 1, size=4)
             env = np.sqrt(np.mean(audio.reshape(cfg.crop_frames, HOP) ** 2, axis=1) + 1e-12)
@@ -177,7 +224,8 @@ class _Batches:
             at += len(rgb)
         frames = ext.to_input(np.concatenate(rgbs))
         wave = torch.from_numpy(np.stack(waves))[:, None]
-        return frames.to(device), spans, wave.to(device), torch.tensor(anchors)
+        events = torch.from_numpy(np.concatenate(labels)).to(device) if labels else None
+        return frames.to(device), spans, wave.to(device), torch.tensor(anchors), events
 
 
 @torch.no_grad()
@@ -215,9 +263,14 @@ def train_avsync(cfg: AVSyncConfig, opts: RunOptions) -> dict[str, Any]:
         batches = _Batches(cfg, source, info)
 
         def step_fn(step: int, wrapped: nn.Module):
-            frames, spans, wave, anchors = batches(step, model.extractor, info.device)
-            ea, ev = wrapped(frames, spans, wave, cfg.crop_frames)
-            return contrastive_loss(ea, ev, anchors.to(ea.device), cfg)
+            frames, spans, wave, anchors, events = batches(step, model.extractor, info.device)
+            ea, ev, logits = wrapped(frames, spans, wave, cfg.crop_frames)
+            loss, logs = contrastive_loss(ea, ev, anchors.to(ea.device), cfg)
+            if logits is not None:
+                ev_loss, ev_logs = event_loss(logits, events)
+                loss = loss + cfg.event_weight * ev_loss
+                logs = {**logs, **ev_logs, "loss": float(loss.detach())}
+            return loss, logs
 
         trainer = Trainer(model, cfg.loop, opts.out, info, step_fn,
                           val_fn=lambda m: evaluate_sync(m, val_src), name="avsync", progress=opts.progress)
@@ -237,5 +290,5 @@ def train_avsync(cfg: AVSyncConfig, opts: RunOptions) -> dict[str, Any]:
         D.cleanup(info)
 
 
-__all__ = ["AVSyncConfig", "AVModel", "train_avsync", "evaluate_sync", "contrastive_loss",
+__all__ = ["AVSyncConfig", "AVModel", "train_avsync", "evaluate_sync", "contrastive_loss", "event_loss",
            "window_logits", "crop_item", "lagged_similarity"]

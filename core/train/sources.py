@@ -21,6 +21,7 @@ class AVClip:
     audio: np.ndarray                      # float32 [T] at SAMPLE_RATE
     frames: np.ndarray | None = None       # uint8 [N, H, W, 3]
     frame_times: list[Fraction] | None = None
+    event_times: list[Fraction] | None = None  # exact seconds a sound starts, where the source knows them
 
 
 class ClipSource(Protocol):
@@ -84,7 +85,8 @@ class FoleyWorldSource:
         clip = generate_clip(**args, video=video)
         frames = clip.frames if classic or not video else resize_frames(clip.frames, self.size)
         times = frame_times_for_rate(clip.spec.n_frames, clip.rate) if video else None
-        return AVClip(f"foleyworld:{seed}", clip.audio.astype(np.float32, copy=False), frames, times)
+        return AVClip(f"foleyworld:{seed}", clip.audio.astype(np.float32, copy=False), frames, times,
+                      sorted({e.time for e in clip.spec.events}))
 
     def describe(self) -> dict[str, Any]:
         return {"type": "foleyworld", "split": self.split, "n": self.n, "offset": self.offset,
