@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from maskvat_foley.core.train import dist as D
 from maskvat_foley.core.train.common import RunOptions, folder_sha256, stage_summary, write_summary
 from maskvat_foley.core.train.loop import LoopConfig, Trainer, from_dict
-from maskvat_foley.core.train.sources import SAMPLE_RATE, ClipPool, make_source
+from maskvat_foley.core.train.sources import SAMPLE_RATE, ClipPool, FoleyWorldSource, make_source
 from maskvat_foley.core.train.syncnet import SyncNet, SyncNetConfig, lagged_similarity, save_scorer
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ def crop_item(clip: Any, c0: int, n: int) -> tuple[np.ndarray, np.ndarray, list[
     covered frames' times relative to the crop start."""
     t0, t1 = Fraction(c0) / FRAME_RATE, Fraction(c0 + n - 1) / FRAME_RATE
     times = clip.frame_times
-    k_a = max(0, max((k for k, t in enumerate(times) if t <= t0), default=0))
+    k_a = first_frame(clip, c0)
     k_b = next((k for k, t in enumerate(times) if t > t1), len(times) - 1)
     ctx = clip.frames[k_a - 1] if k_a > 0 else clip.frames[0]
     rgb = np.concatenate([ctx[None], clip.frames[k_a:k_b + 1]])
@@ -259,6 +259,9 @@ def train_avsync(cfg: AVSyncConfig, opts: RunOptions) -> dict[str, Any]:
         model = build_models(cfg)
         size = tuple(model.extractor.input_size)
         source = make_source(cfg.data, size, split="train")
+        if cfg.event_weight > 0 and not isinstance(source, FoleyWorldSource):  # the one that knows its events
+            raise ValueError("avsync: event_weight needs a data source that knows its events (foleyworld), "
+                             f"not {cfg.data.get('type', 'foleyworld')!r}")
         val_src = make_source(cfg.val_data, size, split="val")
         batches = _Batches(cfg, source, info)
 

@@ -76,7 +76,7 @@ class FoleyWorldSource:
         return plan_clip(**self._clip_args(index))
 
     def get(self, index: int, video: bool = True) -> AVClip:
-        from maskvat_foley.core.data import generate_clip
+        from maskvat_foley.core.data import generate_clip, onset_times
         from maskvat_foley.core.features.length import frame_times_for_rate
         from maskvat_foley.core.media.resize import resize_frames
 
@@ -86,7 +86,7 @@ class FoleyWorldSource:
         frames = clip.frames if classic or not video else resize_frames(clip.frames, self.size)
         times = frame_times_for_rate(clip.spec.n_frames, clip.rate) if video else None
         return AVClip(f"foleyworld:{seed}", clip.audio.astype(np.float32, copy=False), frames, times,
-                      sorted({e.time for e in clip.spec.events}))
+                      onset_times(clip))
 
     def describe(self) -> dict[str, Any]:
         return {"type": "foleyworld", "split": self.split, "n": self.n, "offset": self.offset,
