@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test setup clean default-model more-data-model continue-model motion-gain-model footage-tower-model reference-model tonal-codec tonal-model tonal-reference-model
+.PHONY: demo test setup clean default-model more-data-model continue-model motion-gain-model footage-tower-model footage-transfer-model reference-model tonal-codec tonal-model tonal-reference-model
 
 # The install writes nothing under $HOME: no pip cache, and a rustup shim woken on the way (by a
 # pyenv python3, or building the dependencies' two sdists; nothing here needs Rust) keeps its
@@ -101,6 +101,19 @@ footage-tower-model: setup
 	$(BIN)/maskvat-foley eval --model $(RUNS)/tower-cpu-model --set real --media $(RUNS)/real-media --seeds 10 --out $(RUNS)/tower-cpu-real10 > $(RUNS)/tower-cpu-real10.json
 	bash scripts/fetch_opencv_footage.sh $(RUNS)/real-media-opencv
 	$(BIN)/maskvat-foley eval --model $(RUNS)/tower-cpu-model --set real --media $(RUNS)/real-media-opencv --seeds 10 --foleyworld-clips 0 --out $(RUNS)/tower-cpu-heldout10 > $(RUNS)/tower-cpu-heldout10.json
+
+# The bundle's visual tower taught to see FoleyWorld's footage look as it sees the classic look of
+# the same clip (resources/train_configs/footage-transfer.json, core/train/transfer.py; 45 minutes on
+# 2 CPU cores), swapped into a copy of the bundle whose MaskVAT is unchanged, and measured on the
+# footage look, the classic look and the real videos (docs/footage_experiment.md, session 10: not
+# shipped). Copy it over resources/default_model only when its numbers beat the card's.
+footage-transfer-model: setup
+	MASKVAT_FOLEY_DATA_WORKERS=1 $(BIN)/maskvat-foley train transfer --config footage-transfer --out $(RUNS)/transfer
+	$(BIN)/maskvat-foley train swap-tower --model resources/default_model --transfer $(RUNS)/transfer --out $(RUNS)/transfer-model --overwrite
+	$(BIN)/maskvat-foley eval --model $(RUNS)/transfer-model --set test --look footage --n 40 --device cpu --out $(RUNS)/transfer-footage40 > $(RUNS)/transfer-footage40.json
+	$(BIN)/maskvat-foley eval --model $(RUNS)/transfer-model --set test --n 40 --device cpu --out $(RUNS)/transfer-test40 > $(RUNS)/transfer-test40.json
+	PYTHON=$(BIN)/python bash scripts/fetch_real_footage.sh $(RUNS)/real-media
+	$(BIN)/maskvat-foley eval --model $(RUNS)/transfer-model --set real --media $(RUNS)/real-media --seeds 10 --out $(RUNS)/transfer-real10 > $(RUNS)/transfer-real10.json
 
 # Teach the bundled model reference sounds (`generate --reference`, docs/reference.md): MaskVAT
 # continues from resources/default_model with ref_frames 172 (resources/train_configs/reference.json);

@@ -2,9 +2,11 @@
 
     maskvat-foley train codec   --config default --out runs/codec
     maskvat-foley train avsync  --config default --out runs/avsync
+    maskvat-foley train transfer --config footage-transfer --out runs/transfer   (a tower for camera pictures)
     maskvat-foley train maskvat --config default --out runs/maskvat --codec runs/codec --avsync runs/avsync
     maskvat-foley train bundle  --codec runs/codec --avsync runs/avsync --maskvat runs/maskvat --out DIR
     maskvat-foley train level   --model DIR   (measure the training audio's level into a bundle)
+    maskvat-foley train swap-tower --model DIR --transfer runs/transfer --out DIR2
 
 Several GPUs: ``torchrun --nproc_per_node N -m maskvat_foley train maskvat ...``. The stages are
 core/train/stages.py; ``--config`` is a JSON file or the name of one in resources/train_configs.
@@ -21,12 +23,14 @@ from typing import Any
 from maskvat_foley.plugin.cli_help import Parser
 from maskvat_foley.plugin.cli_options import at_least
 
-STAGES = ("codec", "avsync", "maskvat")  # core.train.stages.STAGES, without importing torch here
+STAGES = ("codec", "avsync", "transfer", "maskvat")  # core.train.stages.STAGES, without importing torch here
+BUNDLED = ("codec", "avsync", "maskvat")  # the runs a bundle is made of (a transfer run stands for an avsync run)
 
 
 def add_parser(sub) -> None:
     tr = sub.add_parser("train", description="Train the MaskVAT Foley models.",
-                        help="train the codec, the audio-visual encoder or MaskVAT (codec|avsync|maskvat|bundle|level)")
+                        help="train the codec, the audio-visual encoder, its transfer to camera pictures or MaskVAT "
+                             "(codec|avsync|transfer|maskvat|bundle|level)")
     _add_actions(tr)
     tr.set_defaults(handler=cmd_train)
 
@@ -50,15 +54,22 @@ def _add_actions(tr: argparse.ArgumentParser) -> None:
             p.add_argument("--codec", help="codec run folder (or a codec folder / preset)")
             p.add_argument("--avsync", help="avsync run folder (features/ and scorer/)")
     b = acts.add_parser("bundle", help="assemble codec + avsync + maskvat runs into one checkpoint")
-    for k in STAGES:
+    for k in BUNDLED:
         b.add_argument(f"--{k}", required=True, help=f"{k} run folder" + (
-            " (or a bundled model folder, whose codec is reused)" if k == "codec" else ""))
+            " (or a bundled model folder, whose codec is reused)" if k == "codec" else
+            " (or a transfer run's)" if k == "avsync" else ""))
     b.add_argument("--out", required=True, help="checkpoint folder to write")
     b.add_argument("--name", help="model name (default: the MaskVAT run's)")
     b.add_argument("--overwrite", action="store_true", help="replace a checkpoint already in --out")
     b.add_argument("--level-clips", type=int, default=200,
                    help="FoleyWorld clips whose level through the codec the takes are brought to "
                         "(default 200; 0: none)")
+    sw = acts.add_parser("swap-tower", help="a bundle with the visual tower of a transfer run (its MaskVAT, "
+                                            "codec and scorer unchanged)")
+    sw.add_argument("--model", required=True, help="model folder (a bundle) whose tower taught the run")
+    sw.add_argument("--transfer", required=True, help="transfer run folder")
+    sw.add_argument("--out", required=True, help="model folder to write")
+    sw.add_argument("--overwrite", action="store_true", help="replace a folder already in --out")
     lv = acts.add_parser("level", help="measure the output level into a model folder (the training "
                                        "audio's level through its codec; the weights are unchanged)")
     lv.add_argument("--model", required=True, help="model folder (a bundle)")
@@ -83,6 +94,10 @@ def train(args: argparse.Namespace, argv: list[str]) -> dict[str, Any] | Path:
 
         return bundle(args.codec, args.avsync, args.maskvat, args.out, name=args.name, overwrite=args.overwrite,
                       command=command, level_clips=args.level_clips)
+    if args.action == "swap-tower":
+        from maskvat_foley.core.train.retower import swap_tower
+
+        return swap_tower(args.model, args.transfer, args.out, overwrite=args.overwrite, command=command)
     if args.action == "level":
         from maskvat_foley.core.train.level import measure_into, measure_takes_into
 
@@ -107,7 +122,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     argv = args.argv[args.argv.index("train") + 1:]
     try:
         result = train(args, argv)
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, FileExistsError, ValueError) as exc:
         print(f"maskvat-foley train: error: {exc}", file=sys.stderr)
         return 2
     if isinstance(result, dict) and result:

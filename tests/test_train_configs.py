@@ -12,9 +12,11 @@ from maskvat_foley.core.train.avsync import AVSyncConfig
 from maskvat_foley.core.train.codec import CodecTrainConfig
 from maskvat_foley.core.train.maskvat import MaskVATTrainConfig
 from maskvat_foley.core.train.stages import load_config
+from maskvat_foley.core.train.transfer import TransferConfig
 
 CONFIGS = sorted(Path(str(resources.files("maskvat_foley.resources") / "train_configs")).glob("*.json"))
-READERS = {"codec": CodecTrainConfig, "avsync": AVSyncConfig, "maskvat": MaskVATTrainConfig}
+READERS = {"codec": CodecTrainConfig, "avsync": AVSyncConfig, "transfer": TransferConfig,
+           "maskvat": MaskVATTrainConfig}
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])

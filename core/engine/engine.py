@@ -66,6 +66,7 @@ class Engine:
             raise FileNotFoundError(f"model folder not found: {model_dir}")
         self.device = pick_device(device)
         self.ckpt = load_checkpoint(model_dir, device=self.device)
+        self._extractor_hash: str | None = None
         self.ckpt.model.eval()
         self.cache = FeatureCache(cache_dir or default_cache_dir(), cache_bytes)
         self.scorer = self.ckpt.scorer
@@ -196,7 +197,12 @@ class Engine:
         from maskvat_foley.core.media.video import decode_rule
 
         extractor = self.ckpt.extractor
-        rule = {**extractor.config(), **feature_rule(self.ckpt.config.motion_gain), **decode_rule(job.media_path)}
+        if self._extractor_hash is None:
+            from maskvat_foley.core.engine.feature_cache import weights_hash
+
+            self._extractor_hash = weights_hash(extractor)
+        rule = {**extractor.config(), "weights": self._extractor_hash, **feature_rule(self.ckpt.config.motion_gain),
+                **decode_rule(job.media_path)}
         return FeatureKey.for_job(job, extractor.name, rule, self.ckpt.sha256, media_hash=media_hash)
 
     def features(self, job: ClipJob, step=None) -> torch.Tensor:

@@ -323,24 +323,28 @@ def stage_device(summary: dict[str, Any]) -> str:
 
 def model_card(name: str, maskvat: dict[str, Any], stages: list[dict[str, Any]]) -> str:
     """A model card: what the model is, the exact commands and configs, and measured metrics."""
-    import json
-
     lines = [f"# {name}", "",
              f"MaskVAT ({maskvat['model']['variant']}), {maskvat['parameters']:,} parameters, "
              f"d_model {maskvat['model']['d_model']}, {maskvat['model']['n_layers']} layers; trained on "
              f"{maskvat['cache_clips']} cached clips, windows of {maskvat['window']} code frames.", "",
              "## Training runs", ""]
     for s in [*stages, maskvat]:
-        if s.get("from_bundle"):  # reused: the bundle's config records the stage, not its config
-            lines += [f"### {s['stage']}", "", f"- reused from the bundled model `{s['from_bundle']}`",
-                      f"- command there: `{s.get('command') or '(in-process)'}`",
-                      f"- steps: {s.get('step')}, {s.get('train_seconds')} s, {s.get('steps_per_s')} steps/s "
-                      f"on {stage_device(s)}", f"- validation: {json.dumps(s.get('val'))}", ""]
-            continue
-        lines += [f"### {s['stage']}", "", f"- command: `{s.get('command') or '(in-process)'}`",
-                  f"- steps: {s.get('step')} ({s.get('stopped')}), {s.get('train_seconds')} s, "
-                  f"{s.get('steps_per_s')} steps/s on {stage_device(s)} x{s.get('world_size')}",
-                  f"- final train metrics: {json.dumps(s.get('last'))}",
-                  f"- validation: {json.dumps(s.get('val'))}", "", "```json",
-                  json.dumps(s.get("config"), indent=1), "```", ""]
+        lines += stage_card(s)
     return "\n".join(lines)
+
+
+def stage_card(s: dict[str, Any]) -> list[str]:
+    """A model card's lines for one training run (its summary)."""
+    import json
+
+    if s.get("from_bundle"):  # reused: the bundle's config records the stage, not its config
+        return [f"### {s['stage']}", "", f"- reused from the bundled model `{s['from_bundle']}`",
+                f"- command there: `{s.get('command') or '(in-process)'}`",
+                f"- steps: {s.get('step')}, {s.get('train_seconds')} s, {s.get('steps_per_s')} steps/s "
+                f"on {stage_device(s)}", f"- validation: {json.dumps(s.get('val'))}", ""]
+    return [f"### {s['stage']}", "", f"- command: `{s.get('command') or '(in-process)'}`",
+            f"- steps: {s.get('step')} ({s.get('stopped')}), {s.get('train_seconds')} s, "
+            f"{s.get('steps_per_s')} steps/s on {stage_device(s)} x{s.get('world_size')}",
+            f"- final train metrics: {json.dumps(s.get('last'))}",
+            f"- validation: {json.dumps(s.get('val'))}", "", "```json",
+            json.dumps(s.get("config"), indent=1), "```", ""]

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-STAGES = ("codec", "avsync", "maskvat")
+STAGES = ("codec", "avsync", "transfer", "maskvat")
 
 
 def config_path(spec: str) -> Path:
@@ -56,6 +56,10 @@ def run_stage(stage: str, config: str, opts, *, codec: str | None = None,
         from maskvat_foley.core.train.avsync import AVSyncConfig, train_avsync
 
         return train_avsync(AVSyncConfig.from_dict(section), opts)
+    if stage == "transfer":
+        from maskvat_foley.core.train.transfer import TransferConfig, train_transfer
+
+        return train_transfer(TransferConfig.from_dict(section), opts)
     from maskvat_foley.core.train.maskvat import MaskVATTrainConfig, train_maskvat
 
     cfg = MaskVATTrainConfig.from_dict(section)
