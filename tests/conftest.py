@@ -77,6 +77,7 @@ def private_user_folders():
 LONGEST_FIRST = (
     "test_device_script.py",  # 120: the device script end to end, seven processes that import torch
     "test_train_cache_workers.py",  # 30
+    "test_train_transfer.py",  # 20: a real transfer run, a swap through the CLI, two engines
     "test_cli_hardening.py",  # 30
     "test_train_codebooks.py",  # 25
     "test_train_loop.py",  # 25
