@@ -11,8 +11,9 @@ neither needs training again (a MaskVAT continued on a CPU drifts off the bundle
 A share of the crops shows the student the classic look itself, so what it does there stays the
 teacher's.
 
-Output in ``<out>``: ``features/`` (the student), ``scorer/`` (the teacher's folder's scorer,
-copied when it has one, so ``train bundle --avsync <out>`` takes both), state, metrics, summary.
+Output in ``<out>``: ``features/`` (the student), ``scorer/`` (the teacher's folder's scorer, copied
+when it has one: it reads the student's features as it reads the teacher's), state, metrics,
+summary. ``train swap-tower`` (core/train/retower.py) puts the student into the teacher's bundle.
 """
 from __future__ import annotations
 
