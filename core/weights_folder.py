@@ -12,6 +12,18 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 
 
+def module_sha256(module: Any, config: Any) -> str:
+    """Content hash of a module's weights and config (changes when either changes): what a cache of
+    a module's outputs is keyed by (the training cache, the engine's feature cache)."""
+    import hashlib
+
+    h = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
+    for k, v in sorted(module.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
 def atomic_write(target: Path, write: Callable[[Path], Any]) -> None:
     """``write(tmp)`` to a temporary name beside ``target``, then rename it into place."""
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")

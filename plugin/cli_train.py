@@ -24,13 +24,13 @@ from maskvat_foley.plugin.cli_help import Parser
 from maskvat_foley.plugin.cli_options import at_least
 
 STAGES = ("codec", "avsync", "transfer", "maskvat")  # core.train.stages.STAGES, without importing torch here
-BUNDLED = ("codec", "avsync", "maskvat")  # the runs a bundle is made of (a transfer run stands for an avsync run)
+BUNDLED = ("codec", "avsync", "maskvat")  # the runs a bundle is made of (a transfer run goes in by swap-tower)
 
 
 def add_parser(sub) -> None:
     tr = sub.add_parser("train", description="Train the MaskVAT Foley models.",
                         help="train the codec, the audio-visual encoder, its transfer to camera pictures or MaskVAT "
-                             "(codec|avsync|transfer|maskvat|bundle|level)")
+                             "(codec|avsync|transfer|maskvat|bundle|swap-tower|level)")
     _add_actions(tr)
     tr.set_defaults(handler=cmd_train)
 
@@ -56,8 +56,7 @@ def _add_actions(tr: argparse.ArgumentParser) -> None:
     b = acts.add_parser("bundle", help="assemble codec + avsync + maskvat runs into one checkpoint")
     for k in BUNDLED:
         b.add_argument(f"--{k}", required=True, help=f"{k} run folder" + (
-            " (or a bundled model folder, whose codec is reused)" if k == "codec" else
-            " (or a transfer run's)" if k == "avsync" else ""))
+            " (or a bundled model folder, whose codec is reused)" if k == "codec" else ""))
     b.add_argument("--out", required=True, help="checkpoint folder to write")
     b.add_argument("--name", help="model name (default: the MaskVAT run's)")
     b.add_argument("--overwrite", action="store_true", help="replace a checkpoint already in --out")

@@ -17,7 +17,8 @@ import torch.nn.functional as F
 
 from maskvat_foley.core.features.base import load_extractor
 from maskvat_foley.core.train.common import RunOptions, folder_sha256
-from maskvat_foley.core.train.transfer import PairedFoleyWorld, TransferConfig, crop, train_transfer
+from maskvat_foley.core.train.avsync import with_context
+from maskvat_foley.core.train.transfer import PairedFoleyWorld, TransferConfig, train_transfer
 
 ROOT = Path(__file__).resolve().parents[1]
 TEACHER = ROOT / "resources" / "default_model" / "features"
@@ -55,8 +56,8 @@ def test_the_student_moves_toward_the_teacher_on_footage(run):
 
 def test_a_crop_carries_its_context_frame():
     frames = np.arange(5)[:, None, None, None] * np.ones((1, 2, 2, 3), np.uint8)
-    assert [int(f[0, 0, 0]) for f in crop(frames, 0, 3)] == [0, 0, 1, 2]  # frame 0 repeated
-    assert [int(f[0, 0, 0]) for f in crop(frames, 2, 3)] == [1, 2, 3, 4]
+    assert [int(f[0, 0, 0]) for f in with_context(frames, 0, 3)] == [0, 0, 1, 2]  # frame 0 repeated
+    assert [int(f[0, 0, 0]) for f in with_context(frames, 2, 3)] == [1, 2, 3, 4]
 
 
 @pytest.mark.parametrize("change, message", [

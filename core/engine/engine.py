@@ -197,10 +197,10 @@ class Engine:
         from maskvat_foley.core.media.video import decode_rule
 
         extractor = self.ckpt.extractor
-        if self._extractor_hash is None:
-            from maskvat_foley.core.engine.feature_cache import weights_hash
+        if self._extractor_hash is None:  # two towers of one config (`train swap-tower`) share no entries
+            from maskvat_foley.core.weights_folder import module_sha256
 
-            self._extractor_hash = weights_hash(extractor)
+            self._extractor_hash = module_sha256(extractor, [extractor.name, extractor.config()])
         rule = {**extractor.config(), "weights": self._extractor_hash, **feature_rule(self.ckpt.config.motion_gain),
                 **decode_rule(job.media_path)}
         return FeatureKey.for_job(job, extractor.name, rule, self.ckpt.sha256, media_hash=media_hash)

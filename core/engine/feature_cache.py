@@ -65,18 +65,6 @@ def config_hash(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def weights_hash(module: "torch.nn.Module") -> str:
-    """SHA-256 (16 hex chars) of a module's weights: two towers of one config (a bundle's and one
-    swapped in by ``train swap-tower``) give different features and must not share cache entries."""
-    import torch
-
-    h = hashlib.sha256()
-    for name, t in sorted(module.state_dict().items()):
-        h.update(name.encode())
-        h.update(t.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()[:16]
-
-
 @dataclass(frozen=True)
 class FeatureKey:
     """What visual features depend on. ``frames`` spells the exact span read (and any length

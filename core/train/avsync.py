@@ -118,12 +118,18 @@ def crop_item(clip: Any, c0: int, n: int) -> tuple[np.ndarray, np.ndarray, list[
     times = clip.frame_times
     k_a = first_frame(clip, c0)
     k_b = next((k for k, t in enumerate(times) if t > t1), len(times) - 1)
-    ctx = clip.frames[k_a - 1] if k_a > 0 else clip.frames[0]
-    rgb = np.concatenate([ctx[None], clip.frames[k_a:k_b + 1]])
+    rgb = with_context(clip.frames, k_a, k_b + 1 - k_a)
     audio = clip.audio[c0 * HOP:(c0 + n) * HOP]
     if len(audio) < n * HOP:
         audio = np.pad(audio, (0, n * HOP - len(audio)))
     return audio, rgb, [t - t0 for t in times[k_a:k_b + 1]]
+
+
+def with_context(frames: np.ndarray, k0: int, n: int) -> np.ndarray:
+    """Frames [k0, k0+n) with the frame before as context (frame 0 repeated at the clip start, so
+    its difference is zero, as when a whole clip is extracted)."""
+    ctx = frames[k0 - 1] if k0 > 0 else frames[0]
+    return np.concatenate([ctx[None], frames[k0:k0 + n]])
 
 
 def first_frame(clip: Any, c0: int) -> int:
@@ -294,4 +300,4 @@ def train_avsync(cfg: AVSyncConfig, opts: RunOptions) -> dict[str, Any]:
 
 
 __all__ = ["AVSyncConfig", "AVModel", "train_avsync", "evaluate_sync", "contrastive_loss", "event_loss",
-           "window_logits", "crop_item", "lagged_similarity"]
+           "window_logits", "crop_item", "with_context", "lagged_similarity"]

@@ -97,7 +97,7 @@ def _same(src: Path, used: Path, what: str) -> bool:
     if what != "codec":
         return False
     from maskvat_foley.core.codec.tokenizer import load_tokenizer
-    from maskvat_foley.core.train.cache import module_sha256
+    from maskvat_foley.core.weights_folder import module_sha256
 
     a, b = load_tokenizer(src), load_tokenizer(used)
     return module_sha256(a.model, a.config.to_dict()) == module_sha256(b.model, b.config.to_dict())

@@ -9,7 +9,6 @@ With several ranks each builds its share of the shards.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 import os
@@ -21,11 +20,12 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from maskvat_foley.core.features.shots import clip_features, feature_rule
 from maskvat_foley.core.train import dist as D
 from maskvat_foley.core.train.workers import in_order, render_workers
+from maskvat_foley.core.weights_folder import module_sha256
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +42,6 @@ def codec_rate_features(extractor: Any, rgb: np.ndarray, times: Sequence[Fractio
 
     feats = clip_features(extractor, rgb, times, motion_gain)
     return adapt_length(feats.float().cpu(), times, n_out, frame_rate)
-
-
-def module_sha256(module: nn.Module, config: Any) -> str:
-    """Content hash of a module's weights and config (changes when either changes)."""
-    h = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
-    for k, v in sorted(module.state_dict().items()):
-        h.update(k.encode())
-        h.update(v.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
 
 
 @dataclass

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import logging
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,11 +30,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from maskvat_foley.core.train import dist as D
+from maskvat_foley.core.train.avsync import with_context
 from maskvat_foley.core.train.common import RunOptions, folder_sha256, stage_summary, write_summary
 from maskvat_foley.core.train.loop import LoopConfig, Trainer, from_dict
 from maskvat_foley.core.train.sources import FoleyWorldSource
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -125,13 +123,6 @@ def render_pair(spec: dict[str, Any], size: tuple[int, int], index: int) -> tupl
     return classic.frames, footage.frames
 
 
-def crop(frames: np.ndarray, k0: int, n: int) -> np.ndarray:
-    """Frames [k0, k0+n) with the frame before as context (frame 0 repeated at the clip start, so
-    its difference is zero, as when a whole clip is extracted)."""
-    ctx = frames[k0 - 1] if k0 > 0 else frames[0]
-    return np.concatenate([ctx[None], frames[k0:k0 + n]])
-
-
 def transfer_loss(student: Tensor, target: Tensor, change_weight: float) -> tuple[Tensor, dict[str, float]]:
     """Squared error of the features [B, N, D] and, weighted, of their change frame to frame (what
     MaskVAT times its sounds by)."""
@@ -172,15 +163,15 @@ class _Batches:
         rgbs, targets, filmed = [], [], 0
         for _ in range(cfg.batch_size):
             pair = pool[int(rng.integers(len(pool)))]
-            m = min(cfg.crop_frames, len(pair.classic))
-            k0 = int(rng.integers(len(pair.classic) - m + 1))
+            n = min(cfg.crop_frames, len(pair.classic))
+            k0 = int(rng.integers(len(pair.classic) - n + 1))
             footage = bool(rng.random() < cfg.footage_share)
             filmed += footage
-            rgbs.append(ext.to_input(crop(pair.footage if footage else pair.classic, k0, m)))
-            targets.append(pair.target[k0:k0 + m])
-        m = min(len(r) for r in rgbs)  # a clip shorter than the crop shortens the batch's crops
-        frames = torch.stack([r[:m] for r in rgbs])
-        target = torch.stack([t[:m - 1] for t in targets])
+            rgbs.append(ext.to_input(with_context(pair.footage if footage else pair.classic, k0, n)))
+            targets.append(pair.target[k0:k0 + n])
+        n = min(len(t) for t in targets)  # a clip shorter than the crop shortens the batch's crops
+        frames = torch.stack([r[:n + 1] for r in rgbs])  # with each crop's context frame
+        target = torch.stack([t[:n] for t in targets])
         return frames.to(device), target.to(device), filmed
 
     def close(self) -> None:
@@ -265,4 +256,4 @@ def train_transfer(cfg: TransferConfig, opts: RunOptions) -> dict[str, Any]:
 
 
 __all__ = ["TransferConfig", "PairedClip", "PairedFoleyWorld", "train_transfer", "transfer_loss",
-           "evaluate_transfer", "crop"]
+           "evaluate_transfer"]
