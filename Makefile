@@ -105,15 +105,20 @@ footage-tower-model: setup
 # The bundle's visual tower taught to see FoleyWorld's footage look as it sees the classic look of
 # the same clip (resources/train_configs/footage-transfer.json, core/train/transfer.py; 45 minutes on
 # 2 CPU cores), swapped into a copy of the bundle whose MaskVAT is unchanged, and measured on the
-# footage look, the classic look and the real videos (docs/footage_experiment.md, session 10: not
-# shipped). Copy it over resources/default_model only when its numbers beat the card's.
+# footage look, the classic look and the real videos (docs/footage_experiment.md, sessions 10 and 11:
+# not shipped). TRANSFER=footage-transfer-events teaches it only around events (event_window).
+# Copy it over resources/default_model only when its numbers beat the card's.
+TRANSFER ?= footage-transfer
+TRANSFER_RUN = $(RUNS)/$(patsubst footage-%,%,$(TRANSFER))
 footage-transfer-model: setup
-	MASKVAT_FOLEY_DATA_WORKERS=1 $(BIN)/maskvat-foley train transfer --config footage-transfer --out $(RUNS)/transfer
-	$(BIN)/maskvat-foley train swap-tower --model resources/default_model --transfer $(RUNS)/transfer --out $(RUNS)/transfer-model --overwrite
-	$(BIN)/maskvat-foley eval --model $(RUNS)/transfer-model --set test --look footage --n 40 --device cpu --out $(RUNS)/transfer-footage40 > $(RUNS)/transfer-footage40.json
-	$(BIN)/maskvat-foley eval --model $(RUNS)/transfer-model --set test --n 40 --device cpu --out $(RUNS)/transfer-test40 > $(RUNS)/transfer-test40.json
+	MASKVAT_FOLEY_DATA_WORKERS=1 $(BIN)/maskvat-foley train transfer --config $(TRANSFER) --out $(TRANSFER_RUN)
+	$(BIN)/maskvat-foley train swap-tower --model resources/default_model --transfer $(TRANSFER_RUN) --out $(TRANSFER_RUN)-model --overwrite
+	$(BIN)/maskvat-foley eval --model $(TRANSFER_RUN)-model --set test --look footage --n 40 --device cpu --out $(TRANSFER_RUN)-footage40 > $(TRANSFER_RUN)-footage40.json
+	$(BIN)/maskvat-foley eval --model $(TRANSFER_RUN)-model --set test --n 40 --device cpu --out $(TRANSFER_RUN)-test40 > $(TRANSFER_RUN)-test40.json
 	PYTHON=$(BIN)/python bash scripts/fetch_real_footage.sh $(RUNS)/real-media
-	$(BIN)/maskvat-foley eval --model $(RUNS)/transfer-model --set real --media $(RUNS)/real-media --seeds 10 --out $(RUNS)/transfer-real10 > $(RUNS)/transfer-real10.json
+	$(BIN)/maskvat-foley eval --model $(TRANSFER_RUN)-model --set real --media $(RUNS)/real-media --seeds 10 --out $(TRANSFER_RUN)-real10 > $(TRANSFER_RUN)-real10.json
+	bash scripts/fetch_opencv_footage.sh $(RUNS)/real-media-opencv
+	$(BIN)/maskvat-foley eval --model $(TRANSFER_RUN)-model --set real --media $(RUNS)/real-media-opencv --seeds 10 --foleyworld-clips 0 --out $(TRANSFER_RUN)-heldout10 > $(TRANSFER_RUN)-heldout10.json
 
 # Teach the bundled model reference sounds (`generate --reference`, docs/reference.md): MaskVAT
 # continues from resources/default_model with ref_frames 172 (resources/train_configs/reference.json);

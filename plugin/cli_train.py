@@ -24,7 +24,7 @@ from maskvat_foley.plugin.cli_help import Parser
 from maskvat_foley.plugin.cli_options import at_least
 
 STAGES = ("codec", "avsync", "transfer", "maskvat")  # core.train.stages.STAGES, without importing torch here
-BUNDLED = ("codec", "avsync", "maskvat")  # the runs a bundle is made of (a transfer run goes in by swap-tower)
+BUNDLED = ("codec", "avsync", "maskvat")  # the runs a bundle is made of (a transfer run counts as avsync)
 
 
 def add_parser(sub) -> None:
@@ -52,11 +52,12 @@ def _add_actions(tr: argparse.ArgumentParser) -> None:
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
         if stage == "maskvat":
             p.add_argument("--codec", help="codec run folder (or a codec folder / preset)")
-            p.add_argument("--avsync", help="avsync run folder (features/ and scorer/)")
+            p.add_argument("--avsync", help="avsync or transfer run folder (features/ and scorer/)")
     b = acts.add_parser("bundle", help="assemble codec + avsync + maskvat runs into one checkpoint")
     for k in BUNDLED:
-        b.add_argument(f"--{k}", required=True, help=f"{k} run folder" + (
-            " (or a bundled model folder, whose codec is reused)" if k == "codec" else ""))
+        b.add_argument(f"--{k}", required=True, help=f"{k} run folder" + {
+            "codec": " (or a bundled model folder, whose codec is reused)",
+            "avsync": " (or a transfer run, or a bundled model folder)"}.get(k, ""))
     b.add_argument("--out", required=True, help="checkpoint folder to write")
     b.add_argument("--name", help="model name (default: the MaskVAT run's)")
     b.add_argument("--overwrite", action="store_true", help="replace a checkpoint already in --out")

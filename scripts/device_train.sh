@@ -11,7 +11,7 @@
 #             (its batches rendered by $DATA_WORKERS processes, as MaskVAT's token cache below)
 #             (skipped when CODEC_FROM names a trained codec: a model or codec folder)
 #   avsync    maskvat-foley train avsync  ...                              --max-minutes $AVSYNC_MINUTES
-#             (skipped when AVSYNC_FROM names trained visual features: a model or avsync folder)
+#             (skipped when AVSYNC_FROM names trained visual features: a model, avsync or transfer run folder)
 #   maskvat   maskvat-foley train maskvat ... --codec, --avsync: the runs  --max-minutes $MASKVAT_MINUTES
 #             and --until a wall-clock time that leaves the bundle and the benchmarks their time
 #             (its token cache is built before the loop, with FoleyWorld clips rendered and encoded

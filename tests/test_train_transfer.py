@@ -54,6 +54,29 @@ def test_the_student_moves_toward_the_teacher_on_footage(run):
     assert set(val) >= {"footage_mse", "classic_mse", "footage_change_r", "classic_change_r"}
 
 
+def test_an_event_window_teaches_only_around_events(one_torch_thread):
+    """With an event window the footage look's target is the teacher's classic reading within the
+    window of an event and the teacher's own reading of the footage everywhere else."""
+    from maskvat_foley.core.train.transfer import event_mask
+
+    assert event_mask(8, np.array([0, 5]), 1).tolist() == [True, True, False, False, True, True, True, False]
+    assert event_mask(3, np.array([], np.int64), 2).tolist() == [False] * 3
+    teacher = load_extractor(TEACHER)
+    spec = {"n": 2, "seconds": 2, "kinds": ["impact"]}
+    pairs = PairedFoleyWorld(spec, tuple(teacher.input_size), "train", teacher, event_window=1)
+    classic, footage, events = pairs.frames(0)
+    assert len(events) and events.min() >= 0 and events.max() < len(classic)
+    pair = pairs.with_target((classic, footage, events))
+    near = event_mask(len(classic), events, 1)
+    assert 0 < near.sum() < len(near)
+    assert np.allclose(pair.footage_target[near].numpy(), pair.target[near].numpy())
+    own = teacher.extract(footage)
+    assert np.allclose(pair.footage_target[~near].numpy(), own[~near].numpy())
+    assert not np.allclose(own[~near].numpy(), pair.target[~near].numpy())  # the looks differ there
+    plain = PairedFoleyWorld(spec, tuple(teacher.input_size), "train", teacher).with_target((classic, footage, events))
+    assert plain.footage_target is plain.target
+
+
 def test_a_crop_carries_its_context_frame():
     frames = np.arange(5)[:, None, None, None] * np.ones((1, 2, 2, 3), np.uint8)
     assert [int(f[0, 0, 0]) for f in with_context(frames, 0, 3)] == [0, 0, 1, 2]  # frame 0 repeated
@@ -65,6 +88,8 @@ def test_a_crop_carries_its_context_frame():
     ({"data": {"type": "video_folder", "root": "x"}}, "FoleyWorld source"),
     ({"footage_share": 1.5}, "footage_share"),
     ({"pool_size": 1, "pool_refresh": 2}, "pool_refresh"),
+    ({"event_window": -1}, "event_window"),
+    ({"event_window": 1.5}, "event_window"),
 ])
 def test_bad_configs_are_refused(change, message):
     with pytest.raises(ValueError, match=message):
@@ -114,3 +139,26 @@ def test_swap_tower_keeps_maskvat_and_reads_the_new_tower(run, tmp_path):
     fa, fb = a.features(job), b.features(job)
     assert a.feature_calls == b.feature_calls == 1
     assert not np.allclose(fa.numpy(), fb.numpy())
+
+
+def test_a_transfer_run_is_a_tower_to_train_maskvat_on_and_bundle(run, tmp_path, capsys):
+    """The GPU recipe for a taught tower (AVSYNC_FROM=resources/candidates/...): MaskVAT trains on a
+    transfer run's features and `train bundle --avsync` takes the run, with its teacher's scorer."""
+    from maskvat_foley.core.model.checkpoint import load_checkpoint
+    from maskvat_foley.plugin.cli_train import main
+    from test_train_helpers import tiny_config
+
+    out, _ = run
+    cfg = tiny_config(tmp_path, maskvat={"loop": {"max_steps": 1}})
+    assert main(["maskvat", "--config", cfg, "--out", str(tmp_path / "maskvat"), "--no-progress",
+                 "--codec", str(MODEL), "--avsync", str(out)]) == 0
+    bundle = ["bundle", "--level-clips", "0", "--codec", str(MODEL), "--maskvat", str(tmp_path / "maskvat")]
+    assert main([*bundle, "--avsync", str(out), "--out", str(tmp_path / "model")]) == 0
+    meta = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert meta["info"]["avsync"]["command"] == "test transfer"
+    assert "### transfer" in (tmp_path / "model" / "MODEL_CARD.md").read_text()
+    assert load_checkpoint(tmp_path / "model").scorer is not None
+    # a MaskVAT run is no tower: one line, nothing written
+    assert main([*bundle, "--avsync", str(tmp_path / "maskvat"), "--out", str(tmp_path / "bad")]) != 0
+    assert "is a 'maskvat' run, expected 'avsync' or 'transfer'" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

@@ -13,13 +13,18 @@ from maskvat_foley.core.train.common import SUMMARY_FILE, folder_sha256, read_su
 
 log = logging.getLogger(__name__)
 
+# The runs each part of a bundle may come from: a transfer run (core/train/transfer.py) leaves a
+# tower and its teacher's scorer, as an avsync run does.
+ACCEPTED = {"codec": ("codec",), "avsync": ("avsync", "transfer"), "maskvat": ("maskvat",)}
+
 
 def bundle(codec_run: str | os.PathLike, avsync_run: str | os.PathLike, maskvat_run: str | os.PathLike,
            out: str | os.PathLike, *, name: str | None = None, overwrite: bool = False,
            command: str = "", weights_dtype: torch.dtype | None = torch.float16,
            level_clips: int = 200) -> Path:
     """Write a checkpoint with the MaskVAT weights of ``maskvat_run``, the codec of ``codec_run``,
-    the extractor and trained scorer of ``avsync_run``, and a model card listing all three runs.
+    the extractor and trained scorer of ``avsync_run`` (an avsync or a transfer run), and a model
+    card listing all three runs.
     MaskVAT's weights are stored in float16 unless ``weights_dtype`` says otherwise: half the size
     of the bundled model, and sampling from it is unchanged in practice (the evaluation is run on
     the bundle itself, so its numbers are those of the stored weights).
@@ -35,8 +40,9 @@ def bundle(codec_run: str | os.PathLike, avsync_run: str | os.PathLike, maskvat_
     summaries: dict[str, dict[str, Any]] = {"maskvat": read_summary(runs["maskvat"])}
     summaries.update({k: stage_summary(runs[k], k) for k in ("codec", "avsync")})
     for k, s in summaries.items():
-        if s.get("stage") != k:
-            raise ValueError(f"{runs[k]}: is a {s.get('stage')!r} run, expected a {k!r} run")
+        if s.get("stage") not in ACCEPTED[k]:
+            raise ValueError(f"{runs[k]}: is a {s.get('stage')!r} run, expected "
+                             f"{' or '.join(repr(a) for a in ACCEPTED[k])}")
     model_dir = runs["maskvat"] / "model"
     pairs = [(runs["codec"] / "codec", model_dir / "codec", "codec"),
              (runs["avsync"] / "features", model_dir / "features", "feature extractor")]

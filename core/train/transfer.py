@@ -45,6 +45,11 @@ class TransferConfig:
     val_data: dict = field(default_factory=lambda: {"split": "val", "n": 16, "seconds": 3})
     footage_share: float = 0.75  # crops the student sees filmed like footage; the rest classic
     change_weight: float = 1.0   # weight of the frame-to-frame change against the features' own
+    # None: the footage look's target is the teacher on the classic look at every frame. A number
+    # w: only within w frames of an event; elsewhere the teacher's own reading of the footage frames,
+    # so the tower keeps following motion that makes no sound in FoleyWorld but does on real
+    # footage (a talking head, a passing cyclist), and learns only to see the events.
+    event_window: int | None = None
     batch_size: int = 16
     crop_frames: int = 32        # video frames a crop (plus one context frame)
     pool_size: int = 48          # clips (both looks) a batch draws from
@@ -55,6 +60,10 @@ class TransferConfig:
     def __post_init__(self) -> None:
         if isinstance(self.loop, dict):
             self.loop = LoopConfig.from_dict(self.loop, "transfer.loop")
+        if self.event_window is not None and (isinstance(self.event_window, bool) or
+                                              not isinstance(self.event_window, int) or self.event_window < 0):
+            raise ValueError(f"transfer: event_window must be null or a whole number of frames >= 0, "
+                             f"got {self.event_window!r}")
         if not 0.0 <= self.footage_share <= 1.0 or self.change_weight < 0:
             raise ValueError(f"transfer: need 0 <= footage_share <= 1 and change_weight >= 0 "
                              f"(got {self.footage_share}, {self.change_weight})")
@@ -78,32 +87,39 @@ class TransferConfig:
 
 @dataclass
 class PairedClip:
-    """One FoleyWorld seed in both looks, at the tower's input size, and the teacher's features of
-    its classic look (what the student should give on either look)."""
+    """One FoleyWorld seed in both looks, at the tower's input size, and what the student should
+    give on each: the teacher's features of the classic look (``target``), and on the footage look
+    those or, with an event window, those only around events (``footage_target``)."""
 
     footage: np.ndarray   # uint8 [N, H, W, 3]
     classic: np.ndarray   # uint8 [N, H, W, 3]
     target: Tensor        # float [N, D]
+    footage_target: Tensor  # float [N, D]
 
 
 class PairedFoleyWorld:
     """Clip ``i`` of a FoleyWorld source spec, filmed both ways, with its teacher target."""
 
-    def __init__(self, spec: dict[str, Any], size: tuple[int, int], split: str, teacher: nn.Module) -> None:
+    def __init__(self, spec: dict[str, Any], size: tuple[int, int], split: str, teacher: nn.Module,
+                 event_window: int | None = None) -> None:
         self.spec = {k: v for k, v in spec.items() if k != "type"}
         self.spec.setdefault("split", split)
-        self.size, self.teacher = tuple(size), teacher
+        self.size, self.teacher, self.event_window = tuple(size), teacher, event_window
         self.n = len(FoleyWorldSource(**{**self.spec, "size": self.size}))
 
     def __len__(self) -> int:
         return self.n
 
-    def frames(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+    def frames(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return render_pair(self.spec, self.size, index)
 
-    def with_target(self, frames: tuple[np.ndarray, np.ndarray]) -> PairedClip:
-        classic, footage = frames
-        return PairedClip(footage, classic, self.teacher.extract(classic))
+    def with_target(self, frames: tuple[np.ndarray, np.ndarray, np.ndarray]) -> PairedClip:
+        classic, footage, events = frames
+        target = self.teacher.extract(classic)
+        if self.event_window is None:
+            return PairedClip(footage, classic, target, target)
+        near = torch.from_numpy(event_mask(len(classic), events, self.event_window))[:, None]
+        return PairedClip(footage, classic, target, torch.where(near, target, self.teacher.extract(footage)))
 
     def get(self, index: int) -> PairedClip:
         return self.with_target(self.frames(index))
@@ -112,15 +128,24 @@ class PairedFoleyWorld:
         return FoleyWorldSource(**{**self.spec, "size": self.size, "look": "footage"}).describe()
 
 
-def render_pair(spec: dict[str, Any], size: tuple[int, int], index: int) -> tuple[np.ndarray, np.ndarray]:
+def render_pair(spec: dict[str, Any], size: tuple[int, int], index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Clip ``index`` of the FoleyWorld source ``spec``: its classic and its footage frames, both at
-    ``size`` (module level, so worker processes can make it)."""
-    classic, footage = (FoleyWorldSource(**{**spec, "size": size, "look": look}).get(index)
-                        for look in ("classic", "footage"))
+    ``size``, and the frames its events happen on (module level, so worker processes can make it)."""
+    source = FoleyWorldSource(**{**spec, "size": size, "look": "classic"})
+    classic, footage = source.get(index), FoleyWorldSource(**{**spec, "size": size, "look": "footage"}).get(index)
     if len(classic.frames) != len(footage.frames):  # the looks film one plan; guard the premise
         raise RuntimeError(f"transfer: clip {index} has {len(classic.frames)} classic and "
                            f"{len(footage.frames)} footage frames")
-    return classic.frames, footage.frames
+    events = np.array(sorted({e.frame for e in source.spec(index).events}), dtype=np.int64)
+    return classic.frames, footage.frames, events
+
+
+def event_mask(n: int, events: np.ndarray, window: int) -> np.ndarray:
+    """bool [n]: frames within ``window`` frames of an event frame."""
+    mask = np.zeros(n, dtype=bool)
+    for f in np.asarray(events, dtype=np.int64):
+        mask[max(0, f - window):max(0, min(n, f + window + 1))] = True
+    return mask
 
 
 def transfer_loss(student: Tensor, target: Tensor, change_weight: float) -> tuple[Tensor, dict[str, float]]:
@@ -168,7 +193,7 @@ class _Batches:
             footage = bool(rng.random() < cfg.footage_share)
             filmed += footage
             rgbs.append(ext.to_input(with_context(pair.footage if footage else pair.classic, k0, n)))
-            targets.append(pair.target[k0:k0 + n])
+            targets.append((pair.footage_target if footage else pair.target)[k0:k0 + n])
         n = min(len(t) for t in targets)  # a clip shorter than the crop shortens the batch's crops
         frames = torch.stack([r[:n + 1] for r in rgbs])  # with each crop's context frame
         target = torch.stack([t[:n] for t in targets])
@@ -179,23 +204,24 @@ class _Batches:
 
 
 def _render_nth(spec: dict[str, Any], size: tuple[int, int], n: int, world: int, rank: int,
-                ordinal: int) -> tuple[np.ndarray, np.ndarray]:
+                ordinal: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ``ordinal``-th clip of a rank's share of the source, both looks."""
     return render_pair(spec, size, (ordinal * world + rank) % n)
 
 
 @torch.no_grad()
 def evaluate_transfer(student: nn.Module, pairs: PairedFoleyWorld) -> dict[str, float]:
-    """On whole validation clips, each look: the student's squared error to the teacher's classic
-    features, and the correlation of their frame-to-frame change norms (does the student's change
-    rise where the teacher's does)."""
+    """On whole validation clips, each look: the student's squared error to its target (the
+    teacher's classic features; on the footage look with an event window, those near events and
+    the teacher's own reading elsewhere), and the correlation of their frame-to-frame change norms
+    (does the student's change rise where the target's does)."""
     out: dict[str, list[float]] = {}
     for i in range(len(pairs)):
         pair = pairs.get(i)
-        t_change = pair.target.diff(dim=0).norm(dim=1)
-        for look in ("footage", "classic"):
+        for look, target in (("footage", pair.footage_target), ("classic", pair.target)):
             f = student.extract(getattr(pair, look))
-            out.setdefault(f"{look}_mse", []).append(float(F.mse_loss(f, pair.target)))
+            t_change = target.diff(dim=0).norm(dim=1)
+            out.setdefault(f"{look}_mse", []).append(float(F.mse_loss(f, target)))
             s_change = f.diff(dim=0).norm(dim=1)
             if len(s_change) > 2 and float(s_change.std()) > 0 and float(t_change.std()) > 0:
                 r = torch.corrcoef(torch.stack([s_change, t_change]))[0, 1]
@@ -223,8 +249,8 @@ def train_transfer(cfg: TransferConfig, opts: RunOptions) -> dict[str, Any]:
     try:
         student, teacher = build_student(cfg)
         size = tuple(student.input_size)
-        pairs = PairedFoleyWorld(cfg.data, size, "train", teacher)
-        val_pairs = PairedFoleyWorld(cfg.val_data, size, "val", teacher)
+        pairs = PairedFoleyWorld(cfg.data, size, "train", teacher, cfg.event_window)
+        val_pairs = PairedFoleyWorld(cfg.val_data, size, "val", teacher, cfg.event_window)
         batches = _Batches(cfg, pairs, info)
 
         def step_fn(step: int, wrapped: nn.Module):
