@@ -131,12 +131,14 @@ class PairedFoleyWorld:
 def render_pair(spec: dict[str, Any], size: tuple[int, int], index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Clip ``index`` of the FoleyWorld source ``spec``: its classic and its footage frames, both at
     ``size``, and the frames its events happen on (module level, so worker processes can make it)."""
-    source = FoleyWorldSource(**{**spec, "size": size, "look": "classic"})
-    classic, footage = source.get(index), FoleyWorldSource(**{**spec, "size": size, "look": "footage"}).get(index)
+    classic, footage = (FoleyWorldSource(**{**spec, "size": size, "look": look}).get(index)
+                        for look in ("classic", "footage"))
     if len(classic.frames) != len(footage.frames):  # the looks film one plan; guard the premise
         raise RuntimeError(f"transfer: clip {index} has {len(classic.frames)} classic and "
                            f"{len(footage.frames)} footage frames")
-    events = np.array(sorted({e.frame for e in source.spec(index).events}), dtype=np.int64)
+    # FoleyWorld's events start exactly on a frame (frame / rate), so each is a frame's own time
+    frame_of = {t: k for k, t in enumerate(classic.frame_times)}
+    events = np.array([frame_of[t] for t in classic.event_times if t in frame_of], dtype=np.int64)
     return classic.frames, footage.frames, events
 
 
