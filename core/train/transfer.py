@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from maskvat_foley.core.train import dist as D
-from maskvat_foley.core.train.avsync import with_context
+from maskvat_foley.core.train.avsync import event_labels, with_context
 from maskvat_foley.core.train.common import RunOptions, folder_sha256, stage_summary, write_summary
 from maskvat_foley.core.train.loop import LoopConfig, Trainer, from_dict
 from maskvat_foley.core.train.sources import FoleyWorldSource
@@ -136,9 +136,7 @@ def render_pair(spec: dict[str, Any], size: tuple[int, int], index: int) -> tupl
     if len(classic.frames) != len(footage.frames):  # the looks film one plan; guard the premise
         raise RuntimeError(f"transfer: clip {index} has {len(classic.frames)} classic and "
                            f"{len(footage.frames)} footage frames")
-    # FoleyWorld's events start exactly on a frame (frame / rate), so each is a frame's own time
-    frame_of = {t: k for k, t in enumerate(classic.frame_times)}
-    events = np.array([frame_of[t] for t in classic.event_times if t in frame_of], dtype=np.int64)
+    events = np.flatnonzero(event_labels(classic, 0, len(classic.frames)))  # the avsync event head's frames
     return classic.frames, footage.frames, events
 
 
@@ -146,7 +144,7 @@ def event_mask(n: int, events: np.ndarray, window: int) -> np.ndarray:
     """bool [n]: frames within ``window`` frames of an event frame."""
     mask = np.zeros(n, dtype=bool)
     for f in np.asarray(events, dtype=np.int64):
-        mask[max(0, f - window):max(0, min(n, f + window + 1))] = True
+        mask[max(0, f - window):f + window + 1] = True  # a slice past n stops at n
     return mask
 
 
