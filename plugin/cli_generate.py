@@ -117,7 +117,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         print(f"seed {params.seed} (random; --seed {params.seed} makes these takes again)", flush=True)
     engine = open_engine(args.model, args.device, args.engine)
     if params.reference is not None:
-        refuse_reference_without_support(engine)
+        refuse_reference_without_support(engine, params.ref_hits)
     bar = ClipProgressBar()
     try:
         summary = pipeline.generate_timeline(prepared, args.output, params, engine, media_dir=args.media_dir,
@@ -146,24 +146,34 @@ def check_reference_early(params) -> None:
     print(f"reference {ref.path}{span}, sha256 {ref.sha256[:12]}", flush=True)
 
 
-def refuse_reference_without_support(engine) -> None:
-    """An engine whose model says it hears no reference (info "reference_seconds" 0) is refused
-    before a clip runs; an engine that does not say refuses the reference itself, per clip."""
+def refuse_reference_without_support(engine, ref_hits: float = 0.0) -> None:
+    """With ``ref_hits`` 0 only a model that hears references can use one: an engine whose model
+    says it hears none (info "reference_seconds" 0) is refused before a clip runs; an engine that
+    does not say refuses the reference itself, per clip. Any model takes the reference's hits."""
     info = engine.info()
-    if info.get("reference_seconds") == 0:
-        raise RuntimeError(f"the model {info.get('model', '')} does not take a reference sound; "
-                           "leave out --reference or use a model trained with references")
+    if info.get("reference_seconds") == 0 and ref_hits == 0:
+        raise RuntimeError(f"the model {info.get('model', '')} does not hear a reference sound itself; "
+                           "use --ref-hits above 0 to put the reference's hits on the takes, leave out "
+                           "--reference, or use a model trained with references")
 
 
 def reference_lines(takes) -> list[str]:
-    """The reference the takes imitate, once per distinct sound and range used."""
-    seen, lines = set(), []
+    """The reference the takes imitate, once per distinct sound and range used, with the hits
+    placed over all its takes."""
+    groups: dict[tuple, list[dict]] = {}
     for t in takes:
         ref = t.reference
-        if not ref or (ref.get("sha256"), ref.get("start"), ref.get("end")) in seen:
-            continue
-        seen.add((ref.get("sha256"), ref.get("start"), ref.get("end")))
-        note = " (trimmed to the model's reference length)" if ref.get("trimmed") else ""
-        lines.append(f"reference {ref.get('name')} {ref.get('start')}-{ref.get('end')} s{note}, "
-                     f"guidance {ref.get('ref_guidance')}")
+        if ref:
+            groups.setdefault((ref.get("sha256"), ref.get("start"), ref.get("end")), []).append(ref)
+    lines = []
+    for refs in groups.values():
+        ref = refs[0]
+        note = " (trimmed)" if ref.get("trimmed") else ""
+        used = [f"guidance {ref.get('ref_guidance')}"] if ref.get("heard", True) else []
+        if ref.get("ref_hits"):
+            placed = sum(int(r.get("hits_placed") or 0) for r in refs)
+            used.append(f"its hits on the takes' hits at {ref.get('ref_hits'):g} ({placed} placed in "
+                        f"{len(refs)} take{'s' if len(refs) != 1 else ''})")
+        lines.append(f"reference {ref.get('name')} {ref.get('start')}-{ref.get('end')} s{note}: "
+                     + ", ".join(used or ["not heard by the model"]))
     return lines

@@ -98,20 +98,28 @@ def add_reference(p) -> None:
                         "the file is only read, never modified or copied")
     lo, hi = REF_GUIDANCE_RANGE
     p.add_argument("--ref-guidance", type=float, metavar="G",
-                   help=f"guidance toward the reference, {lo:g} to {hi:g}: 0 ignores it "
-                        f"(default: {param_default('ref_guidance'):g})")
+                   help=f"guidance toward the reference (models trained to hear one), {lo:g} to {hi:g}: "
+                        f"0 ignores it (default: {param_default('ref_guidance'):g})")
+    p.add_argument("--ref-hits", type=float, metavar="MIX",
+                   help="how much of the reference's own hits replace the takes' hits, 0 to 1: 0 leaves the "
+                        "takes as the model made them, 1 puts one of the reference's hits on every hit, at "
+                        f"its time and level; works with any model (default: {param_default('ref_hits'):g})")
 
 
 def reference_from_args(args: argparse.Namespace) -> dict:
-    """``reference`` (its path made absolute) and ``ref_guidance`` as GenerationParams fields."""
+    """``reference`` (its path made absolute), ``ref_guidance`` and ``ref_hits`` as GenerationParams
+    fields."""
     text, guidance = getattr(args, "reference", None), getattr(args, "ref_guidance", None)
+    hits = getattr(args, "ref_hits", None)
     if text is None:
-        if guidance is not None:
-            raise UsageError("--ref-guidance needs --reference")
+        if guidance is not None or hits is not None:
+            raise UsageError(f"{'--ref-guidance' if guidance is not None else '--ref-hits'} needs --reference")
         return {}
     lo, hi = REF_GUIDANCE_RANGE
     if guidance is not None and not lo <= guidance <= hi:  # NaN fails too
         raise UsageError(f"--ref-guidance must be between {lo:g} and {hi:g}, got {guidance:g}")
+    if hits is not None and not 0 <= hits <= 1:
+        raise UsageError(f"--ref-hits must be between 0 and 1, got {hits:g}")
     try:
         spec = ReferenceSpec.parse(text)
     except ValueError as exc:
@@ -119,7 +127,8 @@ def reference_from_args(args: argparse.Namespace) -> dict:
     if ":" in os.path.basename(spec.path) and not os.path.exists(spec.path):
         raise UsageError(f"--reference {text}: no such file (a range is {REFERENCE_SYNTAX})")
     spec = dataclasses.replace(spec, path=os.path.abspath(spec.path))
-    return {"reference": spec, "ref_guidance": param_default("ref_guidance") if guidance is None else guidance}
+    return {"reference": spec, "ref_guidance": param_default("ref_guidance") if guidance is None else guidance,
+            "ref_hits": param_default("ref_hits") if hits is None else hits}
 
 
 def shown_path(path: str) -> str:

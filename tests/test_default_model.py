@@ -43,3 +43,15 @@ def test_default_model_puts_sound_on_the_events(tmp_path):
     assert m["onset_f1"] > shifted["onset_f1"], (m, shifted)
     # At the picture's level, not 20 dB under it (the first bundle's codec lost that much).
     assert m["level_abs_diff_median_db"] < 10, m
+
+
+def test_the_default_model_takes_the_sound_of_a_reference(tmp_path):
+    """Issue #16 on the bundle: with a reference of another material, the takes' hits sound like it
+    (the onset-decay embedding), and they stay on the picture's events."""
+    from maskvat_foley.core.eval.reference import evaluate_reference
+
+    res = evaluate_reference(None, n=3, seconds=3, out_dir=tmp_path, progress=False)
+    m = res["metrics"]
+    assert res["config"]["model_hears_reference"] is False and res["config"]["ref_hits"] == 1.0
+    assert all(p["timbre"]["follows"] for p in res["pairs"]), res["pairs"]
+    assert m["onset_f1_reference"] >= 0.9 * m["onset_f1_free"] > 0, m

@@ -210,10 +210,10 @@ def test_take_records_its_reference_in_metadata_ixml_and_the_timeline(foley_edit
     params = GenerationParams(seed=5, takes=1, reference=ReferenceSpec(str(ref_path), F(1, 3), F(5, 6)),
                               ref_guidance=3.5)
     wave = noise(2, 44100)[0]
-    take = write_take(job, wave, 44100, 5, params, str(tmp_path / "takes"), {"model": "m", "source_clip": "V1.1"},
-                      reference=ref)
+    take = write_take(job, wave, 44100, 5, params, str(tmp_path / "takes"),
+                      {"model": "m", "source_clip": "V1.1", "hits_placed": 4}, reference=ref)
     expected = {"name": "glass ü.flac", "path": str(ref_path), "sha256": ref.sha256, "start": "1/3",
-                "end": "5/6", "trimmed": False, "ref_guidance": 3.5}
+                "end": "5/6", "trimmed": False, "ref_guidance": 3.5, "ref_hits": 1.0, "hits_placed": 4}
     assert take.reference == expected
     assert take.reference_spec() == params.reference  # Regenerate finds the same sound again
     assert Take.from_dict(json.loads(json.dumps(take.to_dict()))).reference == expected
@@ -223,7 +223,8 @@ def test_take_records_its_reference_in_metadata_ixml_and_the_timeline(foley_edit
     got = {e.tag: e.text for e in block}
     assert {k: got[k] for k in got if k.startswith("REFERENCE")} == {
         "REFERENCE_NAME": "glass ü.flac", "REFERENCE_SHA256": ref.sha256, "REFERENCE_START": "1/3",
-        "REFERENCE_END": "5/6", "REFERENCE_TRIMMED": "false", "REFERENCE_GUIDANCE": "3.5"}
+        "REFERENCE_END": "5/6", "REFERENCE_TRIMMED": "false", "REFERENCE_GUIDANCE": "3.5",
+        "REFERENCE_HITS": "1.0", "REFERENCE_HITS_PLACED": "4"}
     assert json.loads(info.description)["ref"] == f"glass ü.flac@{ref.sha256[:12]}"  # ASCII JSON in bext
     assert json.loads(info.comment)["reference"] == expected
 
@@ -244,3 +245,21 @@ def test_a_take_without_reference_records_none(foley_edit, tmp_path):
     take = write_take(job, noise(2, 44100)[0], 44100, 1, GenerationParams(seed=1), str(tmp_path), {})
     assert take.reference is None and take.reference_spec() is None
     assert "REFERENCE" not in read_bwf_info(take.path).ixml
+
+
+def test_the_bext_description_fits_whole_and_leaves_out_what_does_not():
+    """256 bytes of bext Description: a long reference name leaves the least important fields out
+    (all of it is in iXML/INFO) instead of a JSON cut in the middle."""
+    from maskvat_foley.core.engine.takes import BEXT_DESCRIPTION, describe
+
+    meta = {"model": "maskvat-foleyworld-default", "model_sha256": "8" * 64, "seed": 2_000_000_000, "steps": 16,
+            "guidance": 2.0, "beam": 1, "sync_score": 0.123456, "loudness_lufs": -23.456, "gain_db": 0.0,
+            "reference": {"name": "foley library - footsteps on wet gravel, take 12 (close mic).wav",
+                          "sha256": "a" * 64}, "source_clip": "V1.1", "device": "cpu",
+            "created": "2026-11-29T10:00:00+00:00"}
+    text = describe(meta)
+    short = json.loads(text)
+    assert len(text.encode("ascii")) <= BEXT_DESCRIPTION
+    assert short["model"] == meta["model"] and short["seed"] == meta["seed"]
+    assert short["ref"] == "foley library - footsteps on wet gravel,@aaaaaaaaaaaa"
+    assert "created" not in short  # the last field, left out whole

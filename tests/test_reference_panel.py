@@ -245,7 +245,11 @@ def test_a_region_is_regenerated_with_its_takes_reference(panel, env):
     made_with = Take("V1.1", 4, "t.wav", 48000, 100, 0, metadata={"reference": record})
     p = refs.params_for_take(made_with, base)
     assert p.reference == ReferenceSpec(env["sounds"]["gravel"], Fraction(1, 2), Fraction(7, 4))
-    assert p.ref_guidance == 1.5 and dataclasses.replace(p, reference=None, ref_guidance=2.0) == base
+    # A take made before reference hits existed had none: its region gets none either.
+    assert p.ref_guidance == 1.5 and p.ref_hits == 0.0
+    assert dataclasses.replace(p, reference=None, ref_guidance=2.0, ref_hits=1.0) == base
+    with_hits = Take("V1.1", 4, "t.wav", 48000, 100, 0, metadata={"reference": {**record, "ref_hits": 0.5}})
+    assert refs.params_for_take(with_hits, base).ref_hits == 0.5
     panel.session.set_reference(["V1.1"], ReferenceSpec(env["sounds"]["glass"]))
     assert refs.params_for_take(Take("V1.1", 5, "u.wav", 48000, 100, 0), base).reference is None
 
@@ -258,14 +262,17 @@ def test_a_hosts_reference_reaches_the_chooser_and_the_engines_word_is_shown(qtb
 
     spec = ReferenceSpec(env["sounds"]["gravel"], Fraction(1, 4))
     dialog = ChooserDialog(env["client"], env["timeline"], ["V1.1", "V1.3"],
-                           params=GenerationParams(seed=2, reference=spec, ref_guidance=1.5))
+                           params=GenerationParams(seed=2, reference=spec, ref_guidance=1.5, ref_hits=0.5))
     qtbot.addWidget(dialog)
     try:
         panel = dialog.panel
         assert panel.session.references == {"V1.1": spec, "V1.3": spec}
         assert panel.reference_field.guidance.value() == 1.5 and panel.reference_field.path.text() == spec.path
         assert panel.references.params_for("V1.3", GenerationParams()).reference == spec
+        assert panel.reference_field.hits.value() == 50  # the host's hit mix, as a percentage
+        panel.reference_field.hits.setValue(40)
+        assert panel.references.params_for("V1.3", GenerationParams()).ref_hits == 0.4
         panel.references.engine_ready({"model": "maskvat-tiny-random", "reference_seconds": 0})
-        assert "not trained with reference sounds" in panel.reference_field.message.text()
+        assert "does not hear a reference itself: its hits replace" in panel.reference_field.message.text()
     finally:
         dialog.panel.shutdown()

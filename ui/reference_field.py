@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
     QToolButton,
     QVBoxLayout,
 )
@@ -70,11 +71,19 @@ class ReferenceField(QGroupBox):
         lo, hi = REF_GUIDANCE_RANGE
         self.guidance = QDoubleSpinBox(minimum=lo, maximum=hi, singleStep=0.5, decimals=1)
         self.guidance.setValue(GenerationParams.ref_guidance)
-        self.guidance.setToolTip("Guidance toward the reference: how strongly the takes follow it (0 ignores it)")
+        self.guidance.setToolTip("Guidance toward the reference, for models trained to hear one: how strongly "
+                                 "the takes follow it (0 ignores it)")
+        self.hits = QSpinBox(minimum=0, maximum=100, singleStep=10, suffix=" %")
+        self.hits.setValue(round(GenerationParams.ref_hits * 100))
+        self.hits.setToolTip("How much of the reference's own hits replace the takes' hits: at 100 % every hit "
+                             "the picture gives is one of the reference's, at its time and level; 0 % leaves the "
+                             "takes as the model made them. Works with any model.")
         row = QHBoxLayout()
         row.addWidget(self.range, 1)
         row.addWidget(QLabel("Guidance"))
         row.addWidget(self.guidance)
+        row.addWidget(QLabel("Hits"))
+        row.addWidget(self.hits)
         form.addRow("Range", row)
         lay.addLayout(form)
         buttons = QHBoxLayout()
@@ -133,6 +142,13 @@ class ReferenceField(QGroupBox):
             self.rangeEdited.emit()
 
     # -- what it shows ----------------------------------------------------------------------------
+    def ref_hits(self) -> float:
+        """The Hits control as GenerationParams.ref_hits (0 to 1)."""
+        return self.hits.value() / 100
+
+    def set_ref_hits(self, mix: float) -> None:
+        self.hits.setValue(round(float(mix) * 100))
+
     def spec(self, path: str | None = None) -> ReferenceSpec | None:
         """The reference the field spells (``path`` instead of its file), None when it is empty;
         ValueError for a range that is not START-END in seconds or is empty."""

@@ -90,23 +90,27 @@ class References(QObject):
         self.changed.emit(ids)
 
     def engine_ready(self, info: dict) -> None:
-        """Say up front when the engine's model hears no reference (info "reference_seconds" 0)."""
+        """Say up front when the engine's model hears no reference (info "reference_seconds" 0):
+        only the reference's hits reach the takes then."""
         if info.get("reference_seconds") == 0:
-            self.field.show_message(f"the model {info.get('model', '')} was not trained with reference sounds: "
-                                    "clips given one are refused when generated")
+            self.field.show_message(f"the model {info.get('model', '')} does not hear a reference itself: its hits "
+                                    "replace the takes' hits (Hits above 0 %)")
 
     # -- runs -------------------------------------------------------------------------------------
     def params_for(self, clip_id: str, params: GenerationParams) -> GenerationParams:
-        """``params`` with the clip's reference (if it has one) and the field's guidance."""
+        """``params`` with the clip's reference (if it has one), the field's guidance and hits."""
         s = self._session()
         spec = s.references.get(clip_id) if s is not None else None
-        return dataclasses.replace(params, reference=spec, ref_guidance=self.field.guidance.value())
+        return dataclasses.replace(params, reference=spec, ref_guidance=self.field.guidance.value(),
+                                   ref_hits=self.field.ref_hits())
 
     def params_for_take(self, take: Take, params: GenerationParams) -> GenerationParams:
         """A region of ``take`` is regenerated with the reference the take was made with."""
         ref = take.reference or {}
         guidance = ref.get("ref_guidance", self.field.guidance.value())
-        return dataclasses.replace(params, reference=take.reference_spec(), ref_guidance=float(guidance))
+        hits = ref.get("ref_hits", 0.0)  # a take made before hits existed had none
+        return dataclasses.replace(params, reference=take.reference_spec(), ref_guidance=float(guidance),
+                                   ref_hits=float(hits))
 
     # -- audition ---------------------------------------------------------------------------------
     def play(self) -> None:

@@ -6,13 +6,15 @@ visual features (cached on disk) -> length adaptation to the codec frame rate ->
 span -> Broadcast WAV. Regenerating a clip with another seed hits the feature cache and costs only
 sampling and decoding.
 
-A reference sound (params.reference, for models trained with ref_frames > 0) is read once per
-request (core.media.reference: its range, mono, the codec's rate, trimmed to the model's reference
-length), encoded with the checkpoint's codec and given to every take of every clip; each take
-records it (core.engine.takes.reference_metadata).
+A reference sound (params.reference) is read once per request (core.media.reference: its range,
+mono, the codec's rate, trimmed). A model trained with ref_frames > 0 hears it (encoded with the
+checkpoint's codec, given to every take of every clip); with params.ref_hits > 0 its own hits
+replace the takes' hits (core.media.reference_hits), with any model. Each take records it
+(core.engine.takes.reference_metadata).
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -93,7 +95,7 @@ class Engine:
         """See core.engine.api. ``confine``: a real folder every write must stay in (a server's
         output folder), checked right before each file is written."""
         ensure_dir(out_dir, confine)
-        ref = self.reference(params.reference)  # a bad reference fails the request, before any clip
+        ref = self.reference(params.reference, params.ref_hits)  # a bad one fails the request, before any clip
         report = progress or (lambda p: None)
         results: list[ClipResult] = []
         try:
@@ -113,23 +115,51 @@ class Engine:
             raise ValueError(f"model {self.ckpt.name} was not trained with reference sounds; generate without a "
                              "reference, or use a model trained with references (ref_frames > 0)")
 
-    def reference(self, spec: ReferenceSpec | None) -> "Reference | None":
-        """The reference sound ``spec`` as this model hears it: the audio (for the takes'
-        provenance) and its codes [K,R]. ValueError (one line) for a model trained without
-        references or a reference that cannot be used (core.media.reference.ReferenceError)."""
+    def reference(self, spec: ReferenceSpec | None, ref_hits: float = 0.0) -> "Reference | None":
+        """The reference sound ``spec`` as this request uses it: the audio (for the takes'
+        provenance), its codes [K,R] when the model hears references (else None), and its hits
+        when ``ref_hits`` > 0. ValueError (one line) when neither can use it: a model trained
+        without references and ``ref_hits`` 0, or a reference without hits for such a model, or
+        a reference that cannot be read (core.media.reference.ReferenceError)."""
         if spec is None:
             return None
-        self.require_reference_support()
-        from maskvat_foley.core.media.reference import load_reference
+        hears = self.ckpt.config.takes_reference
+        if not hears and ref_hits == 0:
+            self.require_reference_support()
+        from maskvat_foley.core.media.reference import ReferenceError, load_reference
+        from maskvat_foley.core.media.reference_hits import HITS_SECONDS, reference_hits
 
         cfg, tok = self.ckpt.config, self.ckpt.tokenizer
-        audio = load_reference(spec, sample_rate=tok.sample_rate,
-                               max_seconds=Fraction(cfg.ref_frames) / Fraction(tok.frame_rate))
-        with torch.inference_mode():
-            codes = tok.encode(torch.from_numpy(np.ascontiguousarray(audio.samples, dtype=np.float32))
-                               .to(tok.device)[None, None])[0]
-        # The codec pads the last frame; the trim to max_seconds already fits ref_frames.
-        return Reference(audio, codes[:cfg.n_codebooks, :cfg.ref_frames].to(self.device))
+        limit = Fraction(cfg.ref_frames) / Fraction(tok.frame_rate) if hears else Fraction(0)
+        if ref_hits > 0:
+            limit = max(limit, HITS_SECONDS)
+        audio = load_reference(spec, sample_rate=tok.sample_rate, max_seconds=limit)
+        hits = reference_hits(audio.samples, tok.sample_rate) if ref_hits > 0 else []
+        if ref_hits > 0 and not hits and not hears:
+            raise ReferenceError(f"reference {audio.name} has no distinct hits (steps, knocks, impacts) to put on "
+                                 f"the picture's, and the model {self.ckpt.name} was not trained to hear a "
+                                 "reference's texture; pick a sound with hits")
+        codes = None
+        if hears:
+            with torch.inference_mode():
+                wave = torch.from_numpy(np.ascontiguousarray(audio.samples, dtype=np.float32))
+                codes = tok.encode(wave.to(tok.device)[None, None])[0]
+            # The codec pads the last frame; the model hears its first ref_frames at most.
+            codes = codes[:cfg.n_codebooks, :cfg.ref_frames].to(self.device)
+        return Reference(audio, codes, hits)
+
+    def _place_hits(self, wave: np.ndarray, ref: "Reference | None", params: GenerationParams,
+                    meta: dict, hits_seed: int) -> np.ndarray:
+        """``wave`` with the reference's hits on its hits (params.ref_hits of them), recorded in
+        ``meta``; unchanged without a reference, without hits or with ref_hits 0."""
+        if ref is None or not ref.hits or params.ref_hits == 0:
+            return wave
+        from maskvat_foley.core.media.reference_hits import replace_hits
+
+        wave, placed = replace_hits(wave, self.ckpt.tokenizer.sample_rate, ref.hits, mix=params.ref_hits,
+                                    seed=hits_seed)
+        meta.update(hits_placed=placed.placed, hits_seed=hits_seed)
+        return wave
 
     def _one_clip(self, job: ClipJob, params: GenerationParams, out_dir: str, confine,
                   step: "_Reporter", cancel, ref: "Reference | None" = None) -> ClipResult:
@@ -173,7 +203,7 @@ class Engine:
             meta = self._provenance(job, params, score)
             if redrawn[t] is not None:
                 meta["redrawn_seed"] = redrawn[t]
-            wave = self._calibrate(waves[t], meta, job, seed)
+            wave = self._place_hits(self._calibrate(waves[t], meta, job, seed), ref, params, meta, seed)
             takes.append(write_take(job, wave, self.ckpt.tokenizer.sample_rate, seed, params,
                                     out_dir, meta, codes=codes[t].cpu().numpy(), confine=confine,
                                     reference=None if ref is None else ref.audio))
@@ -322,6 +352,8 @@ class Engine:
                 "timeline_rate": str(job.timeline_rate)}
         if "transition" in job.flags:
             meta["note"] = "generated over the visible range so the transition is covered"
+        if params.reference is not None:  # whether the model heard it, or only its hits were used
+            meta["reference_heard"] = bool(self.ckpt.config.takes_reference)
         return meta
 
     # -- region regenerate --------------------------------------------------------------------
@@ -335,7 +367,11 @@ class Engine:
             raise ValueError(f"region {start_frame}..{end_frame} is outside clip {job.clip_id} "
                              f"(0..{job.record_duration} frames)")
         step = _Reporter(progress or (lambda p: None), job.clip_id, 0, 1)
-        ref = self.reference(params.reference)
+        base = take.metadata.get("reference") or {}
+        ref = self.reference(params.reference, max(params.ref_hits, float(base.get("ref_hits", 0.0))))
+        if ref is not None and base.get("sha256") == ref.audio.sha256:
+            # The take's own hit mix, whatever was asked: the take stays equal outside the region.
+            params = dataclasses.replace(params, ref_hits=float(base.get("ref_hits", 0.0)))
         with self._lock:
             cond = self.features(job, step)
             codes = load_codes(take)
@@ -364,6 +400,8 @@ class Engine:
 
                 wave = apply_gain(wave, float(gain))
                 meta["model_gain_db"] = gain
+            # The base take's hit seed: its hits stay where the take did not change.
+            wave = self._place_hits(wave, ref, params, meta, int(take.metadata.get("hits_seed", take.seed)))
             new_take = write_take(job, wave, tok.sample_rate, seed, params, out_dir, meta,
                                   codes=new.cpu().numpy(), suffix=f"_r{start_frame}-{end_frame}",
                                   confine=confine, reference=None if ref is None else ref.audio)
@@ -386,10 +424,12 @@ class Engine:
 @dataclass
 class Reference:
     """A request's reference sound: as read (core.media.reference.ReferenceAudio, recorded in each
-    take) and as the model hears it (codes [K,R] on the engine's device)."""
+    take), as the model hears it (codes [K,R] on the engine's device; None for a model trained
+    without references) and its hits (core.media.reference_hits; empty when not used)."""
 
     audio: object
-    codes: torch.Tensor
+    codes: torch.Tensor | None
+    hits: list = dataclasses.field(default_factory=list)
 
 
 def _free_cache(device: torch.device) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import logging
 import math
@@ -84,11 +85,14 @@ def write_take(job: ClipJob, wave: np.ndarray, wave_rate: int, seed: int,
     # The level is set on the exact span, as the file holds it: two equal channels measure 3 dB
     # louder than one, and the loudness written to bext must be the file's.
     audio, level = apply_level(audio, params.sample_rate, params.loudness, params.gain_db)
+    if reference is not None:  # one seed with two references is two takes: neither overwrites the other
+        suffix = f"_ref{reference_tag(reference, params)}{suffix}"
     stem = take_stem(job, seed, suffix)
     path = os.path.join(out_dir, stem + ".wav")
     meta = dict(provenance)
     if reference is not None:
-        meta["reference"] = reference_metadata(reference, params.ref_guidance)
+        meta["reference"] = reference_metadata(reference, params.ref_guidance, params.ref_hits,
+                                               meta.pop("hits_placed", None), meta.pop("reference_heard", None))
     meta.update(seed=seed, created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                 software=f"maskvat-foley {__version__}", sample_rate=params.sample_rate,
                 time_reference=time_reference, num_samples=int(audio.shape[-1]), **level_metadata(level))
@@ -151,13 +155,28 @@ def ixml_model_level(meta: dict) -> dict[str, str]:
     return fields
 
 
-def reference_metadata(ref: ReferenceAudio, ref_guidance: float) -> dict:
+def reference_tag(ref: ReferenceAudio, params: GenerationParams) -> str:
+    """Six hex digits naming the sound, its range and how it was used, for a take's file name."""
+    key = json.dumps([ref.sha256, seconds_str(ref.start), seconds_str(ref.end), params.ref_hits,
+                      params.ref_guidance])
+    return hashlib.sha256(key.encode()).hexdigest()[:6]
+
+
+def reference_metadata(ref: ReferenceAudio, ref_guidance: float, ref_hits: float = 0.0,
+                       hits_placed: int | None = None, heard: bool | None = None) -> dict:
     """What a take records of its reference sound (metadata["reference"], hence the timeline's
     take metadata): the file's name, path and sha256 of its bytes, the range used in exact seconds
-    ('1.5', or '1/3' where no decimal is exact), whether it was trimmed to the model's reference
-    length, and the guidance toward it. Enough to find the same sound again and to prove it."""
-    return {"name": ref.name, "path": ref.path, "sha256": ref.sha256, "start": seconds_str(ref.start),
-            "end": seconds_str(ref.end), "trimmed": bool(ref.trimmed), "ref_guidance": float(ref_guidance)}
+    ('1.5', or '1/3' where no decimal is exact), whether it was trimmed, the guidance toward it,
+    how much of its hits replace the take's (ref_hits), how many were placed, and whether the
+    model heard it (``heard``). Enough to find the same sound again and to prove it."""
+    out = {"name": ref.name, "path": ref.path, "sha256": ref.sha256, "start": seconds_str(ref.start),
+           "end": seconds_str(ref.end), "trimmed": bool(ref.trimmed), "ref_guidance": float(ref_guidance),
+           "ref_hits": float(ref_hits)}
+    if hits_placed is not None:
+        out["hits_placed"] = int(hits_placed)
+    if heard is not None:
+        out["heard"] = bool(heard)
+    return out
 
 
 def ixml_reference(reference: dict | None) -> dict[str, str]:
@@ -167,8 +186,12 @@ def ixml_reference(reference: dict | None) -> dict[str, str]:
     fields = {"REFERENCE_NAME": reference.get("name"), "REFERENCE_SHA256": reference.get("sha256"),
               "REFERENCE_START": reference.get("start"), "REFERENCE_END": reference.get("end"),
               "REFERENCE_TRIMMED": "true" if reference.get("trimmed") else "false",
-              "REFERENCE_GUIDANCE": reference.get("ref_guidance")}
+              "REFERENCE_GUIDANCE": reference.get("ref_guidance"), "REFERENCE_HITS": reference.get("ref_hits"),
+              "REFERENCE_HITS_PLACED": reference.get("hits_placed")}
     return {k: str(v) for k, v in fields.items() if v is not None}
+
+
+BEXT_DESCRIPTION = 256  # bytes of the bext chunk's Description
 
 
 def describe(meta: dict) -> str:
@@ -189,7 +212,9 @@ def describe(meta: dict) -> str:
             value = f"{str(value.get('name', ''))[:40]}@{str(value.get('sha256', ''))[:12]}"
         elif isinstance(value, float):
             value = round(value, 4)
-        short[label] = value
+        # What does not fit is left out whole (a cut JSON is unreadable); it is all in iXML/INFO.
+        if len(json.dumps({**short, label: value}, separators=(",", ":"), ensure_ascii=True)) <= BEXT_DESCRIPTION:
+            short[label] = value
     return json.dumps(short, separators=(",", ":"), ensure_ascii=True)
 
 

@@ -127,12 +127,13 @@ def generate_take(engine: Any, job: Any, params: GenerationParams, out_dir: Path
 def evaluate_reference(model_dir: str | os.PathLike | None = None, *, n: int = CLIPS, device: str = DEVICE,
                        steps: int = GenerationParams.steps, guidance: float = GenerationParams.guidance,
                        ref_guidance: float = GenerationParams.ref_guidance,
+                       ref_hits: float = GenerationParams.ref_hits,
                        temperature: float = GenerationParams.temperature, beam: int = GenerationParams.beam,
                        seed: int = SEED, out_dir: str | os.PathLike | None = None,
                        seconds: Fraction | float | None = None, size: tuple[int, int] = (96, 96),
                        ref_seconds: float = 2.0, commands: Sequence[str] = (),
                        progress: bool = True) -> dict[str, Any]:
-    """Evaluate a model trained with references on ``n`` pairs (see the module docstring);
+    """Evaluate a model's takes with references on ``n`` pairs (see the module docstring);
     results in ``out_dir``/eval_reference.json (None: a new temporary folder)."""
     from tqdm import tqdm
 
@@ -147,13 +148,15 @@ def evaluate_reference(model_dir: str | os.PathLike | None = None, *, n: int = C
     out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="maskvat-eval-ref-"))
     (out / "media").mkdir(parents=True, exist_ok=True)
     engine = Engine(model_dir, device=device, cache_dir=str(out / "feature_cache"))
-    engine.require_reference_support()
+    if ref_hits == 0:
+        engine.require_reference_support()
     free = GenerationParams(seed=seed, takes=1, steps=steps, guidance=guidance, beam=beam,
                             temperature=temperature, sample_rate=SAMPLE_RATE, channels=1)
     records, matches = [], {"reference": [], "free": []}
     for pair in tqdm(plan_pairs(n, seconds, size), desc="eval reference pairs", unit="pair",
                      disable=not progress):
-        rec, match = _evaluate_pair(engine, pair, free, ref_guidance, out, seconds, size, ref_seconds, timbre)
+        rec, match = _evaluate_pair(engine, pair, free, (ref_guidance, ref_hits), out, seconds, size, ref_seconds,
+                                    timbre)
         records.append(rec)
         for k in matches:
             matches[k].append(match[k])
@@ -163,7 +166,8 @@ def evaluate_reference(model_dir: str | os.PathLike | None = None, *, n: int = C
         "model": {"name": engine.ckpt.name, "sha256": engine.ckpt.sha256, "path": model_dir,
                   "ref_frames": cfg.ref_frames, "codec": engine.ckpt.tokenizer.name},
         "config": {"n": n, "kinds": list(KINDS), "device": str(engine.device), "steps": steps,
-                   "guidance": guidance, "ref_guidance": ref_guidance, "temperature": temperature,
+                   "guidance": guidance, "ref_guidance": ref_guidance, "ref_hits": ref_hits,
+                   "model_hears_reference": bool(cfg.takes_reference), "temperature": temperature,
                    "beam": beam, "seed": seed, "sample_rate": SAMPLE_RATE, "size": list(size),
                    "seconds": None if seconds is None else fraction_str(Fraction(str(seconds))),
                    "ref_seconds": ref_seconds, "ref_offset": REF_OFFSET, "embedding": timbre.NAME,
@@ -207,7 +211,7 @@ def summarize(records: list[dict[str, Any]], matches: dict[str, list[on.OnsetMat
     return out
 
 
-def _evaluate_pair(engine: Any, pair: Pair, free: GenerationParams, ref_guidance: float, out: Path,
+def _evaluate_pair(engine: Any, pair: Pair, free: GenerationParams, settings: tuple[float, float], out: Path,
                    seconds, size: tuple[int, int], ref_seconds: float, timbre: Any):
     from maskvat_foley.core.data import generate_clip, render_audio
     from maskvat_foley.core.data.rematerial import rematerial
@@ -218,7 +222,8 @@ def _evaluate_pair(engine: Any, pair: Pair, free: GenerationParams, ref_guidance
     ref_path = out / "media" / f"reference_{pair.ref_seed}_{pair.label}.wav"
     ref = write_reference(pair, ref_seconds, ref_path)
     as_label = render_audio(rematerial(clip.spec, pair.label), SAMPLE_RATE)
-    with_ref = dataclasses.replace(free, reference=ReferenceSpec(str(ref_path)), ref_guidance=ref_guidance)
+    with_ref = dataclasses.replace(free, reference=ReferenceSpec(str(ref_path)), ref_guidance=settings[0],
+                                   ref_hits=settings[1])
     takes = {key: generate_take(engine, job, params, out / "takes" / key, len(clip.audio))
              for key, params in (("free", free), ("reference", with_ref))}
     name = job.clip_id

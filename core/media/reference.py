@@ -83,7 +83,7 @@ def load_reference(spec: ReferenceSpec, *, sample_rate: int, max_seconds: float 
         level = "digital silence" if math.isinf(peak_db) else f"peak {peak_db:.0f} dBFS"
         raise ReferenceError(f"reference {path}{where} is silent ({level}); pick a sound to imitate")
     if trimmed:
-        log.info("reference %s trimmed to %s-%s s: the model hears %s s of reference at most", path,
+        log.info("reference %s trimmed to %s-%s s: %s s of a reference are used at most", path,
                  seconds_str(first), seconds_str(end), seconds_str(limit))
     samples = _to_rate(mono, rate, sample_rate)
     return ReferenceAudio(samples=samples, sample_rate=int(sample_rate), name=os.path.basename(path),

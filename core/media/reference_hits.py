@@ -1,0 +1,223 @@
+"""The reference's own hits on the take's hits: "this door, not a door", sample for sample.
+
+A take's timing comes from the picture (MaskVAT hears when things hit); its timbre is whatever the
+codec can carry, and the codec turns a ringing strike into a click and a floor (docs/reference.md,
+"What the codec allows"). So for impulsive sounds the reference is applied the way a sound
+designer replaces drums or steps by hand: every hit the take has is replaced by one of the
+reference's hits, attack on attack, at the take's level.
+
+1. The reference's hits: its onsets (core.eval.onsets, the evaluation's own detector), each from
+   its attack to the next one, at most ``MAX_HIT``, and at most ``TAIL`` past where it has died
+   into the file's room tone (a library file's silence between knocks is not part of a knock);
+   quiet echoes more than ``HIT_RANGE_DB`` under its loudest hit are left out.
+2. The take's hits: its onsets, each attack found the same way (so any bias of the attack finder
+   cancels), the hit's level the peak of its first ``PEAK_WINDOW``.
+3. Per take hit, one reference hit (seeded, never the same twice in a row when there is a choice),
+   scaled to the take hit's peak and placed on its attack; the take is held down to its bed from
+   where its swell into the hit began until its own hit has died back (or the next hit), so the
+   model's version of the hit does not sound under the reference's. The bed goes on; between hits
+   the take stays as it was.
+
+``mix`` blends: 0 is the take, 1 full replacement. Pure numpy on mono float arrays; nothing is
+read or written here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+PRE = 0.002          # s of lead kept before an attack (the very start of a transient)
+MAX_HIT = 1.5        # s: the longest reference hit placed
+MIN_HIT = 0.03       # s: shorter segments are not hits but rattles
+HIT_RANGE_DB = 30.0  # reference hits this far under its loudest are echoes, not hits
+PEAK_WINDOW = 0.05   # s after the attack in which a hit's level is its peak
+MAX_SWELL = 0.1      # s: how far before an attack a take's swell into its hit is held down
+TAIL = 0.15          # s of a reference hit kept after it has died back to the room tone
+FADE = 0.008         # s: fades at a placed hit's cut end and at the duck's edges
+FLOOR_PERCENTILE = 50.0  # of a take's 10 ms levels: its bed, which goes on under the placed hits
+ROOM_PERCENTILE = 10.0   # of a reference's 10 ms levels: its room tone, between its hits
+FLOOR_MARGIN_DB = 6.0  # a take's hit has died when its envelope is this close to its floor
+MAX_GAIN_DB = 30.0   # a reference hit is never raised more than this to meet a take's hit
+HITS_SECONDS = 10    # s of a reference read for its hits: a library file of steps or knocks
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One hit of the reference: its samples from just before the attack, and its peak."""
+
+    samples: np.ndarray
+    peak: float
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What replacement did to one take: hits placed, and the attacks (samples) they sit on."""
+
+    placed: int
+    attacks: tuple[int, ...]
+
+
+def reference_hits(audio: np.ndarray, sample_rate: int) -> list[Hit]:
+    """The hits of a reference sound (empty for a sound without distinct hits: rain, an engine)."""
+    x = _mono(audio)
+    attacks = _attacks(x, sample_rate)
+    pre, longest = round(PRE * sample_rate), round(MAX_HIT * sample_rate)
+    room = _Level.of(x, sample_rate, ROOM_PERCENTILE)
+    tail = round(TAIL * sample_rate)
+    hits = []
+    for i, a in enumerate(attacks):
+        # To the next hit, or to where this one has died back into the recording's room tone
+        # (a library file's silence between hits is not part of the hit).
+        stop = min(attacks[i + 1] - pre if i + 1 < len(attacks) else x.size, a + longest,
+                   room.died_back(a, sample_rate) + tail)
+        if stop - a < MIN_HIT * sample_rate:
+            continue
+        seg = x[max(0, a - pre):stop].astype(np.float32)
+        hits.append(Hit(_fade_out(seg.copy(), sample_rate), _peak(x, a, sample_rate)))
+    if not hits:
+        return []
+    top = max(h.peak for h in hits)
+    return [h for h in hits if h.peak > 0 and 20 * np.log10(h.peak / top) > -HIT_RANGE_DB]
+
+
+def replace_hits(take: np.ndarray, sample_rate: int, hits: list[Hit], *, mix: float = 1.0,
+                 seed: int = 0) -> tuple[np.ndarray, Placement]:
+    """``take`` (mono) with its hits replaced by ``hits`` (see the module docstring)."""
+    if not 0.0 <= mix <= 1.0:
+        raise ValueError(f"mix must be between 0 and 1, got {mix}")
+    x = _mono(take)
+    if not hits or mix == 0.0:
+        return x.astype(np.float32), Placement(0, ())
+    attacks = _attacks(x, sample_rate)
+    pre, longest = round(PRE * sample_rate), round(MAX_HIT * sample_rate)
+    bed = _Level.of(x, sample_rate, FLOOR_PERCENTILE)
+    window = np.zeros(x.size)  # where the take's own hits are held down to its floor
+    added = np.zeros(x.size)
+    last, previous = -1, 0
+    for i, a in enumerate(attacks):
+        p = _peak(x, a, sample_rate)
+        if p <= 0:
+            continue
+        following = attacks[i + 1] - pre if i + 1 < len(attacks) else x.size
+        limit = min(following, a + longest)
+        # Drawn from the seed and the attack's sample, not in sequence: a region regenerated
+        # with the base take's seed gets the same hits everywhere the take did not change.
+        rng = np.random.default_rng([seed % 2**32, a, 16])
+        choice = int(rng.integers(len(hits)))
+        if len(hits) > 1 and choice == last:  # a machine gun of one sample is what editors hate
+            choice = (choice + 1 + int(rng.integers(len(hits) - 1))) % len(hits)
+        last = choice
+        hit = hits[choice]
+        gain = min(p / hit.peak, 10 ** (MAX_GAIN_DB / 20))
+        start = max(0, a - pre)
+        seg = hit.samples[:max(0, limit - start)].astype(np.float64) * gain
+        if seg.size < hit.samples.size:
+            seg = _fade_out(seg, sample_rate)
+        added[start:start + seg.size] += seg
+        # Held from where its swell left the bed (a soft lead-in before the reference's crisp
+        # attack is the model's timbre) until its own hit has died back, or the next hit: a
+        # release while the model's hit still rings would bring its timbre back.
+        swell = bed.rose_from(start, max(0, start - round(MAX_SWELL * sample_rate), previous))
+        _open(window, swell, min(following, max(bed.died_back(a, sample_rate), start + seg.size)), sample_rate)
+        previous = start
+    # Held to the bed, not silenced: the take's bed goes on under the placed hit, so no gap
+    # opens around it (a gated bed is audible, and its return would sound like a new onset).
+    out = x * (1 - mix * window * (1 - bed.hold)) + mix * added
+    return out.astype(np.float32), Placement(len(attacks), tuple(int(a) for a in attacks))
+
+
+# -- internals -------------------------------------------------------------------------------------
+def _mono(audio: np.ndarray) -> np.ndarray:
+    x = np.asarray(audio, dtype=np.float64)
+    if x.ndim != 1 or x.size == 0 or not np.all(np.isfinite(x)):
+        raise ValueError(f"hit replacement needs non-empty finite mono audio, got shape {x.shape}")
+    return x
+
+
+def _envelope(x: np.ndarray, sample_rate: int, seconds: float) -> np.ndarray:
+    """|x| smoothed over ``seconds`` (a moving average, same length as x)."""
+    n = max(1, round(seconds * sample_rate))
+    return np.convolve(np.abs(x), np.ones(n) / n, mode="same")
+
+
+def _attacks(x: np.ndarray, sample_rate: int) -> list[int]:
+    """Each onset's attack sample: where the 1 ms envelope first climbs a quarter of the way from
+    the level just before to the hit's peak. The detector's onset times sit somewhere in the
+    rise (its window is 23 ms long); this finds the same point of every hit."""
+    from maskvat_foley.core.eval.onsets import detect_onsets
+
+    env = _envelope(x, sample_rate, 0.001)
+    out: list[int] = []
+    for t in detect_onsets(x.astype(np.float32), sample_rate):
+        o = round(t * sample_rate)
+        lo, hi = max(0, o - round(0.02 * sample_rate)), min(x.size, o + round(0.04 * sample_rate))
+        if hi <= lo:
+            continue
+        before = float(np.median(env[max(0, lo - round(0.02 * sample_rate)):lo + 1]))
+        top = float(env[lo:hi].max())
+        rise = np.flatnonzero(env[lo:hi] >= before + 0.25 * (top - before))
+        a = lo + int(rise[0]) if rise.size else o
+        if not out or a > out[-1]:
+            out.append(a)
+    return out
+
+
+def _peak(x: np.ndarray, attack: int, sample_rate: int) -> float:
+    return float(np.abs(x[attack:attack + round(PEAK_WINDOW * sample_rate)]).max(initial=0.0))
+
+
+@dataclass(frozen=True)
+class _Level:
+    """A sound's 10 ms RMS levels against its floor (a percentile of them)."""
+
+    rms: np.ndarray
+    hop: int
+    quiet: np.ndarray  # frames within FLOOR_MARGIN_DB of the floor
+    hold: np.ndarray   # per sample, the gain (<= 1) that holds the sound down to its floor
+    size: int
+
+    @classmethod
+    def of(cls, x: np.ndarray, sample_rate: int, percentile: float) -> "_Level":
+        hop = max(1, round(0.01 * sample_rate))
+        n = -(-x.size // hop)
+        rms = np.sqrt(np.mean(np.pad(x, (0, n * hop - x.size)).reshape(n, hop) ** 2, axis=1) + 1e-20)
+        floor = float(np.percentile(rms, percentile))
+        env = np.interp(np.arange(x.size), (np.arange(n) + 0.5) * hop, rms)
+        return cls(rms, hop, rms <= floor * 10 ** (FLOOR_MARGIN_DB / 20),
+                   np.minimum(1.0, floor / np.maximum(env, 1e-20)), x.size)
+
+    def died_back(self, attack: int, sample_rate: int) -> int:
+        """The first sample after the hit's peak where the sound is back near its floor."""
+        k0 = attack // self.hop
+        peak_k = k0 + int(np.argmax(self.rms[k0:k0 + max(1, round(PEAK_WINDOW * sample_rate) // self.hop)]))
+        after = np.flatnonzero(self.quiet[peak_k:])
+        return self.size if not after.size else (peak_k + int(after[0]) + 1) * self.hop
+
+    def rose_from(self, attack: int, earliest: int) -> int:
+        """Where the swell that leads into the hit at ``attack`` left the floor (not before
+        ``earliest``): a take's hit can swell for tens of ms before the attack the finder reads."""
+        k = attack // self.hop
+        stop = max(0, -(-earliest // self.hop))
+        while k > stop and not self.quiet[k - 1]:
+            k -= 1
+        return max(earliest, k * self.hop)
+
+
+def _fade_out(seg: np.ndarray, sample_rate: int) -> np.ndarray:
+    n = min(seg.size, round(FADE * sample_rate))
+    if n > 0:
+        seg[-n:] *= np.cos(np.linspace(0, np.pi / 2, n)) ** 2
+    return seg
+
+
+def _open(window: np.ndarray, start: int, stop: int, sample_rate: int) -> None:
+    """Window 1 over [start, stop) with FADE-long raised-cosine edges outside it (in place)."""
+    n = round(FADE * sample_rate)
+    stop = max(stop, start)
+    window[start:stop] = 1.0
+    ramp = np.sin(np.linspace(0, np.pi / 2, n)) ** 2  # 0 -> 1
+    a = max(0, start - n)
+    window[a:start] = np.maximum(window[a:start], ramp[n - (start - a):])
+    b = min(window.size, stop + n)
+    window[stop:b] = np.maximum(window[stop:b], ramp[::-1][:b - stop])
