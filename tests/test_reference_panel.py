@@ -274,5 +274,6 @@ def test_a_hosts_reference_reaches_the_chooser_and_the_engines_word_is_shown(qtb
         assert panel.references.params_for("V1.3", GenerationParams()).ref_hits == 0.4
         panel.references.engine_ready({"model": "maskvat-tiny-random", "reference_seconds": 0})
         assert "does not hear a reference itself: its hits replace" in panel.reference_field.message.text()
+        assert not panel.reference_field.guidance.isEnabled() and panel.reference_field.hits.isEnabled()
     finally:
         dialog.panel.shutdown()

@@ -92,7 +92,9 @@ class References(QObject):
     def engine_ready(self, info: dict) -> None:
         """Say up front when the engine's model hears no reference (info "reference_seconds" 0):
         only the reference's hits reach the takes then."""
-        if info.get("reference_seconds") == 0:
+        hears = info.get("reference_seconds") != 0
+        self.field.guidance.setEnabled(hears)  # guidance toward a reference the model cannot hear does nothing
+        if not hears:
             self.field.show_message(f"the model {info.get('model', '')} does not hear a reference itself: its hits "
                                     "replace the takes' hits (Hits above 0 %)")
 
