@@ -149,3 +149,21 @@ def test_a_take_hit_s_swell_before_its_attack_goes_with_it(reference):
     assert placed.placed == 1
     lead = slice(a - n + round(0.005 * SR), a - round(0.015 * SR))  # the swell, clear of the attack's lead
     assert np.sqrt(np.mean(out[lead] ** 2)) < 0.5 * np.sqrt(np.mean(x[lead] ** 2))
+
+
+def test_one_reference_hit_is_never_placed_twice_exactly_alike(take):
+    """A library sound of one knock: each take hit gets it slightly detuned (a sampler's round
+    robin), within half a semitone, so a run of steps is not one sample repeated."""
+    one = place(SR, (0.1,), lambda i: hit(2000.0, 0.1, 0.5, 0.7)).astype(np.float32)
+    hits = reference_hits(one, SR)
+    assert len(hits) == 1
+    out = replace_hits(take, SR, hits, seed=2)[0]
+    pitches, shapes = [], []
+    for t in TAKE_HITS:
+        seg = out[round(t * SR):round((t + 0.1) * SR)].astype(np.float64)
+        spectrum = np.abs(np.fft.rfft(seg, 16 * seg.size))
+        pitches.append(np.fft.rfftfreq(16 * seg.size, 1 / SR)[int(np.argmax(spectrum))])
+        shapes.append(seg / np.abs(seg).max())
+    assert all(2000 * 2 ** (-0.55 / 12) < f < 2000 * 2 ** (0.55 / 12) for f in pitches), pitches
+    assert len({round(f) for f in pitches}) > 1, pitches
+    assert all(not np.allclose(a, b, atol=1e-3) for a, b in zip(shapes, shapes[1:]))

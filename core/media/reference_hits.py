@@ -12,11 +12,11 @@ reference's hits, attack on attack, at the take's level.
    quiet echoes more than ``HIT_RANGE_DB`` under its loudest hit are left out.
 2. The take's hits: its onsets, each attack found the same way (so any bias of the attack finder
    cancels), the hit's level the peak of its first ``PEAK_WINDOW``.
-3. Per take hit, one reference hit (seeded, never the same twice in a row when there is a choice),
-   scaled to the take hit's peak and placed on its attack; the take is held down to its bed from
-   where its swell into the hit began until its own hit has died back (or the next hit), so the
-   model's version of the hit does not sound under the reference's. The bed goes on; between hits
-   the take stays as it was.
+3. Per take hit, one reference hit (seeded, never the same twice in a row when there is a choice,
+   slightly detuned when the reference has fewer than ``ROUND_ROBIN``), scaled to the take hit's
+   peak and placed on its attack; the take is held down to its bed from where its swell into the
+   hit began until its own hit has died back (or the next hit), so the model's version of the hit
+   does not sound under the reference's. The bed goes on; between hits the take stays as it was.
 
 ``mix`` blends: 0 is the take, 1 full replacement. Pure numpy on mono float arrays; nothing is
 read or written here.
@@ -32,6 +32,8 @@ MAX_HIT = 1.5        # s: the longest reference hit placed
 MIN_HIT = 0.03       # s: shorter segments are not hits but rattles
 HIT_RANGE_DB = 30.0  # reference hits this far under its loudest are echoes, not hits
 PEAK_WINDOW = 0.05   # s after the attack in which a hit's level is its peak
+ROUND_ROBIN = 3      # with fewer reference hits than this, each placed hit is slightly detuned
+DETUNE = 0.5         # semitones at most, either way: one sample repeated exactly is a machine gun
 MAX_SWELL = 0.1      # s: how far before an attack a take's swell into its hit is held down
 TAIL = 0.15          # s of a reference hit kept after it has died back to the room tone
 FADE = 0.008         # s: fades at a placed hit's cut end and at the duck's edges
@@ -111,8 +113,9 @@ def replace_hits(take: np.ndarray, sample_rate: int, hits: list[Hit], *, mix: fl
         hit = hits[choice]
         gain = min(p / hit.peak, 10 ** (MAX_GAIN_DB / 20))
         start = max(0, a - pre)
-        seg = hit.samples[:max(0, limit - start)].astype(np.float64) * gain
-        if seg.size < hit.samples.size:
+        samples = hit.samples if len(hits) >= ROUND_ROBIN else _detune(hit.samples, sample_rate, rng)
+        seg = samples[:max(0, limit - start)].astype(np.float64) * gain
+        if seg.size < samples.size:
             seg = _fade_out(seg, sample_rate)
         added[start:start + seg.size] += seg
         # Held from where its swell left the bed (a soft lead-in before the reference's crisp
@@ -202,6 +205,16 @@ class _Level:
         while k > stop and not self.quiet[k - 1]:
             k -= 1
         return max(earliest, k * self.hop)
+
+
+def _detune(samples: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """``samples`` played up to DETUNE semitones faster or slower (a sampler's round-robin trick
+    when a library gives one or two hits): the same hit, never twice exactly alike."""
+    import soxr
+
+    ratio = 2 ** (float(rng.uniform(-DETUNE, DETUNE)) / 12)
+    out = soxr.resample(np.asarray(samples, dtype=np.float32), sample_rate * ratio, sample_rate)
+    return out if out.size else samples
 
 
 def _fade_out(seg: np.ndarray, sample_rate: int) -> np.ndarray:
