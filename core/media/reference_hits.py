@@ -39,7 +39,7 @@ TAIL = 0.15          # s of a reference hit kept after it has died back to the r
 FADE = 0.008         # s: fades at a placed hit's cut end and at the duck's edges
 FLOOR_PERCENTILE = 50.0  # of a take's 10 ms levels: its bed, which goes on under the placed hits
 ROOM_PERCENTILE = 10.0   # of a reference's 10 ms levels: its room tone, between its hits
-FLOOR_MARGIN_DB = 6.0  # a take's hit has died when its envelope is this close to its floor
+FLOOR_MARGIN_DB = 6.0  # a hit has died when its envelope is this close to the sound's floor
 MAX_GAIN_DB = 30.0   # a reference hit is never raised more than this to meet a take's hit
 HITS_SECONDS = 10    # s of a reference read for its hits: a library file of steps or knocks
 
@@ -94,9 +94,9 @@ def replace_hits(take: np.ndarray, sample_rate: int, hits: list[Hit], *, mix: fl
     attacks = _attacks(x, sample_rate)
     pre, longest = round(PRE * sample_rate), round(MAX_HIT * sample_rate)
     bed = _Level.of(x, sample_rate, FLOOR_PERCENTILE)
-    window = np.zeros(x.size)  # where the take's own hits are held down to its floor
+    window = np.zeros(x.size)  # where the take's own hits are held down to its bed
     added = np.zeros(x.size)
-    last, previous = -1, 0
+    last, previous, placed = -1, 0, []
     for i, a in enumerate(attacks):
         p = _peak(x, a, sample_rate)
         if p <= 0:
@@ -124,10 +124,11 @@ def replace_hits(take: np.ndarray, sample_rate: int, hits: list[Hit], *, mix: fl
         swell = bed.rose_from(start, max(0, start - round(MAX_SWELL * sample_rate), previous))
         _open(window, swell, min(following, max(bed.died_back(a, sample_rate), start + seg.size)), sample_rate)
         previous = start
+        placed.append(a)
     # Held to the bed, not silenced: the take's bed goes on under the placed hit, so no gap
     # opens around it (a gated bed is audible, and its return would sound like a new onset).
     out = x * (1 - mix * window * (1 - bed.hold)) + mix * added
-    return out.astype(np.float32), Placement(len(attacks), tuple(int(a) for a in attacks))
+    return out.astype(np.float32), Placement(len(placed), tuple(int(a) for a in placed))
 
 
 # -- internals -------------------------------------------------------------------------------------
