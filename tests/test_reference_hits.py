@@ -70,7 +70,7 @@ def test_every_take_hit_becomes_a_reference_hit_in_time_and_level(take, referenc
         assert centroid(take[seg]) < 600 < 2000 < centroid(out[seg])  # a dull knock became a ring
         peak_in, peak_out = np.abs(take[seg]).max(), np.abs(out[seg]).max()
         assert 20 * np.log10(peak_out / peak_in) == pytest.approx(0.0, abs=1.5)
-    # Before the first hit the take is untouched; the bed goes on under the hits, held to its floor.
+    # Before the first hit the take is untouched; the bed goes on under the hits (its room tone).
     lead = round((TAKE_HITS[0] - 0.02) * SR)
     assert np.array_equal(out[:lead], take[:lead])
     assert np.std(out[round(0.55 * SR):round(0.8 * SR)]) > 0.3 * np.std(take[:lead])

@@ -14,11 +14,12 @@ reference's hits, attack on attack, at the take's level.
    cancels), the hit's level the peak of its first ``PEAK_WINDOW``.
 3. Per take hit, one reference hit (seeded, never the same twice in a row when there is a choice,
    slightly detuned when the reference has fewer than ``ROUND_ROBIN``), scaled to the take hit's
-   peak and placed on its attack; the take is held down to its bed from where its swell into the
-   hit began until its own hit has died back (or the next hit), so the model's version of the hit
-   does not sound under the reference's. The bed goes on; between hits the take stays as it was.
+   peak and placed on its attack; from where the take's swell into the hit began until its own
+   hit has died back (or the next hit) the take gives way to its own room tone (a quiet stretch
+   of it, looped), so the model's version of the hit does not sound under the reference's and the
+   bed goes on. Between hits the take stays as it was.
 
-``mix`` blends: 0 is the take, 1 full replacement. Pure numpy on mono float arrays; nothing is
+``mix`` is wet/dry: 0 is the take, 1 full replacement. Pure numpy on mono float arrays; nothing is
 read or written here.
 """
 from __future__ import annotations
@@ -35,6 +36,7 @@ PEAK_WINDOW = 0.05   # s after the attack in which a hit's level is its peak
 ROUND_ROBIN = 3      # with fewer reference hits than this, each placed hit is slightly detuned
 DETUNE = 0.5         # semitones at most, either way: one sample repeated exactly is a machine gun
 MAX_SWELL = 0.1      # s: how far before an attack a take's swell into its hit is held down
+MIN_ROOM_TONE = 0.05 # s: the shortest quiet stretch of a take looped as its room tone
 TAIL = 0.15          # s of a reference hit kept after it has died back to the room tone
 FADE = 0.008         # s: fades at a placed hit's cut end and at the duck's edges
 FLOOR_PERCENTILE = 50.0  # of a take's 10 ms levels: its bed, which goes on under the placed hits
@@ -94,7 +96,10 @@ def replace_hits(take: np.ndarray, sample_rate: int, hits: list[Hit], *, mix: fl
     attacks = _attacks(x, sample_rate)
     pre, longest = round(PRE * sample_rate), round(MAX_HIT * sample_rate)
     bed = _Level.of(x, sample_rate, FLOOR_PERCENTILE)
-    window = np.zeros(x.size)  # where the take's own hits are held down to its bed
+    rooms = _room_tone_runs(bed, sample_rate)
+    window = np.zeros(x.size)  # where the take's own hits give way to its room tone
+    fill = np.zeros(x.size)    # that room tone
+    laid = np.zeros(x.size, dtype=bool)
     added = np.zeros(x.size)
     last, previous, placed = -1, 0, []
     for i, a in enumerate(attacks):
@@ -118,16 +123,23 @@ def replace_hits(take: np.ndarray, sample_rate: int, hits: list[Hit], *, mix: fl
         if seg.size < samples.size:
             seg = _fade_out(seg, sample_rate)
         added[start:start + seg.size] += seg
-        # Held from where its swell left the bed (a soft lead-in before the reference's crisp
-        # attack is the model's timbre) until its own hit has died back, or the next hit: a
-        # release while the model's hit still rings would bring its timbre back.
+        # From where its swell left the bed (a soft lead-in before the reference's crisp attack
+        # is the model's timbre) until its own hit has died back, or the next hit: a release
+        # while the model's hit still rings would bring its timbre back.
         swell = bed.rose_from(start, max(0, start - round(MAX_SWELL * sample_rate), previous))
-        _open(window, swell, min(following, max(bed.died_back(a, sample_rate), start + seg.size)), sample_rate)
+        stop = min(following, max(bed.died_back(a, sample_rate), start + seg.size))
+        _lay_room_tone(fill, laid, x, rooms, _open(window, swell, stop, sample_rate), sample_rate)
         previous = start
         placed.append(a)
-    # Held to the bed, not silenced: the take's bed goes on under the placed hit, so no gap
-    # opens around it (a gated bed is audible, and its return would sound like a new onset).
-    out = x * (1 - mix * window * (1 - bed.hold)) + mix * added
+    # Under the placed hits the take's bed goes on, not silence (a gated bed is audible, and its
+    # return would sound like a new onset): its own room tone, the nearest quiet stretch of the
+    # take laid in with equal-power fades, as a dialogue editor fills a cut. A take with no such
+    # stretch is held down to its bed level instead.
+    if rooms:
+        full = x * np.sqrt(1 - window) + fill * np.sqrt(window) + added
+    else:
+        full = x * (1 - window * (1 - bed.hold)) + added
+    out = x + mix * (full - x)  # wet/dry
     return out.astype(np.float32), Placement(len(placed), tuple(int(a) for a in placed))
 
 
@@ -208,6 +220,55 @@ class _Level:
         return max(earliest, k * self.hop)
 
 
+def _room_tone_runs(bed: "_Level", sample_rate: int) -> list[tuple[int, int]]:
+    """The take's stretches at its bed level, clear of hits at both ends (sample ranges of at
+    least MIN_ROOM_TONE): where its room tone can be copied from."""
+    runs, start, margin = [], None, 2  # 10 ms frames left out at each end: a tail, a swell
+    for k, q in enumerate(np.append(bed.quiet, False)):
+        if q and start is None:
+            start = k
+        elif not q and start is not None:
+            a, b = (start + margin) * bed.hop, min(bed.size, (k - margin) * bed.hop)
+            if b - a >= MIN_ROOM_TONE * sample_rate:
+                runs.append((a, b))
+            start = None
+    return runs
+
+
+def _lay_room_tone(fill: np.ndarray, laid: np.ndarray, x: np.ndarray, runs: list[tuple[int, int]],
+                   span: tuple[int, int], sample_rate: int) -> None:
+    """Room tone over ``span`` of ``fill`` where none is ``laid`` yet: the last stretch that ends
+    before it (else the first after it), from its start, looped with FADE-long crossfades when the
+    span is longer (in place; nothing without stretches). What an earlier hit laid stays: its tone
+    runs on, unbroken. The tone before a hit is the one a listener just heard, and a region
+    regenerated after the hit cannot change it."""
+    lo, hi = span
+    if not runs or hi <= lo:
+        return
+    before = [r for r in runs if r[1] <= lo]
+    a, b = before[-1] if before else min(runs, key=lambda r: abs(r[0] - hi))
+    out = loop(x[a:b], hi - lo, round(FADE * sample_rate))
+    free = ~laid[lo:hi]
+    fill[lo:hi][free] = out[free]
+    laid[lo:hi] = True
+
+
+def loop(piece: np.ndarray, n: int, fade: int) -> np.ndarray:
+    """``n`` samples of ``piece`` repeated, each copy fading in (equal power, at most ``fade``
+    samples) over the last one's end: a seamless bed from a short stretch of sound."""
+    piece = np.asarray(piece, dtype=np.float64)
+    fade = min(fade, piece.size // 4)
+    ramp = np.sin(np.linspace(0, np.pi / 2, fade)) ** 2
+    out = np.zeros(n + piece.size)
+    for at in range(0, n, piece.size - fade):
+        seg = piece.copy()
+        if at:
+            seg[:fade] *= np.sqrt(ramp)
+            out[at:at + fade] *= np.sqrt(1 - ramp)
+        out[at:at + seg.size] += seg
+    return out[:n]
+
+
 def _detune(samples: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
     """``samples`` played up to DETUNE semitones faster or slower (a sampler's round-robin trick
     when a library gives one or two hits): the same hit, never twice exactly alike."""
@@ -225,8 +286,9 @@ def _fade_out(seg: np.ndarray, sample_rate: int) -> np.ndarray:
     return seg
 
 
-def _open(window: np.ndarray, start: int, stop: int, sample_rate: int) -> None:
-    """Window 1 over [start, stop) with FADE-long raised-cosine edges outside it (in place)."""
+def _open(window: np.ndarray, start: int, stop: int, sample_rate: int) -> tuple[int, int]:
+    """Window 1 over [start, stop) with FADE-long raised-cosine edges outside it (in place);
+    returns the span it touched, edges included."""
     n = round(FADE * sample_rate)
     stop = max(stop, start)
     window[start:stop] = 1.0
@@ -235,3 +297,4 @@ def _open(window: np.ndarray, start: int, stop: int, sample_rate: int) -> None:
     window[a:start] = np.maximum(window[a:start], ramp[n - (start - a):])
     b = min(window.size, stop + n)
     window[stop:b] = np.maximum(window[stop:b], ramp[::-1][:b - stop])
+    return a, b

@@ -1,0 +1,65 @@
+"""A steady reference's texture under the take's envelope: "this rain, not a rain".
+
+A reference without distinct hits (rain, an engine, wind, a stream) has nothing to put on a
+take's hits (core.media.reference_hits). What it has is a texture. The take says when and how
+loud (its envelope follows the picture: a car revs, rain thickens); the reference says what it
+sounds like. So the reference is flattened to a steady level (its own swells divided out),
+looped seamlessly from a seeded point, and shaped by the take's envelope: the envelope follower
+of a synth, or a sound designer riding a library loop's fader to the picture.
+
+Pure numpy on mono float arrays; nothing is read or written here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from maskvat_foley.core.media.reference_hits import loop
+
+ENVELOPE = 0.02        # s: the take's envelope (RMS) window: fast enough for a rev, not a waveform
+FLATTEN = 0.25         # s: the reference's own swells, divided out over this window
+QUIET_PERCENTILE = 10  # the reference's quietest levels are not raised above this one
+CROSSFADE = 0.05       # s: where the loop joins itself
+MIN_TEXTURE = 0.25     # s: a shorter reference is not a texture to loop
+
+
+@dataclass(frozen=True)
+class Texture:
+    """A reference flattened to unit RMS, ready to loop."""
+
+    samples: np.ndarray
+
+
+def reference_texture(audio: np.ndarray, sample_rate: int) -> Texture | None:
+    """The reference as a steady texture; None when it is too short or silent."""
+    x = np.asarray(audio, dtype=np.float64).reshape(-1)
+    if x.size < MIN_TEXTURE * sample_rate or not np.any(x) or not np.all(np.isfinite(x)):
+        return None
+    env = _rms(x, sample_rate, FLATTEN)
+    flat = x / np.maximum(env, np.percentile(env, QUIET_PERCENTILE))
+    return Texture((flat / np.sqrt(np.mean(flat ** 2))).astype(np.float32))
+
+
+def apply_texture(take: np.ndarray, sample_rate: int, texture: Texture, *, mix: float = 1.0,
+                  seed: int = 0) -> np.ndarray:
+    """``take`` (mono) with its sound replaced by ``texture`` under its own envelope; ``mix`` is
+    wet/dry (0: the take)."""
+    if not 0.0 <= mix <= 1.0:
+        raise ValueError(f"mix must be between 0 and 1, got {mix}")
+    x = np.asarray(take, dtype=np.float64)
+    if x.ndim != 1 or x.size == 0 or not np.all(np.isfinite(x)):
+        raise ValueError(f"texture replacement needs non-empty finite mono audio, got shape {x.shape}")
+    if mix == 0.0:
+        return x.astype(np.float32)
+    t = texture.samples
+    start = int(np.random.default_rng([seed % 2**32, 17]).integers(t.size))  # each take its own stretch
+    bed = loop(np.concatenate([t[start:], t[:start]]), x.size, round(CROSSFADE * sample_rate))
+    wet = bed * _rms(x, sample_rate, ENVELOPE)
+    return (x + mix * (wet - x)).astype(np.float32)
+
+
+def _rms(x: np.ndarray, sample_rate: int, seconds: float) -> np.ndarray:
+    """Moving RMS over ``seconds``, one value a sample."""
+    n = max(1, round(seconds * sample_rate))
+    return np.sqrt(np.convolve(x ** 2, np.ones(n) / n, mode="same"))
