@@ -222,11 +222,12 @@ class GenerationParams:
     # guidance scale toward it. Models without reference frames refuse a reference.
     reference: ReferenceSpec | None = None
     ref_guidance: float = 2.0
-    # How much of the reference's own hits replace the take's hits (core.media.reference_hits):
-    # 0 leaves the take as the model made it, 1 puts the reference's hit on every hit of the take.
+    # How much of the reference's own sound goes into the take, wet/dry: its hits on the take's
+    # hits (core.media.reference_hits), or a steady sound's texture under the take's envelope
+    # (core.media.reference_texture); 0 leaves the take as the model made it.
     # 1.0, measured with the bundled model on 90 FoleyWorld reference pairs: the timbre follows
-    # the reference in 88% of them (43% without), onset F1 0.891 against 0.901 without.
-    ref_hits: float = 1.0
+    # the reference in 86% of them (43% without), onset F1 0.891 against 0.901 without.
+    ref_mix: float = 1.0
 
     def __post_init__(self) -> None:
         check_level(self.loudness, self.gain_db)
@@ -235,9 +236,9 @@ class GenerationParams:
         g, (lo, hi) = self.ref_guidance, REF_GUIDANCE_RANGE
         if isinstance(g, bool) or not isinstance(g, numbers.Real) or not lo <= g <= hi:  # NaN fails too
             raise ValueError(f"ref_guidance must be a number between {lo:g} and {hi:g}, got {g!r}")
-        h = self.ref_hits
+        h = self.ref_mix
         if isinstance(h, bool) or not isinstance(h, numbers.Real) or not 0.0 <= h <= 1.0:
-            raise ValueError(f"ref_hits must be a number between 0 and 1, got {h!r}")
+            raise ValueError(f"ref_mix must be a number between 0 and 1, got {h!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe (the reference's times as exact strings)."""

@@ -37,8 +37,8 @@ def add_parser(sub) -> None:
                     help="generate with a reference sound: a file, or seconds of a FoleyWorld strike (2: the "
                          "issue's 2 s reference); a --config model gets reference support for it")
     bg.add_argument("--ref-guidance", type=float, default=None, help="guidance toward the reference")
-    bg.add_argument("--ref-hits", type=float, default=None,
-                    help="how much of the reference's hits replace the takes' hits, 0 to 1")
+    bg.add_argument("--ref-mix", type=float, default=None,
+                    help="how much of the reference's own sound goes into the takes, 0 to 1")
     bg.set_defaults(handler=cmd_generate)
 
     sv = bs.add_parser("service", help="the engine server: cached regenerate against a first take, and a load run")
@@ -91,14 +91,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise UsageError("give --model or --config, not both")
     if args.seconds <= 0 or args.takes < 1 or args.repeat < 1:
         raise UsageError("--seconds must be positive, --takes and --repeat at least 1")
-    for option, value in (("--ref-guidance", args.ref_guidance), ("--ref-hits", args.ref_hits)):
+    for option, value in (("--ref-guidance", args.ref_guidance), ("--ref-mix", args.ref_mix)):
         if value is not None and args.reference is None:
             raise UsageError(f"{option} needs --reference")
     ref = {} if args.reference is None else {"reference": args.reference}
     if args.ref_guidance is not None:
         ref["ref_guidance"] = args.ref_guidance
-    if args.ref_hits is not None:
-        ref["ref_hits"] = args.ref_hits
+    if args.ref_mix is not None:
+        ref["ref_mix"] = args.ref_mix
     try:
         result = run(args.model, args.config, device=args.device, seconds=args.seconds, takes=args.takes,
                      steps=args.steps, guidance=args.guidance, repeat=args.repeat, frames=args.frames,

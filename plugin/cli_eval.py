@@ -46,8 +46,8 @@ def add_parser(sub) -> None:
                          "follows the reference and onset F1 with and without it (--n pairs)")
     ev.add_argument("--ref-guidance", type=float, default=None,
                     help="with --reference-pairs: guidance toward the reference (default: the generation default)")
-    ev.add_argument("--ref-hits", type=float, default=None,
-                    help="with --reference-pairs: how much of the reference's hits replace the takes' hits, 0 to 1 "
+    ev.add_argument("--ref-mix", type=float, default=None,
+                    help="with --reference-pairs: how much of the reference's own sound goes into the takes, 0 to 1 "
                          "(default: the generation default)")
     ev.add_argument("--ref-seconds", type=float, default=2.0,
                     help="with --reference-pairs: length of each reference in seconds (default: 2)")
@@ -87,10 +87,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from maskvat_foley.plugin.cli_options import UsageError
 
         raise UsageError("--ref-guidance needs --reference-pairs")
-    if args.ref_hits is not None:
+    if args.ref_mix is not None:
         from maskvat_foley.plugin.cli_options import UsageError
 
-        raise UsageError("--ref-hits needs --reference-pairs")
+        raise UsageError("--ref-mix needs --reference-pairs")
     if args.split == "real" or args.media:  # real footage has its own run (plugin/cli_eval_real.py)
         return cmd_eval_real(args)
     from maskvat_foley.core.engine.engine import default_model_dir
@@ -134,10 +134,10 @@ def cmd_eval_reference(args: argparse.Namespace) -> int:
                          "--sampler, --card or --look")
     model = args.model or default_model_dir()
     ref_guidance = GenerationParams.ref_guidance if args.ref_guidance is None else args.ref_guidance
-    ref_hits = GenerationParams.ref_hits if args.ref_hits is None else args.ref_hits
+    ref_mix = GenerationParams.ref_mix if args.ref_mix is None else args.ref_mix
     spelled = ["--reference-pairs", "--model", shown_path(model), "--n", str(args.n), "--device", args.device,
                "--steps", str(args.steps), "--guidance", str(args.guidance), "--ref-guidance", str(ref_guidance),
-               "--ref-hits", str(ref_hits),
+               "--ref-mix", str(ref_mix),
                "--temperature", str(args.temperature), "--beam", str(args.beam), "--seed", str(args.seed),
                "--ref-seconds", str(args.ref_seconds)]
     spelled += ["--seconds", str(args.seconds)] if args.seconds is not None else []
@@ -145,7 +145,7 @@ def cmd_eval_reference(args: argparse.Namespace) -> int:
     spelled += ["--figure", args.figure] if args.figure is not None else []
     try:
         results = evaluate_reference(model, n=args.n, device=args.device, steps=args.steps, guidance=args.guidance,
-                                     ref_guidance=ref_guidance, ref_hits=ref_hits, temperature=args.temperature,
+                                     ref_guidance=ref_guidance, ref_mix=ref_mix, temperature=args.temperature,
                                      beam=args.beam,
                                      seed=args.seed, out_dir=args.out, seconds=args.seconds,
                                      ref_seconds=args.ref_seconds,
@@ -158,7 +158,7 @@ def cmd_eval_reference(args: argparse.Namespace) -> int:
 
             results["figure"] = reference_figure(
                 model, args.figure, device=args.device, seed=args.seed, steps=args.steps, guidance=args.guidance,
-                ref_guidance=ref_guidance, ref_hits=ref_hits, temperature=args.temperature,
+                ref_guidance=ref_guidance, ref_mix=ref_mix, temperature=args.temperature,
                 ref_seconds=args.ref_seconds,
                 out_dir=Path(results["out_dir"]) / "figure")
             write_json(Path(results["out_dir"]) / "eval_reference.json", results)

@@ -117,7 +117,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         print(f"seed {params.seed} (random; --seed {params.seed} makes these takes again)", flush=True)
     engine = open_engine(args.model, args.device, args.engine)
     if params.reference is not None:
-        refuse_reference_without_support(engine, params.ref_hits)
+        refuse_reference_without_support(engine, params.ref_mix)
     bar = ClipProgressBar()
     try:
         summary = pipeline.generate_timeline(prepared, args.output, params, engine, media_dir=args.media_dir,
@@ -146,14 +146,14 @@ def check_reference_early(params) -> None:
     print(f"reference {ref.path}{span}, sha256 {ref.sha256[:12]}", flush=True)
 
 
-def refuse_reference_without_support(engine, ref_hits: float = 0.0) -> None:
-    """With ``ref_hits`` 0 only a model that hears references can use one: an engine whose model
+def refuse_reference_without_support(engine, ref_mix: float = 0.0) -> None:
+    """With ``ref_mix`` 0 only a model that hears references can use one: an engine whose model
     says it hears none (info "reference_seconds" 0) is refused before a clip runs; an engine that
     does not say refuses the reference itself, per clip. Any model takes the reference's hits."""
     info = engine.info()
-    if info.get("reference_seconds") == 0 and ref_hits == 0:
+    if info.get("reference_seconds") == 0 and ref_mix == 0:
         raise RuntimeError(f"the model {info.get('model', '')} does not hear a reference sound itself; "
-                           "use --ref-hits above 0 to put the reference's hits on the takes, leave out "
+                           "use --ref-mix above 0 to put the reference's own sound in the takes, leave out "
                            "--reference, or use a model trained with references")
 
 
@@ -170,10 +170,12 @@ def reference_lines(takes) -> list[str]:
         ref = refs[0]
         note = " (trimmed)" if ref.get("trimmed") else ""
         used = [f"guidance {ref.get('ref_guidance')}"] if ref.get("heard", True) else []
-        if ref.get("ref_hits"):
+        takes = f"{len(refs)} take{'s' if len(refs) != 1 else ''}"
+        if ref.get("ref_mix") and ref.get("applied") == "hits":
             placed = sum(int(r.get("hits_placed") or 0) for r in refs)
-            used.append(f"its hits on the takes' hits at {ref.get('ref_hits'):g} ({placed} placed in "
-                        f"{len(refs)} take{'s' if len(refs) != 1 else ''})")
+            used.append(f"its hits on the takes' hits at {ref.get('ref_mix'):g} ({placed} placed in {takes})")
+        elif ref.get("ref_mix") and ref.get("applied") == "texture":
+            used.append(f"its texture under the takes' envelope at {ref.get('ref_mix'):g} ({takes})")
         lines.append(f"reference {ref.get('name')} {ref.get('start')}-{ref.get('end')} s{note}: "
                      + ", ".join(used or ["not heard by the model"]))
     return lines

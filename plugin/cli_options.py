@@ -100,26 +100,27 @@ def add_reference(p) -> None:
     p.add_argument("--ref-guidance", type=float, metavar="G",
                    help=f"guidance toward the reference (models trained to hear one), {lo:g} to {hi:g}: "
                         f"0 ignores it (default: {param_default('ref_guidance'):g})")
-    p.add_argument("--ref-hits", type=float, metavar="MIX",
-                   help="how much of the reference's own hits replace the takes' hits, 0 to 1: 0 leaves the "
-                        "takes as the model made them, 1 puts one of the reference's hits on every hit, at "
-                        f"its time and level; works with any model (default: {param_default('ref_hits'):g})")
+    p.add_argument("--ref-mix", type=float, metavar="MIX",
+                   help="how much of the reference's own sound goes into the takes, 0 to 1 (wet/dry): its hits "
+                        "on the takes' hits, at their time and level, or for a steady sound (rain, an engine) "
+                        "its texture under the takes' envelope; 0 leaves the takes as the model made them; "
+                        f"works with any model (default: {param_default('ref_mix'):g})")
 
 
 def reference_from_args(args: argparse.Namespace) -> dict:
-    """``reference`` (its path made absolute), ``ref_guidance`` and ``ref_hits`` as GenerationParams
+    """``reference`` (its path made absolute), ``ref_guidance`` and ``ref_mix`` as GenerationParams
     fields."""
     text, guidance = getattr(args, "reference", None), getattr(args, "ref_guidance", None)
-    hits = getattr(args, "ref_hits", None)
+    mix = getattr(args, "ref_mix", None)
     if text is None:
-        if guidance is not None or hits is not None:
-            raise UsageError(f"{'--ref-guidance' if guidance is not None else '--ref-hits'} needs --reference")
+        if guidance is not None or mix is not None:
+            raise UsageError(f"{'--ref-guidance' if guidance is not None else '--ref-mix'} needs --reference")
         return {}
     lo, hi = REF_GUIDANCE_RANGE
     if guidance is not None and not lo <= guidance <= hi:  # NaN fails too
         raise UsageError(f"--ref-guidance must be between {lo:g} and {hi:g}, got {guidance:g}")
-    if hits is not None and not 0 <= hits <= 1:
-        raise UsageError(f"--ref-hits must be between 0 and 1, got {hits:g}")
+    if mix is not None and not 0 <= mix <= 1:
+        raise UsageError(f"--ref-mix must be between 0 and 1, got {mix:g}")
     try:
         spec = ReferenceSpec.parse(text)
     except ValueError as exc:
@@ -128,7 +129,7 @@ def reference_from_args(args: argparse.Namespace) -> dict:
         raise UsageError(f"--reference {text}: no such file (a range is {REFERENCE_SYNTAX})")
     spec = dataclasses.replace(spec, path=os.path.abspath(spec.path))
     return {"reference": spec, "ref_guidance": param_default("ref_guidance") if guidance is None else guidance,
-            "ref_hits": param_default("ref_hits") if hits is None else hits}
+            "ref_mix": param_default("ref_mix") if mix is None else mix}
 
 
 def shown_path(path: str) -> str:

@@ -52,6 +52,6 @@ def test_the_default_model_takes_the_sound_of_a_reference(tmp_path):
 
     res = evaluate_reference(None, n=3, seconds=3, out_dir=tmp_path, progress=False)
     m = res["metrics"]
-    assert res["config"]["model_hears_reference"] is False and res["config"]["ref_hits"] == 1.0
+    assert res["config"]["model_hears_reference"] is False and res["config"]["ref_mix"] == 1.0
     assert all(p["timbre"]["follows"] for p in res["pairs"]), res["pairs"]
     assert m["onset_f1_reference"] >= 0.9 * m["onset_f1_free"] > 0, m

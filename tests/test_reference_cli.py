@@ -99,15 +99,20 @@ def test_a_bad_reference_is_one_line_and_no_take_is_lost(foley_edit, sounds, tmp
 
 
 def test_a_model_without_reference_support_says_so_in_one_line(foley_edit, sounds, tiny_model, tmp_path):
-    """The tiny model has no reference frames: the engine refuses the reference, and the command
-    line shows that once, without a traceback and without a timeline."""
-    done = run_cli("generate", foley_edit["path"], "-o", str(tmp_path / "o.otio"), "--clip", "V1.1",
-                   "--clip", "V1.2", "--seed", "1", "--takes", "1", "--steps", "1", "--model", tiny_model,
-                   "--device", "cpu", "--reference", sounds["good"] + ":0.5-2")
+    """The tiny model has no reference frames: asked only to hear the reference (--ref-mix 0), the
+    command line says once that it cannot, without a traceback and without a timeline; at the
+    default mix the reference's own sound goes into the takes (a steady noise: its texture)."""
+    argv = ("generate", foley_edit["path"], "-o", str(tmp_path / "o.otio"), "--clip", "V1.1", "--clip", "V1.2",
+            "--seed", "1", "--takes", "1", "--steps", "1", "--model", tiny_model, "--device", "cpu",
+            "--reference", sounds["good"] + ":0.5-2")
+    done = run_cli(*argv, "--ref-mix", "0")
     errors = [line for line in done.stderr.splitlines() if line.startswith("maskvat-foley: error:")]
-    assert done.returncode == 1 and len(errors) == 1 and "reference" in errors[0], done.stderr + done.stdout
+    assert done.returncode == 1 and len(errors) == 1 and "does not hear a reference" in errors[0], done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "o.otio").exists()
     assert f"reference {sounds['good']} 0.5-2 s, sha256 " in done.stdout  # checked before the model loaded
+    done = run_cli(*argv)
+    assert done.returncode == 0 and (tmp_path / "o.otio").exists(), done.stderr
+    assert "reference glass.wav 0.5-2 s: its texture under the takes' envelope at 1 (2 takes)" in done.stdout
 
 
 # -- the engine API ------------------------------------------------------------------------------

@@ -70,16 +70,16 @@ def test_the_commands_refuse_a_model_without_reference_support(tiny_model, tmp_p
     from maskvat_foley.plugin.cli import main
 
     # Asked for the model's hearing only (no hits): a model that hears none is refused in one line.
-    assert main(["eval", "--reference-pairs", "--model", tiny_model, "--n", "1", "--ref-hits", "0",
+    assert main(["eval", "--reference-pairs", "--model", tiny_model, "--n", "1", "--ref-mix", "0",
                  "--out", str(tmp_path)]) != 0
     err = capsys.readouterr().err
     assert "was not trained with reference sounds" in err and "Traceback" not in err
     assert main(["eval", "--ref-guidance", "2", "--model", tiny_model, "--n", "1"]) != 0
     assert "--ref-guidance needs --reference-pairs" in capsys.readouterr().err
-    assert main(["eval", "--ref-hits", "1", "--model", tiny_model, "--n", "1"]) != 0
-    assert "--ref-hits needs --reference-pairs" in capsys.readouterr().err
+    assert main(["eval", "--ref-mix", "1", "--model", tiny_model, "--n", "1"]) != 0
+    assert "--ref-mix needs --reference-pairs" in capsys.readouterr().err
     assert main(["bench", "generate", "--model", tiny_model, "--seconds", "1", "--repeat", "1",
-                 "--reference", "0.5", "--ref-hits", "0", "--frames", "memory"]) != 0
+                 "--reference", "0.5", "--ref-mix", "0", "--frames", "memory"]) != 0
     assert "was not trained with reference sounds" in capsys.readouterr().err
 
 

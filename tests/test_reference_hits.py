@@ -167,3 +167,36 @@ def test_one_reference_hit_is_never_placed_twice_exactly_alike(take):
     assert all(2000 * 2 ** (-0.55 / 12) < f < 2000 * 2 ** (0.55 / 12) for f in pitches), pitches
     assert len({round(f) for f in pitches}) > 1, pitches
     assert all(not np.allclose(a, b, atol=1e-3) for a, b in zip(shapes, shapes[1:]))
+
+
+def test_a_sound_that_starts_and_keeps_going_is_steady_a_ringing_one_is_not():
+    """An engine starting has one onset and then goes on: a steady sound (its texture is used),
+    not one hit to put on every step. A bell struck once rings down: a hit."""
+    from maskvat_foley.core.media.reference_hits import is_steady
+
+    rng = np.random.default_rng(7)
+    t = np.arange(3 * SR) / SR
+    engine = np.where(t > 1.2, 0.3, 0.0) * (np.sin(2 * np.pi * 55 * t) + 0.3 * rng.standard_normal(t.size))
+    engine += 0.0005 * rng.standard_normal(t.size)
+    hits = reference_hits(engine.astype(np.float32), SR)
+    assert len(hits) >= 1 and is_steady(hits)
+    bell = place(3 * SR, (0.3,), lambda i: hit(880.0, 0.4, 2.6, 0.7)) + 0.0005 * rng.standard_normal(3 * SR)
+    hits = reference_hits(bell.astype(np.float32), SR)
+    assert len(hits) == 1 and not is_steady(hits)
+    knocks = place(SR, (0.1, 0.5), lambda i: hit(900.0, 0.02, 0.2, 0.6)) + 0.0005 * rng.standard_normal(SR)
+    assert not is_steady([]) and not is_steady(reference_hits(knocks.astype(np.float32), SR))
+
+
+def test_a_take_sound_that_goes_on_is_not_replaced(reference):
+    """A take's engine starting is an onset but no hit: it is left as the model made it, while
+    the knock after it gets the reference's hit."""
+    rng = np.random.default_rng(8)
+    t = np.arange(3 * SR) / SR
+    x = 0.002 * rng.standard_normal(t.size)
+    engine = np.clip(np.minimum((t - 0.4) / 0.01, (1.6 - t) / 0.05), 0, 1)  # 1.2 s, no click at either end
+    x += 0.2 * engine * np.sin(2 * np.pi * 90 * t)
+    x[round(2.2 * SR):round(2.5 * SR)] += hit(200.0, 0.03, 0.3, 0.6)
+    out, placed = replace_hits(x.astype(np.float32), SR, reference_hits(reference, SR), seed=1)
+    assert placed.placed == 1 and abs(placed.attacks[0] / SR - 2.2) < 0.005
+    body = slice(round(0.5 * SR), round(1.5 * SR))
+    assert np.allclose(out[body], x[body], atol=1e-6)

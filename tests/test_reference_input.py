@@ -213,7 +213,7 @@ def test_take_records_its_reference_in_metadata_ixml_and_the_timeline(foley_edit
     take = write_take(job, wave, 44100, 5, params, str(tmp_path / "takes"),
                       {"model": "m", "source_clip": "V1.1", "hits_placed": 4}, reference=ref)
     expected = {"name": "glass ü.flac", "path": str(ref_path), "sha256": ref.sha256, "start": "1/3",
-                "end": "5/6", "trimmed": False, "ref_guidance": 3.5, "ref_hits": 1.0, "hits_placed": 4}
+                "end": "5/6", "trimmed": False, "ref_guidance": 3.5, "ref_mix": 1.0, "hits_placed": 4}
     assert take.reference == expected
     assert take.reference_spec() == params.reference  # Regenerate finds the same sound again
     assert Take.from_dict(json.loads(json.dumps(take.to_dict()))).reference == expected
@@ -224,7 +224,7 @@ def test_take_records_its_reference_in_metadata_ixml_and_the_timeline(foley_edit
     assert {k: got[k] for k in got if k.startswith("REFERENCE")} == {
         "REFERENCE_NAME": "glass ü.flac", "REFERENCE_SHA256": ref.sha256, "REFERENCE_START": "1/3",
         "REFERENCE_END": "5/6", "REFERENCE_TRIMMED": "false", "REFERENCE_GUIDANCE": "3.5",
-        "REFERENCE_HITS": "1.0", "REFERENCE_HITS_PLACED": "4"}
+        "REFERENCE_MIX": "1.0", "REFERENCE_HITS_PLACED": "4"}
     assert json.loads(info.description)["ref"] == f"glass ü.flac@{ref.sha256[:12]}"  # ASCII JSON in bext
     assert json.loads(info.comment)["reference"] == expected
 

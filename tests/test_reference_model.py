@@ -410,8 +410,8 @@ def test_the_engine_hears_the_reference_trimmed_to_the_model(run_dir, ckpt, refe
     assert ref.codes.shape == (ckpt.config.n_codebooks, REF_FRAMES) and ref.audio.trimmed
     job = pipeline.open_timeline(foley_edit["path"]).job("V1.1")
     free = GenerationParams(seed=5, takes=2, steps=3)
-    # What the model hears alone (ref_hits 0); the hits are the next test's.
-    with_ref = dataclasses.replace(free, reference=ReferenceSpec(str(reference_wav)), ref_guidance=3.0, ref_hits=0.0)
+    # What the model hears alone (ref_mix 0); the hits are the next test's.
+    with_ref = dataclasses.replace(free, reference=ReferenceSpec(str(reference_wav)), ref_guidance=3.0, ref_mix=0.0)
     a = engine.generate([job], free, out_dir=str(tmp_path / "free"))[0]
     b = engine.generate([job], with_ref, out_dir=str(tmp_path / "ref"))[0]
     assert a.ok and b.ok, (a.error, b.error)
@@ -439,7 +439,7 @@ def test_the_engine_refuses_a_reference_on_a_model_without_support(tiny_model, r
     engine = Engine(tiny_model, device="cpu", cache_dir=str(tmp_path / "cache"))
     assert engine.info()["reference_seconds"] == 0
     job = pipeline.open_timeline(foley_edit["path"]).job("V1.1")
-    params = GenerationParams(seed=1, takes=1, steps=1, reference=ReferenceSpec(str(reference_wav)), ref_hits=0.0)
+    params = GenerationParams(seed=1, takes=1, steps=1, reference=ReferenceSpec(str(reference_wav)), ref_mix=0.0)
     expected = (f"model {engine.ckpt.name} was not trained with reference sounds; generate without a reference, "
                 "or use a model trained with references (ref_frames > 0)")
     with pytest.raises(ValueError) as err:
@@ -452,9 +452,9 @@ def test_the_engine_refuses_a_reference_on_a_model_without_support(tiny_model, r
 
 
 def test_any_model_takes_the_reference_hits_and_records_them(tiny_model, reference_wav, foley_edit, tmp_path):
-    """A model that hears no reference still takes its hits (ref_hits > 0): the reference is read
-    up to HITS_SECONDS, each take records the mix and how many hits it got (metadata and iXML),
-    and a reference without hits is refused in one line with nothing written."""
+    """A model that hears no reference still takes its sound (ref_mix > 0): the reference is read
+    up to HITS_SECONDS, its hits put on the takes' hits; each take records the mix, how and how
+    many hits it got (metadata and iXML); a steady sound without hits gives its texture."""
     import soundfile
 
     from maskvat_foley.core import pipeline
@@ -470,18 +470,20 @@ def test_any_model_takes_the_reference_hits_and_records_them(tiny_model, referen
     assert res.ok, res.error
     for take in res.takes:
         meta = take.metadata["reference"]
-        assert meta["ref_hits"] == 1.0 and isinstance(meta["hits_placed"], int) and meta["trimmed"] is False
-        assert take.metadata["hits_seed"] == take.seed
-        assert "<REFERENCE_HITS>1.0</REFERENCE_HITS>" in read_bwf_info(take.path).ixml
+        assert meta["ref_mix"] == 1.0 and isinstance(meta["hits_placed"], int) and meta["trimmed"] is False
+        assert meta["applied"] == "hits" and meta["heard"] is False and take.metadata["reference_seed"] == take.seed
+        ixml = read_bwf_info(take.path).ixml
+        assert "<REFERENCE_MIX>1.0</REFERENCE_MIX>" in ixml and "<REFERENCE_APPLIED>hits</REFERENCE_APPLIED>" in ixml
     # A region keeps the base take's hit seed and mix (asked for another mix, it keeps the take's).
-    region = engine.regenerate_region(job, res.takes[0], 4, 12, dataclasses.replace(params, seed=77, ref_hits=0.3),
+    region = engine.regenerate_region(job, res.takes[0], 4, 12, dataclasses.replace(params, seed=77, ref_mix=0.3),
                                       out_dir=str(tmp_path / "region"))
-    assert region.metadata["hits_seed"] == res.takes[0].seed and region.metadata["reference"]["ref_hits"] == 1.0
-    # A steady sound (no hits) cannot be used by a model that does not hear it.
+    assert region.metadata["reference_seed"] == res.takes[0].seed and region.metadata["reference"]["ref_mix"] == 1.0
+    # A steady sound (no hits): its texture, under the take's envelope.
     steady = tmp_path / "hum.wav"
     t = np.arange(3 * 44100) / 44100
     soundfile.write(str(steady), 0.3 * np.sin(2 * np.pi * 120 * t), 44100)
-    with pytest.raises(ValueError, match="hum.wav has no distinct hits .* pick a sound with hits"):
-        engine.generate([job], dataclasses.replace(params, reference=ReferenceSpec(str(steady))),
-                        out_dir=str(tmp_path / "steady"))
-    assert not (tmp_path / "steady").exists() or not any((tmp_path / "steady").rglob("*.wav"))
+    [hum] = engine.generate([job], dataclasses.replace(params, takes=1, reference=ReferenceSpec(str(steady))),
+                            out_dir=str(tmp_path / "steady"))
+    assert hum.ok, hum.error
+    meta = hum.takes[0].metadata["reference"]
+    assert meta["applied"] == "texture" and "hits_placed" not in meta

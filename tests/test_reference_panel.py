@@ -206,13 +206,15 @@ def test_audition_wav_stream_holds_the_samples():
 
 def test_generate_and_regenerate_keep_each_clips_reference(qtbot, panel, env):
     """V1.1 generated first without a reference; then V1.1 given a reference and V1.2 none: the
-    run sends each its own, the tiny model refuses the reference (one line, on V1.1 only), V1.2
-    gets its take, V1.1 keeps the takes it had; Regenerate sends the same references again."""
+    run sends each its own, the tiny model refuses the reference at Mix 0 % (it cannot hear one:
+    one line, on V1.1 only), V1.2 gets its take, V1.1 keeps the takes it had; Regenerate sends the
+    same references again; at Mix 100 % V1.1 gets takes with the reference's sound."""
     s, field = panel.session, panel.reference_field
     panel.view.select_ids(["V1.1"])
     assert run(qtbot, panel, panel.generate).startswith("done: 1 take(s)")
     before = list(s.takes["V1.1"])
     field.guidance.setValue(3.5)
+    field.mix.setValue(0)
     assert drop_file(qtbot, panel, env["sounds"]["gravel"])[0]
     panel.view.select_ids(["V1.1", "V1.2"])
     panel.recorder.params.clear()
@@ -232,6 +234,12 @@ def test_generate_and_regenerate_keep_each_clips_reference(qtbot, panel, env):
     assert again[("V1.1",)].seed != sent[("V1.1",)].seed
     assert len(s.takes["V1.2"]) == 2 and s.takes["V1.1"] == before
 
+    field.mix.setValue(100)
+    panel.view.select_ids(["V1.1"])
+    assert run(qtbot, panel, panel.generate).startswith("done: 1 take(s)")
+    made = [t for t in s.takes["V1.1"] if t not in before]
+    assert len(made) == 1 and made[0].reference["ref_mix"] == 1.0 and made[0].reference["applied"]
+
 
 def test_a_region_is_regenerated_with_its_takes_reference(panel, env):
     """A take made with a reference is partly regenerated with that same reference, whatever the
@@ -246,10 +254,10 @@ def test_a_region_is_regenerated_with_its_takes_reference(panel, env):
     p = refs.params_for_take(made_with, base)
     assert p.reference == ReferenceSpec(env["sounds"]["gravel"], Fraction(1, 2), Fraction(7, 4))
     # A take made before reference hits existed had none: its region gets none either.
-    assert p.ref_guidance == 1.5 and p.ref_hits == 0.0
-    assert dataclasses.replace(p, reference=None, ref_guidance=2.0, ref_hits=1.0) == base
-    with_hits = Take("V1.1", 4, "t.wav", 48000, 100, 0, metadata={"reference": {**record, "ref_hits": 0.5}})
-    assert refs.params_for_take(with_hits, base).ref_hits == 0.5
+    assert p.ref_guidance == 1.5 and p.ref_mix == 0.0
+    assert dataclasses.replace(p, reference=None, ref_guidance=2.0, ref_mix=1.0) == base
+    with_hits = Take("V1.1", 4, "t.wav", 48000, 100, 0, metadata={"reference": {**record, "ref_mix": 0.5}})
+    assert refs.params_for_take(with_hits, base).ref_mix == 0.5
     panel.session.set_reference(["V1.1"], ReferenceSpec(env["sounds"]["glass"]))
     assert refs.params_for_take(Take("V1.1", 5, "u.wav", 48000, 100, 0), base).reference is None
 
@@ -262,18 +270,18 @@ def test_a_hosts_reference_reaches_the_chooser_and_the_engines_word_is_shown(qtb
 
     spec = ReferenceSpec(env["sounds"]["gravel"], Fraction(1, 4))
     dialog = ChooserDialog(env["client"], env["timeline"], ["V1.1", "V1.3"],
-                           params=GenerationParams(seed=2, reference=spec, ref_guidance=1.5, ref_hits=0.5))
+                           params=GenerationParams(seed=2, reference=spec, ref_guidance=1.5, ref_mix=0.5))
     qtbot.addWidget(dialog)
     try:
         panel = dialog.panel
         assert panel.session.references == {"V1.1": spec, "V1.3": spec}
         assert panel.reference_field.guidance.value() == 1.5 and panel.reference_field.path.text() == spec.path
         assert panel.references.params_for("V1.3", GenerationParams()).reference == spec
-        assert panel.reference_field.hits.value() == 50  # the host's hit mix, as a percentage
-        panel.reference_field.hits.setValue(40)
-        assert panel.references.params_for("V1.3", GenerationParams()).ref_hits == 0.4
+        assert panel.reference_field.mix.value() == 50  # the host's hit mix, as a percentage
+        panel.reference_field.mix.setValue(40)
+        assert panel.references.params_for("V1.3", GenerationParams()).ref_mix == 0.4
         panel.references.engine_ready({"model": "maskvat-tiny-random", "reference_seconds": 0})
-        assert "does not hear a reference itself: its hits replace" in panel.reference_field.message.text()
-        assert not panel.reference_field.guidance.isEnabled() and panel.reference_field.hits.isEnabled()
+        assert "its hits or its texture go into" in panel.reference_field.message.text()
+        assert not panel.reference_field.guidance.isEnabled() and panel.reference_field.mix.isEnabled()
     finally:
         dialog.panel.shutdown()

@@ -73,14 +73,15 @@ class ReferenceField(QGroupBox):
         self.guidance.setValue(GenerationParams.ref_guidance)
         self.guidance.setToolTip("Guidance toward the reference, for models trained to hear one: how strongly "
                                  "the takes follow it (0 ignores it)")
-        self.hits = QSpinBox(minimum=0, maximum=100, singleStep=10, suffix=" %")
-        self.hits.setValue(round(GenerationParams.ref_hits * 100))
-        self.hits.setToolTip("How much of the reference's own hits replace the takes' hits: at 100 % every hit "
-                             "the picture gives is one of the reference's, at its time and level; 0 % leaves the "
-                             "takes as the model made them. Works with any model.")
+        self.mix = QSpinBox(minimum=0, maximum=100, singleStep=10, suffix=" %")
+        self.mix.setValue(round(GenerationParams.ref_mix * 100))
+        self.mix.setToolTip("How much of the reference's own sound goes into the takes: at 100 % every hit the "
+                            "picture gives is one of the reference's, at its time and level (a steady sound such "
+                            "as rain: its texture, riding the take's level); 0 % leaves the takes as the model "
+                            "made them. Works with any model.")
         row = QHBoxLayout()
         row.addWidget(self.range, 1)
-        for label, box in (("Guidance", self.guidance), ("Hits", self.hits)):
+        for label, box in (("Guidance", self.guidance), ("Mix", self.mix)):
             row.addSpacing(6)
             row.addWidget(QLabel(label))
             row.addWidget(box)
@@ -142,12 +143,12 @@ class ReferenceField(QGroupBox):
             self.rangeEdited.emit()
 
     # -- what it shows ----------------------------------------------------------------------------
-    def ref_hits(self) -> float:
-        """The Hits control as GenerationParams.ref_hits (0 to 1)."""
-        return self.hits.value() / 100
+    def ref_mix(self) -> float:
+        """The Mix control as GenerationParams.ref_mix (0 to 1)."""
+        return self.mix.value() / 100
 
-    def set_ref_hits(self, mix: float) -> None:
-        self.hits.setValue(round(float(mix) * 100))
+    def set_ref_mix(self, mix: float) -> None:
+        self.mix.setValue(round(float(mix) * 100))
 
     def spec(self, path: str | None = None) -> ReferenceSpec | None:
         """The reference the field spells (``path`` instead of its file), None when it is empty;

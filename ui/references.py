@@ -96,7 +96,7 @@ class References(QObject):
         self.field.guidance.setEnabled(hears)  # guidance toward a reference the model cannot hear does nothing
         if not hears:
             self.field.show_message(f"the model {info.get('model', '')} does not hear a reference itself: its hits "
-                                    "replace the takes' hits (Hits above 0 %)")
+                                    "or its texture go into the takes (Mix above 0 %)")
 
     # -- runs -------------------------------------------------------------------------------------
     def params_for(self, clip_id: str, params: GenerationParams) -> GenerationParams:
@@ -104,15 +104,15 @@ class References(QObject):
         s = self._session()
         spec = s.references.get(clip_id) if s is not None else None
         return dataclasses.replace(params, reference=spec, ref_guidance=self.field.guidance.value(),
-                                   ref_hits=self.field.ref_hits())
+                                   ref_mix=self.field.ref_mix())
 
     def params_for_take(self, take: Take, params: GenerationParams) -> GenerationParams:
         """A region of ``take`` is regenerated with the reference the take was made with."""
         ref = take.reference or {}
         guidance = ref.get("ref_guidance", self.field.guidance.value())
-        hits = ref.get("ref_hits", 0.0)  # a take made before hits existed had none
+        mix = ref.get("ref_mix", 0.0)  # a take made before the mix existed had none
         return dataclasses.replace(params, reference=take.reference_spec(), ref_guidance=float(guidance),
-                                   ref_hits=float(hits))
+                                   ref_mix=float(mix))
 
     # -- audition ---------------------------------------------------------------------------------
     def play(self) -> None:

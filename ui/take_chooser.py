@@ -22,7 +22,7 @@ class ChooserDialog(QDialog):
         self.panel.view.select_ids(clip_ids)
         if params is not None and params.reference is not None:  # the host's reference sound
             self.panel.reference_field.guidance.setValue(params.ref_guidance)
-            self.panel.reference_field.set_ref_hits(params.ref_hits)
+            self.panel.reference_field.set_ref_mix(params.ref_mix)
             self.panel.references.set_for(list(clip_ids), params.reference)
         self.clip_ids = list(clip_ids)
         self.buttons = QDialogButtonBox(QDialogButtonBox.Apply | QDialogButtonBox.Cancel)

@@ -132,7 +132,7 @@ def run(model: str | None = None, config: str | None = None, *, device: str = "a
         seconds: float = 10.0, takes: int = TAKES, steps: int = GenerationParams.steps,
         guidance: float = GenerationParams.guidance, repeat: int = 2, size: tuple[int, int] = (640, 360),
         work: str | None = None, frames: str = "auto", reference: str | None = None,
-        ref_guidance: float = GenerationParams.ref_guidance, ref_hits: float = GenerationParams.ref_hits) -> dict:
+        ref_guidance: float = GenerationParams.ref_guidance, ref_mix: float = GenerationParams.ref_mix) -> dict:
     """Wall time (median of ``repeat`` runs after a warm-up), real-time factor, peak memory and
     time per stage of one clip of ``seconds``, with ``model`` or a random model of ``config``.
     ``frames``: "pyav" (a video file), "memory" (pictures in memory) or "auto" (PyAV if installed).
@@ -162,7 +162,7 @@ def run(model: str | None = None, config: str | None = None, *, device: str = "a
     n_frames = job.record_duration
     params = GenerationParams(seed=1, takes=takes, steps=steps, guidance=guidance,
                               reference=None if ref_path is None else ReferenceSpec(ref_path),
-                              ref_guidance=ref_guidance, ref_hits=ref_hits)
+                              ref_guidance=ref_guidance, ref_mix=ref_mix)
     engine = Engine(model, device=device, cache_dir=os.path.join(work, "cache"), frames=source)
     walls, clock = [], None
     for i in range(repeat + 1):  # the first run warms up (allocators, kernels); not counted
@@ -184,7 +184,7 @@ def run(model: str | None = None, config: str | None = None, *, device: str = "a
         meta = (result[0].takes[0].metadata.get("reference") or {})
         ref_info = {"file": ref_path, "seconds_used": float(Fraction(meta["end"]) - Fraction(meta["start"]))
                     if meta.get("end") else None, "trimmed": meta.get("trimmed"), "ref_guidance": ref_guidance,
-                    "ref_frames": engine.ckpt.config.ref_frames, "ref_hits": meta.get("ref_hits"),
+                    "ref_frames": engine.ckpt.config.ref_frames, "ref_mix": meta.get("ref_mix"),
                     "hits_placed": meta.get("hits_placed")}
     audio_seconds = float(Fraction(n_frames) / RATE)
     info = engine.info()

@@ -8,8 +8,9 @@ sampling and decoding.
 
 A reference sound (params.reference) is read once per request (core.media.reference: its range,
 mono, the codec's rate, trimmed). A model trained with ref_frames > 0 hears it (encoded with the
-checkpoint's codec, given to every take of every clip); with params.ref_hits > 0 its own hits
-replace the takes' hits (core.media.reference_hits), with any model. Each take records it
+checkpoint's codec, given to every take of every clip); with params.ref_mix > 0 its own sound goes
+into the takes, with any model: its hits on the takes' hits (core.media.reference_hits), or for a
+steady sound its texture under the takes' envelope (core.media.reference_texture). Each take records it
 (core.engine.takes.reference_metadata).
 """
 from __future__ import annotations
@@ -95,7 +96,7 @@ class Engine:
         """See core.engine.api. ``confine``: a real folder every write must stay in (a server's
         output folder), checked right before each file is written."""
         ensure_dir(out_dir, confine)
-        ref = self.reference(params.reference, params.ref_hits)  # a bad one fails the request, before any clip
+        ref = self.reference(params.reference, params.ref_mix)  # a bad one fails the request, before any clip
         report = progress or (lambda p: None)
         results: list[ClipResult] = []
         try:
@@ -115,30 +116,34 @@ class Engine:
             raise ValueError(f"model {self.ckpt.name} was not trained with reference sounds; generate without a "
                              "reference, or use a model trained with references (ref_frames > 0)")
 
-    def reference(self, spec: ReferenceSpec | None, ref_hits: float = 0.0) -> "Reference | None":
+    def reference(self, spec: ReferenceSpec | None, ref_mix: float = 0.0) -> "Reference | None":
         """The reference sound ``spec`` as this request uses it: the audio (for the takes'
-        provenance), its codes [K,R] when the model hears references (else None), and its hits
-        when ``ref_hits`` > 0. ValueError (one line) when neither can use it: a model trained
-        without references and ``ref_hits`` 0, or a reference without hits for such a model, or
-        a reference that cannot be read (core.media.reference.ReferenceError)."""
+        provenance), its codes [K,R] when the model hears references (else None), and, when
+        ``ref_mix`` > 0, its own sound for the takes: its hits, or for a steady sound its texture.
+        ValueError (one line) for a model trained without references and ``ref_mix`` 0, or a
+        reference that cannot be read (core.media.reference.ReferenceError)."""
         if spec is None:
             return None
         hears = self.ckpt.config.takes_reference
-        if not hears and ref_hits == 0:
+        if not hears and ref_mix == 0:
             self.require_reference_support()
         from maskvat_foley.core.media.reference import ReferenceError, load_reference
-        from maskvat_foley.core.media.reference_hits import HITS_SECONDS, reference_hits
+        from maskvat_foley.core.media.reference_hits import HITS_SECONDS, is_steady, reference_hits
+        from maskvat_foley.core.media.reference_texture import reference_texture
 
         cfg, tok = self.ckpt.config, self.ckpt.tokenizer
         limit = Fraction(cfg.ref_frames) / Fraction(tok.frame_rate) if hears else Fraction(0)
-        if ref_hits > 0:
+        if ref_mix > 0:
             limit = max(limit, HITS_SECONDS)
         audio = load_reference(spec, sample_rate=tok.sample_rate, max_seconds=limit)
-        hits = reference_hits(audio.samples, tok.sample_rate) if ref_hits > 0 else []
-        if ref_hits > 0 and not hits and not hears:
-            raise ReferenceError(f"reference {audio.name} has no distinct hits (steps, knocks, impacts) to put on "
-                                 f"the picture's, and the model {self.ckpt.name} was not trained to hear a "
-                                 "reference's texture; pick a sound with hits")
+        hits, texture = [], None
+        if ref_mix > 0:
+            hits = reference_hits(audio.samples, tok.sample_rate)
+            if is_steady(hits):  # an engine starting is one onset, not a hit to put on every step
+                hits = []
+            texture = None if hits else reference_texture(audio.samples, tok.sample_rate)
+            if not hits and texture is None and not hears:  # load_reference refuses silence and slivers first
+                raise ReferenceError(f"reference {audio.name} holds neither hits nor a texture to use")
         codes = None
         if hears:
             with torch.inference_mode():
@@ -146,19 +151,27 @@ class Engine:
                 codes = tok.encode(wave.to(tok.device)[None, None])[0]
             # The codec pads the last frame; the model hears its first ref_frames at most.
             codes = codes[:cfg.n_codebooks, :cfg.ref_frames].to(self.device)
-        return Reference(audio, codes, hits)
+        return Reference(audio, codes, hits, texture)
 
-    def _place_hits(self, wave: np.ndarray, ref: "Reference | None", params: GenerationParams,
-                    meta: dict, hits_seed: int) -> np.ndarray:
-        """``wave`` with the reference's hits on its hits (params.ref_hits of them), recorded in
-        ``meta``; unchanged without a reference, without hits or with ref_hits 0."""
-        if ref is None or not ref.hits or params.ref_hits == 0:
+    def _apply_reference(self, wave: np.ndarray, ref: "Reference | None", params: GenerationParams,
+                         meta: dict, seed: int) -> np.ndarray:
+        """``wave`` with the reference's own sound in it (params.ref_mix of it, wet/dry): its hits
+        on the take's hits, or its texture under the take's envelope; recorded in ``meta``.
+        Unchanged without a reference or with ref_mix 0."""
+        if ref is None or params.ref_mix == 0 or not (ref.hits or ref.texture is not None):
             return wave
-        from maskvat_foley.core.media.reference_hits import replace_hits
+        rate = self.ckpt.tokenizer.sample_rate
+        if ref.hits:
+            from maskvat_foley.core.media.reference_hits import replace_hits
 
-        wave, placed = replace_hits(wave, self.ckpt.tokenizer.sample_rate, ref.hits, mix=params.ref_hits,
-                                    seed=hits_seed)
-        meta.update(hits_placed=placed.placed, hits_seed=hits_seed)
+            wave, placed = replace_hits(wave, rate, ref.hits, mix=params.ref_mix, seed=seed)
+            meta.update(reference_applied="hits", hits_placed=placed.placed)
+        else:
+            from maskvat_foley.core.media.reference_texture import apply_texture
+
+            wave = apply_texture(wave, rate, ref.texture, mix=params.ref_mix, seed=seed)
+            meta.update(reference_applied="texture")
+        meta["reference_seed"] = seed
         return wave
 
     def _one_clip(self, job: ClipJob, params: GenerationParams, out_dir: str, confine,
@@ -203,7 +216,7 @@ class Engine:
             meta = self._provenance(job, params, score)
             if redrawn[t] is not None:
                 meta["redrawn_seed"] = redrawn[t]
-            wave = self._place_hits(self._calibrate(waves[t], meta, job, seed), ref, params, meta, seed)
+            wave = self._apply_reference(self._calibrate(waves[t], meta, job, seed), ref, params, meta, seed)
             takes.append(write_take(job, wave, self.ckpt.tokenizer.sample_rate, seed, params,
                                     out_dir, meta, codes=codes[t].cpu().numpy(), confine=confine,
                                     reference=None if ref is None else ref.audio))
@@ -368,10 +381,10 @@ class Engine:
                              f"(0..{job.record_duration} frames)")
         step = _Reporter(progress or (lambda p: None), job.clip_id, 0, 1)
         base = take.metadata.get("reference") or {}
-        ref = self.reference(params.reference, max(params.ref_hits, float(base.get("ref_hits", 0.0))))
+        ref = self.reference(params.reference, max(params.ref_mix, float(base.get("ref_mix", 0.0))))
         if ref is not None and base.get("sha256") == ref.audio.sha256:
             # The take's own hit mix, whatever was asked: the take stays equal outside the region.
-            params = dataclasses.replace(params, ref_hits=float(base.get("ref_hits", 0.0)))
+            params = dataclasses.replace(params, ref_mix=float(base.get("ref_mix", 0.0)))
         with self._lock:
             cond = self.features(job, step)
             codes = load_codes(take)
@@ -400,8 +413,8 @@ class Engine:
 
                 wave = apply_gain(wave, float(gain))
                 meta["model_gain_db"] = gain
-            # The base take's hit seed: its hits stay where the take did not change.
-            wave = self._place_hits(wave, ref, params, meta, int(take.metadata.get("hits_seed", take.seed)))
+            # The base take's reference seed: its hits stay where the take did not change.
+            wave = self._apply_reference(wave, ref, params, meta, int(take.metadata.get("reference_seed", take.seed)))
             new_take = write_take(job, wave, tok.sample_rate, seed, params, out_dir, meta,
                                   codes=new.cpu().numpy(), suffix=f"_r{start_frame}-{end_frame}",
                                   confine=confine, reference=None if ref is None else ref.audio)
@@ -425,11 +438,14 @@ class Engine:
 class Reference:
     """A request's reference sound: as read (core.media.reference.ReferenceAudio, recorded in each
     take), as the model hears it (codes [K,R] on the engine's device; None for a model trained
-    without references) and its hits (core.media.reference_hits; empty when not used)."""
+    without references) and its own sound for the takes: its hits (core.media.reference_hits), or
+    for a steady sound without hits its texture (core.media.reference_texture); neither when not
+    used."""
 
     audio: object
     codes: torch.Tensor | None
     hits: list = dataclasses.field(default_factory=list)
+    texture: object = None
 
 
 def _free_cache(device: torch.device) -> None:

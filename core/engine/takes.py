@@ -91,8 +91,9 @@ def write_take(job: ClipJob, wave: np.ndarray, wave_rate: int, seed: int,
     path = os.path.join(out_dir, stem + ".wav")
     meta = dict(provenance)
     if reference is not None:
-        meta["reference"] = reference_metadata(reference, params.ref_guidance, params.ref_hits,
-                                               meta.pop("hits_placed", None), meta.pop("reference_heard", None))
+        meta["reference"] = reference_metadata(reference, params.ref_guidance, params.ref_mix, {
+            "applied": meta.pop("reference_applied", None), "hits_placed": meta.pop("hits_placed", None),
+            "heard": meta.pop("reference_heard", None)})
     meta.update(seed=seed, created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                 software=f"maskvat-foley {__version__}", sample_rate=params.sample_rate,
                 time_reference=time_reference, num_samples=int(audio.shape[-1]), **level_metadata(level))
@@ -157,25 +158,23 @@ def ixml_model_level(meta: dict) -> dict[str, str]:
 
 def reference_tag(ref: ReferenceAudio, params: GenerationParams) -> str:
     """Six hex digits naming the sound, its range and how it was used, for a take's file name."""
-    key = json.dumps([ref.sha256, seconds_str(ref.start), seconds_str(ref.end), params.ref_hits,
+    key = json.dumps([ref.sha256, seconds_str(ref.start), seconds_str(ref.end), params.ref_mix,
                       params.ref_guidance])
     return hashlib.sha256(key.encode()).hexdigest()[:6]
 
 
-def reference_metadata(ref: ReferenceAudio, ref_guidance: float, ref_hits: float = 0.0,
-                       hits_placed: int | None = None, heard: bool | None = None) -> dict:
+def reference_metadata(ref: ReferenceAudio, ref_guidance: float, ref_mix: float = 0.0,
+                       used: dict | None = None) -> dict:
     """What a take records of its reference sound (metadata["reference"], hence the timeline's
     take metadata): the file's name, path and sha256 of its bytes, the range used in exact seconds
     ('1.5', or '1/3' where no decimal is exact), whether it was trimmed, the guidance toward it,
-    how much of its hits replace the take's (ref_hits), how many were placed, and whether the
-    model heard it (``heard``). Enough to find the same sound again and to prove it."""
+    how much of its own sound went into the take (ref_mix) and, from ``used``, how: "applied"
+    ("hits" or "texture"), "hits_placed", and whether the model "heard" it. Enough to find the
+    same sound again and to prove it."""
     out = {"name": ref.name, "path": ref.path, "sha256": ref.sha256, "start": seconds_str(ref.start),
            "end": seconds_str(ref.end), "trimmed": bool(ref.trimmed), "ref_guidance": float(ref_guidance),
-           "ref_hits": float(ref_hits)}
-    if hits_placed is not None:
-        out["hits_placed"] = int(hits_placed)
-    if heard is not None:
-        out["heard"] = bool(heard)
+           "ref_mix": float(ref_mix)}
+    out.update({k: v for k, v in (used or {}).items() if v is not None})
     return out
 
 
@@ -186,8 +185,8 @@ def ixml_reference(reference: dict | None) -> dict[str, str]:
     fields = {"REFERENCE_NAME": reference.get("name"), "REFERENCE_SHA256": reference.get("sha256"),
               "REFERENCE_START": reference.get("start"), "REFERENCE_END": reference.get("end"),
               "REFERENCE_TRIMMED": "true" if reference.get("trimmed") else "false",
-              "REFERENCE_GUIDANCE": reference.get("ref_guidance"), "REFERENCE_HITS": reference.get("ref_hits"),
-              "REFERENCE_HITS_PLACED": reference.get("hits_placed")}
+              "REFERENCE_GUIDANCE": reference.get("ref_guidance"), "REFERENCE_MIX": reference.get("ref_mix"),
+              "REFERENCE_APPLIED": reference.get("applied"), "REFERENCE_HITS_PLACED": reference.get("hits_placed")}
     return {k: str(v) for k, v in fields.items() if v is not None}
 
 

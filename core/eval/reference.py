@@ -127,7 +127,7 @@ def generate_take(engine: Any, job: Any, params: GenerationParams, out_dir: Path
 def evaluate_reference(model_dir: str | os.PathLike | None = None, *, n: int = CLIPS, device: str = DEVICE,
                        steps: int = GenerationParams.steps, guidance: float = GenerationParams.guidance,
                        ref_guidance: float = GenerationParams.ref_guidance,
-                       ref_hits: float = GenerationParams.ref_hits,
+                       ref_mix: float = GenerationParams.ref_mix,
                        temperature: float = GenerationParams.temperature, beam: int = GenerationParams.beam,
                        seed: int = SEED, out_dir: str | os.PathLike | None = None,
                        seconds: Fraction | float | None = None, size: tuple[int, int] = (96, 96),
@@ -148,14 +148,14 @@ def evaluate_reference(model_dir: str | os.PathLike | None = None, *, n: int = C
     out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="maskvat-eval-ref-"))
     (out / "media").mkdir(parents=True, exist_ok=True)
     engine = Engine(model_dir, device=device, cache_dir=str(out / "feature_cache"))
-    if ref_hits == 0:
+    if ref_mix == 0:
         engine.require_reference_support()
     free = GenerationParams(seed=seed, takes=1, steps=steps, guidance=guidance, beam=beam,
                             temperature=temperature, sample_rate=SAMPLE_RATE, channels=1)
     records, matches = [], {"reference": [], "free": []}
     for pair in tqdm(plan_pairs(n, seconds, size), desc="eval reference pairs", unit="pair",
                      disable=not progress):
-        rec, match = _evaluate_pair(engine, pair, free, (ref_guidance, ref_hits), out, seconds, size, ref_seconds,
+        rec, match = _evaluate_pair(engine, pair, free, (ref_guidance, ref_mix), out, seconds, size, ref_seconds,
                                     timbre)
         records.append(rec)
         for k in matches:
@@ -166,7 +166,7 @@ def evaluate_reference(model_dir: str | os.PathLike | None = None, *, n: int = C
         "model": {"name": engine.ckpt.name, "sha256": engine.ckpt.sha256, "path": model_dir,
                   "ref_frames": cfg.ref_frames, "codec": engine.ckpt.tokenizer.name},
         "config": {"n": n, "kinds": list(KINDS), "device": str(engine.device), "steps": steps,
-                   "guidance": guidance, "ref_guidance": ref_guidance, "ref_hits": ref_hits,
+                   "guidance": guidance, "ref_guidance": ref_guidance, "ref_mix": ref_mix,
                    "model_hears_reference": bool(cfg.takes_reference), "temperature": temperature,
                    "beam": beam, "seed": seed, "sample_rate": SAMPLE_RATE, "size": list(size),
                    "seconds": None if seconds is None else fraction_str(Fraction(str(seconds))),
@@ -223,7 +223,7 @@ def _evaluate_pair(engine: Any, pair: Pair, free: GenerationParams, settings: tu
     ref = write_reference(pair, ref_seconds, ref_path)
     as_label = render_audio(rematerial(clip.spec, pair.label), SAMPLE_RATE)
     with_ref = dataclasses.replace(free, reference=ReferenceSpec(str(ref_path)), ref_guidance=settings[0],
-                                   ref_hits=settings[1])
+                                   ref_mix=settings[1])
     takes = {key: generate_take(engine, job, params, out / "takes" / key, len(clip.audio))
              for key, params in (("free", free), ("reference", with_ref))}
     name = job.clip_id

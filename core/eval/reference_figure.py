@@ -46,7 +46,7 @@ def reference_figure(model_dir: str | os.PathLike, path: str | os.PathLike, *, k
                      labels: Sequence[str] | None = None, device: str = DEVICE, seed: int = SEED,
                      steps: int = GenerationParams.steps, guidance: float = GenerationParams.guidance,
                      ref_guidance: float = GenerationParams.ref_guidance,
-                     ref_hits: float = GenerationParams.ref_hits,
+                     ref_mix: float = GenerationParams.ref_mix,
                      temperature: float = GenerationParams.temperature, seconds: float | None = 4.0,
                      ref_seconds: float = 2.0, out_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """Generate the clip without a reference and with each of ``labels`` (default: two picked by
@@ -64,7 +64,7 @@ def reference_figure(model_dir: str | os.PathLike, path: str | os.PathLike, *, k
     out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="maskvat-ref-figure-"))
     (out / "media").mkdir(parents=True, exist_ok=True)
     engine = Engine(str(model_dir), device=device, cache_dir=str(out / "feature_cache"))
-    if ref_hits == 0:
+    if ref_mix == 0:
         engine.require_reference_support()
     clip = generate_clip(pair.seed, seconds=seconds, kinds=[kind])
     job = ev.clip_job(clip, out / "media", "maskvat_reference_figure")
@@ -86,7 +86,7 @@ def reference_figure(model_dir: str | os.PathLike, path: str | os.PathLike, *, k
         ref_path = out / "media" / f"reference_{label}.wav"
         ref = ev.write_reference(dataclasses.replace(pair, label=label), ref_seconds, ref_path)
         params = dataclasses.replace(free, reference=ReferenceSpec(str(ref_path)), ref_guidance=ref_guidance,
-                                     ref_hits=ref_hits)
+                                     ref_mix=ref_mix)
         file, audio = take(params, label)
         as_label = timbre.decay_embedding(render_audio(rematerial(clip.spec, label), ev.SAMPLE_RATE), ev.SAMPLE_RATE)
         follows, d_ref, d_own = timbre.nearer(timbre.decay_embedding(audio, ev.SAMPLE_RATE), as_label, own_emb)
@@ -97,7 +97,7 @@ def reference_figure(model_dir: str | os.PathLike, path: str | os.PathLike, *, k
     events = [float(e.time) for e in clip.events]
     draw(path, clip.frames, rows, events, ev.SAMPLE_RATE,
          f"{name}: {kind}, {len(events)} hits; model {engine.ckpt.name}, seed {seed}, "
-         f"ref guidance {ref_guidance:g}, ref hits {ref_hits:g}")
+         f"ref guidance {ref_guidance:g}, ref hits {ref_mix:g}")
     return {"path": str(path), "clip_id": name, "kind": kind, "own": list(pair.own), "labels": labels,
             "events_s": events, "out_dir": str(out),
             "rows": [{k: v for k, v in r.items() if k not in ("audio", "reference")} for r in rows]}

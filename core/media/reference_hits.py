@@ -11,7 +11,9 @@ reference's hits, attack on attack, at the take's level.
    into the file's room tone (a library file's silence between knocks is not part of a knock);
    quiet echoes more than ``HIT_RANGE_DB`` under its loudest hit are left out.
 2. The take's hits: its onsets, each attack found the same way (so any bias of the attack finder
-   cancels), the hit's level the peak of its first ``PEAK_WINDOW``.
+   cancels), the hit's level the peak of its first ``PEAK_WINDOW``; an onset whose sound is still
+   within ``SUSTAIN_DB`` of its start ``SUSTAIN_CHECK`` later (an engine starting) is not a hit
+   and is left as the model made it.
 3. Per take hit, one reference hit (seeded, never the same twice in a row when there is a choice,
    slightly detuned when the reference has fewer than ``ROUND_ROBIN``), scaled to the take hit's
    peak and placed on its attack; from where the take's swell into the hit began until its own
@@ -30,6 +32,8 @@ import numpy as np
 
 PRE = 0.002          # s of lead kept before an attack (the very start of a transient)
 MAX_HIT = 1.5        # s: the longest reference hit placed
+SUSTAIN_DB = 12.0    # a "hit" still this close to its start's level MAX_HIT later keeps going
+SUSTAIN_CHECK = 0.5  # s: a take's sound still within SUSTAIN_DB of its onset this long after is no hit
 MIN_HIT = 0.03       # s: shorter segments are not hits but rattles
 HIT_RANGE_DB = 30.0  # reference hits this far under its loudest are echoes, not hits
 PEAK_WINDOW = 0.05   # s after the attack in which a hit's level is its peak
@@ -48,10 +52,19 @@ HITS_SECONDS = 10    # s of a reference read for its hits: a library file of ste
 
 @dataclass(frozen=True)
 class Hit:
-    """One hit of the reference: its samples from just before the attack, and its peak."""
+    """One hit of the reference: its samples from just before the attack, its peak, and whether
+    it is a sound that starts and keeps going (still within SUSTAIN_DB of its start MAX_HIT
+    later: an engine starting, a tap opened) rather than a hit that dies away."""
 
     samples: np.ndarray
     peak: float
+    sustained: bool = False
+
+
+def is_steady(hits: list[Hit]) -> bool:
+    """Whether a reference's "hits" are mostly sounds that keep going: a steady sound, better
+    used as a texture than cut into hits."""
+    return bool(hits) and 2 * sum(h.sustained for h in hits) > len(hits)
 
 
 @dataclass(frozen=True)
@@ -78,7 +91,8 @@ def reference_hits(audio: np.ndarray, sample_rate: int) -> list[Hit]:
         if stop - a < MIN_HIT * sample_rate:
             continue
         seg = x[max(0, a - pre):stop].astype(np.float32)
-        hits.append(Hit(_fade_out(seg.copy(), sample_rate), _peak(x, a, sample_rate)))
+        hits.append(Hit(_fade_out(seg.copy(), sample_rate), _peak(x, a, sample_rate),
+                        stop == a + longest and _keeps_going(x, a, stop, sample_rate)))
     if not hits:
         return []
     top = max(h.peak for h in hits)
@@ -107,6 +121,9 @@ def replace_hits(take: np.ndarray, sample_rate: int, hits: list[Hit], *, mix: fl
         if p <= 0:
             continue
         following = attacks[i + 1] - pre if i + 1 < len(attacks) else x.size
+        check = a + round(SUSTAIN_CHECK * sample_rate)
+        if check <= following and _keeps_going(x, a, check, sample_rate, above=bed.floor):
+            continue  # an onset of a sound that goes on (an engine starting) is not a hit: left as it is
         limit = min(following, a + longest)
         # Drawn from the seed and the attack's sample, not in sequence: a region regenerated
         # with the base take's seed gets the same hits everywhere the take did not change.
@@ -179,6 +196,16 @@ def _attacks(x: np.ndarray, sample_rate: int) -> list[int]:
     return out
 
 
+def _keeps_going(x: np.ndarray, attack: int, stop: int, sample_rate: int, above: float = 0.0) -> bool:
+    """Whether the sound's last 100 ms before ``stop`` are within SUSTAIN_DB of its first 100 ms,
+    and more than SUSTAIN_DB over ``above`` (an RMS level: a take's bed, which a hit dies into)."""
+    n = round(0.1 * sample_rate)
+    head = np.sqrt(np.mean(x[attack:attack + n] ** 2))
+    tail = np.sqrt(np.mean(x[max(attack, stop - n):stop] ** 2))
+    margin = 10 ** (-SUSTAIN_DB / 20)
+    return bool(tail > head * margin and tail * margin > above)
+
+
 def _peak(x: np.ndarray, attack: int, sample_rate: int) -> float:
     return float(np.abs(x[attack:attack + round(PEAK_WINDOW * sample_rate)]).max(initial=0.0))
 
@@ -189,6 +216,7 @@ class _Level:
 
     rms: np.ndarray
     hop: int
+    floor: float       # the percentile level itself (RMS)
     quiet: np.ndarray  # frames within FLOOR_MARGIN_DB of the floor
     hold: np.ndarray   # per sample, the gain (<= 1) that holds the sound down to its floor
     size: int
@@ -200,7 +228,7 @@ class _Level:
         rms = np.sqrt(np.mean(np.pad(x, (0, n * hop - x.size)).reshape(n, hop) ** 2, axis=1) + 1e-20)
         floor = float(np.percentile(rms, percentile))
         env = np.interp(np.arange(x.size), (np.arange(n) + 0.5) * hop, rms)
-        return cls(rms, hop, rms <= floor * 10 ** (FLOOR_MARGIN_DB / 20),
+        return cls(rms, hop, floor, rms <= floor * 10 ** (FLOOR_MARGIN_DB / 20),
                    np.minimum(1.0, floor / np.maximum(env, 1e-20)), x.size)
 
     def died_back(self, attack: int, sample_rate: int) -> int:
