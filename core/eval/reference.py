@@ -152,11 +152,11 @@ def evaluate_reference(model_dir: str | os.PathLike | None = None, *, n: int = C
         engine.require_reference_support()
     free = GenerationParams(seed=seed, takes=1, steps=steps, guidance=guidance, beam=beam,
                             temperature=temperature, sample_rate=SAMPLE_RATE, channels=1)
+    referenced = dataclasses.replace(free, ref_guidance=ref_guidance, ref_mix=ref_mix)
     records, matches = [], {"reference": [], "free": []}
     for pair in tqdm(plan_pairs(n, seconds, size), desc="eval reference pairs", unit="pair",
                      disable=not progress):
-        rec, match = _evaluate_pair(engine, pair, free, (ref_guidance, ref_mix), out, seconds, size, ref_seconds,
-                                    timbre)
+        rec, match = _evaluate_pair(engine, pair, free, referenced, out, seconds, size, ref_seconds, timbre)
         records.append(rec)
         for k in matches:
             matches[k].append(match[k])
@@ -211,7 +211,7 @@ def summarize(records: list[dict[str, Any]], matches: dict[str, list[on.OnsetMat
     return out
 
 
-def _evaluate_pair(engine: Any, pair: Pair, free: GenerationParams, settings: tuple[float, float], out: Path,
+def _evaluate_pair(engine: Any, pair: Pair, free: GenerationParams, referenced: GenerationParams, out: Path,
                    seconds, size: tuple[int, int], ref_seconds: float, timbre: Any):
     from maskvat_foley.core.data import generate_clip, render_audio
     from maskvat_foley.core.data.rematerial import rematerial
@@ -222,8 +222,7 @@ def _evaluate_pair(engine: Any, pair: Pair, free: GenerationParams, settings: tu
     ref_path = out / "media" / f"reference_{pair.ref_seed}_{pair.label}.wav"
     ref = write_reference(pair, ref_seconds, ref_path)
     as_label = render_audio(rematerial(clip.spec, pair.label), SAMPLE_RATE)
-    with_ref = dataclasses.replace(free, reference=ReferenceSpec(str(ref_path)), ref_guidance=settings[0],
-                                   ref_mix=settings[1])
+    with_ref = dataclasses.replace(referenced, reference=ReferenceSpec(str(ref_path)))
     takes = {key: generate_take(engine, job, params, out / "takes" / key, len(clip.audio))
              for key, params in (("free", free), ("reference", with_ref))}
     name = job.clip_id

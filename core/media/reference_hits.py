@@ -77,7 +77,7 @@ class Placement:
 
 def reference_hits(audio: np.ndarray, sample_rate: int) -> list[Hit]:
     """The hits of a reference sound (empty for a sound without distinct hits: rain, an engine)."""
-    x = _mono(audio)
+    x = mono(audio, "hit replacement")
     attacks = _attacks(x, sample_rate)
     pre, longest = round(PRE * sample_rate), round(MAX_HIT * sample_rate)
     room = _Level.of(x, sample_rate, ROOM_PERCENTILE)
@@ -102,9 +102,8 @@ def reference_hits(audio: np.ndarray, sample_rate: int) -> list[Hit]:
 def replace_hits(take: np.ndarray, sample_rate: int, hits: list[Hit], *, mix: float = 1.0,
                  seed: int = 0) -> tuple[np.ndarray, Placement]:
     """``take`` (mono) with its hits replaced by ``hits`` (see the module docstring)."""
-    if not 0.0 <= mix <= 1.0:
-        raise ValueError(f"mix must be between 0 and 1, got {mix}")
-    x = _mono(take)
+    check_mix(mix)
+    x = mono(take, "hit replacement")
     if not hits or mix == 0.0:
         return x.astype(np.float32), Placement(0, ())
     attacks = _attacks(x, sample_rate)
@@ -160,18 +159,36 @@ def replace_hits(take: np.ndarray, sample_rate: int, hits: list[Hit], *, mix: fl
     return out.astype(np.float32), Placement(len(placed), tuple(int(a) for a in placed))
 
 
-# -- internals -------------------------------------------------------------------------------------
-def _mono(audio: np.ndarray) -> np.ndarray:
+# -- shared with core.media.reference_texture ------------------------------------------------------
+def mono(audio: np.ndarray, what: str) -> np.ndarray:
+    """``audio`` as float64, or ValueError unless it is non-empty, finite and mono."""
     x = np.asarray(audio, dtype=np.float64)
     if x.ndim != 1 or x.size == 0 or not np.all(np.isfinite(x)):
-        raise ValueError(f"hit replacement needs non-empty finite mono audio, got shape {x.shape}")
+        raise ValueError(f"{what} needs non-empty finite mono audio, got shape {x.shape}")
     return x
 
 
-def _envelope(x: np.ndarray, sample_rate: int, seconds: float) -> np.ndarray:
-    """|x| smoothed over ``seconds`` (a moving average, same length as x)."""
+def check_mix(mix: float) -> None:
+    if not 0.0 <= mix <= 1.0:
+        raise ValueError(f"mix must be between 0 and 1, got {mix}")
+
+
+def moving_mean(values: np.ndarray, sample_rate: int, seconds: float) -> np.ndarray:
+    """The mean over a centred window of ``seconds``, one value a sample, from running sums (a
+    250 ms window over 10 s costs what a 1 ms one does). Near the ends, over the part that exists."""
     n = max(1, round(seconds * sample_rate))
-    return np.convolve(np.abs(x), np.ones(n) / n, mode="same")
+    sums = np.concatenate([[0.0], np.cumsum(np.asarray(values, dtype=np.float64))])
+    idx = np.arange(len(values))
+    lo, hi = np.maximum(idx - n // 2, 0), np.minimum(idx - n // 2 + n, len(values))
+    return (sums[hi] - sums[lo]) / (hi - lo)
+
+
+def moving_rms(x: np.ndarray, sample_rate: int, seconds: float) -> np.ndarray:
+    """RMS over a centred window of ``seconds`` (moving_mean of the squares)."""
+    return np.sqrt(np.maximum(moving_mean(np.asarray(x, dtype=np.float64) ** 2, sample_rate, seconds), 0.0))
+
+
+# -- internals -------------------------------------------------------------------------------------
 
 
 def _attacks(x: np.ndarray, sample_rate: int) -> list[int]:
@@ -180,7 +197,7 @@ def _attacks(x: np.ndarray, sample_rate: int) -> list[int]:
     rise (its window is 23 ms long); this finds the same point of every hit."""
     from maskvat_foley.core.eval.onsets import detect_onsets
 
-    env = _envelope(x, sample_rate, 0.001)
+    env = moving_mean(np.abs(x), sample_rate, 0.001)
     out: list[int] = []
     for t in detect_onsets(x.astype(np.float32), sample_rate):
         o = round(t * sample_rate)

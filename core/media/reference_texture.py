@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from maskvat_foley.core.media.reference_hits import loop
+from maskvat_foley.core.media.reference_hits import check_mix, loop, mono, moving_rms
 
 ENVELOPE = 0.02        # s: the take's envelope (RMS) window: fast enough for a rev, not a waveform
 FLATTEN = 0.25         # s: the reference's own swells, divided out over this window
@@ -37,9 +37,9 @@ def reference_texture(audio: np.ndarray, sample_rate: int) -> Texture | None:
     x = np.asarray(audio, dtype=np.float64).reshape(-1)
     if x.size < MIN_TEXTURE * sample_rate or not np.any(x) or not np.all(np.isfinite(x)):
         return None
-    a, b = _longest_active(_rms(x, sample_rate, ENVELOPE), sample_rate)  # a short window: sharp edges
+    a, b = _longest_active(moving_rms(x, sample_rate, ENVELOPE), sample_rate)  # a short window: sharp edges
     x = x[a:b]
-    env = _rms(x, sample_rate, FLATTEN)
+    env = moving_rms(x, sample_rate, FLATTEN)
     flat = x / np.maximum(env, np.percentile(env, QUIET_PERCENTILE))
     return Texture((flat / np.sqrt(np.mean(flat ** 2))).astype(np.float32))
 
@@ -65,22 +65,13 @@ def apply_texture(take: np.ndarray, sample_rate: int, texture: Texture, *, mix: 
                   seed: int = 0) -> np.ndarray:
     """``take`` (mono) with its sound replaced by ``texture`` under its own envelope; ``mix`` is
     wet/dry (0: the take)."""
-    if not 0.0 <= mix <= 1.0:
-        raise ValueError(f"mix must be between 0 and 1, got {mix}")
-    x = np.asarray(take, dtype=np.float64)
-    if x.ndim != 1 or x.size == 0 or not np.all(np.isfinite(x)):
-        raise ValueError(f"texture replacement needs non-empty finite mono audio, got shape {x.shape}")
+    check_mix(mix)
+    x = mono(take, "texture replacement")
     if mix == 0.0:
         return x.astype(np.float32)
     t = texture.samples
     start = int(np.random.default_rng([seed % 2**32, 17]).integers(t.size))  # each take its own stretch
     bed = loop(np.concatenate([t[start:], t[:start]]), x.size, round(CROSSFADE * sample_rate))
-    wet = bed * _rms(x, sample_rate, ENVELOPE)
+    wet = bed * moving_rms(x, sample_rate, ENVELOPE)
     return (x + mix * (wet - x)).astype(np.float32)
 
-
-def _rms(x: np.ndarray, sample_rate: int, seconds: float) -> np.ndarray:
-    """Moving RMS over ``seconds``, one value a sample (near the ends, over the part that exists:
-    no dip from the zeros beyond them)."""
-    w = np.ones(max(1, round(seconds * sample_rate)))
-    return np.sqrt(np.convolve(x ** 2, w, mode="same") / np.convolve(np.ones(x.size), w, mode="same"))
