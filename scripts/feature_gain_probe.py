@@ -3,7 +3,7 @@ that did not train with it stretched by a motion gain (core.features.motion_gain
 gain does before training with one. The engine's feature cache lives in the eval's --out folder,
 so use a fresh one per setting.
 
-    python scripts/feature_gain_probe.py [--gain 4] [--target 1.0] -- eval --set real ...
+    python scripts/feature_gain_probe.py [--gain 4] [--target 1.0] [--gate 10] -- eval --set real ...
 """
 from __future__ import annotations
 
@@ -14,20 +14,23 @@ import sys
 
 def main(argv: list[str]) -> int:
     if "--" not in argv:
-        raise SystemExit("usage: feature_gain_probe.py [--gain G] [--target T] -- COMMAND ...")
+        raise SystemExit("usage: feature_gain_probe.py [--gain G] [--target T] [--gate M] -- COMMAND ...")
     split = argv.index("--")
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--gain", type=float, default=4.0)
     p.add_argument("--target", type=float, default=None, help="feature change a frame to reach "
                    "(default: core.features.motion_gain.TARGET)")
+    p.add_argument("--gate", type=float, default=None, help="mean picture motion a picture needs to be "
+                   "stretched (default: core.features.motion_gain.GATE)")
     a = p.parse_args(argv[:split])
 
     from maskvat_foley.core.features import shots
     from maskvat_foley.plugin.cli import main as cli
 
     plain = shots.clip_features_and_motion  # the engine imports it from the module at each call
-    if a.target is not None:
-        shots.stretch = functools.partial(shots.stretch, target=a.target)
+    settings = {k: v for k, v in (("target", a.target), ("gate", a.gate)) if v is not None}
+    if settings:
+        shots.stretch = functools.partial(shots.stretch, **settings)
 
     def stretched(extractor, rgb, times, motion_gain=1.0, motion=False):
         return plain(extractor, rgb, times, max(motion_gain, a.gain), motion)

@@ -193,6 +193,24 @@ def test_av_align_prefers_true_audio():
 
 
 # -- SI-SDR, distances, Frechet, codec -----------------------------------------------------------
+def test_envelope_motion_follows_a_swell_not_its_reverse():
+    """A take that swells with each movement (no attack: AV-Align finds nothing) follows the motion; the
+    same take against the motion played backwards does not; silence against motion is 0."""
+    rate, n = F(25), 50
+    frames = np.arange(n)
+    motion = 1.0 + sum(40.0 * np.exp(-0.5 * ((frames - c) / 2.0) ** 2) for c in (5, 14, 27))  # three movements
+    t = np.arange(n * SR // 25) / SR
+    swell = np.interp(t, np.arange(n) / 25, np.sqrt(motion)) * np.random.default_rng(0).standard_normal(t.size)
+    swell *= 0.2 / np.abs(swell).max()
+    assert m.envelope_motion_corr(swell, SR, motion, rate) > 0.8
+    assert m.envelope_motion_corr(swell, SR, motion[::-1], rate) < 0.3
+    assert m.envelope_motion_corr(np.zeros_like(swell), SR, motion, rate) == 0.0
+    assert m.envelope_motion_corr(swell, SR, np.full(n, 5.0), rate) is None  # nothing to follow
+    assert m.envelope_motion_corr(swell[:-1], SR, motion, rate) > 0.8  # a sample short: the last frame still counts
+    with pytest.raises(ValueError, match="frames"):
+        m.envelope_motion_corr(swell[: SR], SR, motion, rate)
+
+
 def test_si_sdr():
     rng = np.random.default_rng(0)
     x = rng.standard_normal(SR).astype(np.float32)

@@ -19,13 +19,16 @@ N, CUT, HIT_EVERY = 48, 30, 6  # 2 s; the second shot starts at frame 30
 W, H = 64, 48
 
 SUMMARY_KEYS = {"segments", "failed_segments", "takes", "av_align", "av_align_reversed", "av_align_ratio", "cuts",
-                "cut_onset_share", "onset_coverage", "onsets_per_second", "loudness_mean", "loudness_min",
+                "envelope_motion", "envelope_motion_reversed", "cut_onset_share", "onset_coverage",
+                "onsets_per_second", "loudness_mean", "loudness_min",
                 "loudness_max", "loudness_measures", "silent_takes", "identical_seed_segments",
                 "seed_mel_distance", "loudness_motion_spearman", "takes_on_motion", "quiet_takes_on_motion"}
 SEGMENT_KEYS = {"video", "video_index", "segment", "clip_id", "start_frame", "n_frames", "start_s", "seconds",
                 "error", "n_video_peaks", "n_video_peaks_reversed", "motion", "cuts", "takes", "av_align",
-                "av_align_reversed", "av_align_ratio", "cut_onset_share", "seeds_identical", "seed_mel_distance"}
+                "av_align_reversed", "av_align_ratio", "envelope_motion", "envelope_motion_reversed", "cut_onset_share",
+                "seeds_identical", "seed_mel_distance"}
 TAKE_KEYS = {"seed", "path", "sync_score", "n_onsets", "onsets_s", "av_align", "av_align_reversed",
+             "envelope_motion", "envelope_motion_reversed",
              "cuts_with_onset", "onset_coverage", "loudness", "loudness_measure", "silent"}
 
 
@@ -143,6 +146,8 @@ def test_real_run_segments_and_takes(run):
         for take in seg["takes"]:
             assert set(take) == TAKE_KEYS and (out / take["path"]).is_file()
             assert _unit(take["av_align"]) and _unit(take["av_align_reversed"]) and _unit(take["onset_coverage"])
+            for key in ("envelope_motion", "envelope_motion_reversed"):  # the square moves: measured
+                assert -1.0 <= take[key] <= 1.0
             assert take["loudness_measure"] == "lufs"  # 1 s: more than one 400 ms block
             loud = take["loudness"]
             assert take["silent"] == (loud is None or loud <= -70)
@@ -308,3 +313,26 @@ def test_loudness_follows_motion_is_a_rank_correlation():
     assert _spearman([(float("-inf"), 1.0), (-30.0, 2.0), (-35.0, 3.0), (-20.0, 5.0)]) == pytest.approx(0.8)
     assert _spearman([(-30.0, 1.0), (-30.0, 2.0), (-30.0, 3.0)]) is None
     assert _spearman([(-30.0, 1.0), (-20.0, None)]) is None
+
+
+def test_picture_lock_probe_reproduces_the_eval_and_only_removes_onsets(run):
+    """scripts/picture_lock_probe.py re-scores an eval folder's takes: with no gate it gives the eval's own
+    AV-Align; a gate keeps a subset of the onsets; a movement sound follows the picture's motion."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "picture_lock_probe.py"
+    spec = importlib.util.spec_from_file_location("picture_lock_probe", script)
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    results, out = run
+    media = str(out.parent / "media")
+    gated = probe.gate_real(out, [media])["hits.mp4"]
+    video = results["videos"][0]
+    assert gated["none"]["av_align"] == pytest.approx(video["av_align"], abs=1e-3)
+    assert gated["none"]["reversed"] == pytest.approx(video["av_align_reversed"], abs=1e-3)
+    assert gated["none"]["onsets"] == pytest.approx(np.mean([t["n_onsets"] for s in results["segments"]
+                                                             for t in s["takes"]]), abs=1e-3)
+    assert all(g["onsets"] <= gated["none"]["onsets"] for g in gated.values())
+    moved = probe.movement([media])["hits.mp4"]
+    assert moved["envelope_motion"] > 0.5

@@ -13,6 +13,10 @@ a segment joins the one before), and each segment gets a ClipJob through the rea
   picture has the same amount and rhythm of motion but not its timing, so it is what chance scores.
   ``av_align_ratio`` is the two means' ratio (above 1: the take follows this picture's timing; None
   when the reversed score is 0, an unbounded ratio: read the two scores).
+- Level following motion (``envelope_motion``, metrics.envelope_motion_corr), on segments that move: the
+  rank correlation of the take's level in each frame with the motion curve, beside the same against the
+  curve played backwards. AV-Align counts attacks only; a sound that swells with a movement and no hit
+  (a sleeve, a passing bike) is heard by this one.
 - Sounds at shot changes: the cuts of the segment (core.media.cuts) with a take onset within one frame;
   ``onset_coverage`` (the share of the take's time within one frame of one of its onsets) is what that
   share would be if cuts fell at random. A cut on a segment's first frame is not counted: the segment
@@ -181,8 +185,11 @@ def onset_coverage(onsets: Sequence[Fraction], seconds: Fraction, rate: Fraction
 
 
 def measure_take(audio: np.ndarray, sample_rate: int, rate: Fraction, peaks: Sequence[Fraction],
-                 reversed_peaks: Sequence[Fraction], cuts: Sequence[Fraction]) -> dict[str, Any]:
-    from maskvat_foley.core.eval.metrics import av_align_score
+                 reversed_peaks: Sequence[Fraction], cuts: Sequence[Fraction],
+                 motion: np.ndarray | None = None) -> dict[str, Any]:
+    """One take's measures; ``motion``: the segment's motion curve when the picture moves (the level's
+    rank correlation with it, and with it played backwards), else None (a still picture has none)."""
+    from maskvat_foley.core.eval.metrics import av_align_score, envelope_motion_corr
     from maskvat_foley.core.eval.onsets import detect_onsets
 
     onsets = detect_onsets(audio, sample_rate)
@@ -192,6 +199,9 @@ def measure_take(audio: np.ndarray, sample_rate: int, rate: Fraction, peaks: Seq
             "av_align_reversed": av_align_score(onsets, reversed_peaks, rate),
             "cuts_with_onset": sum(near_cut(onsets, c, rate) for c in cuts),
             "onset_coverage": onset_coverage(onsets, Fraction(audio.size, sample_rate), rate),
+            "envelope_motion": None if motion is None else envelope_motion_corr(audio, sample_rate, motion, rate),
+            "envelope_motion_reversed": (None if motion is None
+                                         else envelope_motion_corr(audio, sample_rate, motion[::-1], rate)),
             "loudness": level, "loudness_measure": measure, "silent": not level > SILENT_DB}
 
 
@@ -212,6 +222,8 @@ def summarise(segments: Sequence[dict[str, Any]], foleyworld_lufs: float | None 
     return {
         "segments": len(segments), "failed_segments": len(segments) - len(ok), "takes": len(takes),
         "av_align": align, "av_align_reversed": rev, "av_align_ratio": _ratio(align, rev),
+        "envelope_motion": _mean([t["envelope_motion"] for t in takes]),
+        "envelope_motion_reversed": _mean([t["envelope_motion_reversed"] for t in takes]),
         "cuts": sum(len(s["cuts"]) for s in ok),
         "cut_onset_share": sum(t["cuts_with_onset"] for t in takes) / cut_slots if cut_slots else None,
         "onset_coverage": _mean([t["onset_coverage"] for t in takes]),
@@ -410,6 +422,7 @@ def _segment(engine: Any, params: GenerationParams, video: Video, vi: int, index
                            "n_video_peaks": None, "n_video_peaks_reversed": None, "motion": None,
                            "cuts": [], "takes": [],
                            "av_align": None, "av_align_reversed": None, "av_align_ratio": None,
+                           "envelope_motion": None, "envelope_motion_reversed": None,
                            "cut_onset_share": None, "seeds_identical": None, "seed_mel_distance": None}
     try:
         rgb = read_frames(video.path, start, n, rate, size=analysis_size(video.info.width, video.info.height)).rgb
@@ -425,6 +438,7 @@ def _segment(engine: Any, params: GenerationParams, video: Video, vi: int, index
     del rgb  # the picture is not needed past here; the engine decodes its own frames
     rec.update(n_video_peaks=len(peaks), n_video_peaks_reversed=len(reversed_peaks),
                motion=float(np.sqrt(np.mean(np.square(motion)))), cuts=cut_frames)
+    follow = motion if rec["motion"] >= STILL_MOTION else None
     # source frames count from the file's timecode, as a timeline's clip would; the record span is the
     # segment's place in the video, so each take's time reference says where it belongs
     job = ClipJob(clip_id=clip_id, name=clip_id, media_path=video.path, media_rate=rate,
@@ -439,7 +453,7 @@ def _segment(engine: Any, params: GenerationParams, video: Video, vi: int, index
         audio = _read_mono(take.path)
         audios.append(audio)
         takes.append({"seed": take.seed, "path": os.path.relpath(take.path, out), "sync_score": take.sync_score,
-                      **measure_take(audio, SAMPLE_RATE, rate, peaks, reversed_peaks, cuts)})
+                      **measure_take(audio, SAMPLE_RATE, rate, peaks, reversed_peaks, cuts, follow)})
     if track is not None:
         track.add_take(start, n, audios[0], SAMPLE_RATE, takes[0]["onsets_s"], takes[0]["seed"],
                        (takes[0]["loudness"] if math.isfinite(takes[0]["loudness"]) else None,
@@ -447,6 +461,8 @@ def _segment(engine: Any, params: GenerationParams, video: Video, vi: int, index
     align = _mean([t["av_align"] for t in takes])
     rev = _mean([t["av_align_reversed"] for t in takes])
     rec.update(takes=takes, av_align=align, av_align_reversed=rev, av_align_ratio=_ratio(align, rev),
+               envelope_motion=_mean([t["envelope_motion"] for t in takes]),
+               envelope_motion_reversed=_mean([t["envelope_motion_reversed"] for t in takes]),
                cut_onset_share=(sum(t["cuts_with_onset"] for t in takes) / (len(cuts) * len(takes))
                                 if cuts else None),
                seeds_identical=any(np.array_equal(a, b) for i, a in enumerate(audios) for b in audios[i + 1:]),
