@@ -205,10 +205,12 @@ def _header(d, track: FigureTrack, model: str, s: dict[str, Any]) -> None:
         f", {100 * s['cut_onset_share']:.0f}% with an onset" if s["cut_onset_share"] is not None else "")
     ratio = f" (x{s['av_align_ratio']:.2f})" if s["av_align_ratio"] is not None else ""
     parts = [(f"AV-Align {_fmt(s['av_align'])}", PEAK),
-             (f"  vs {_fmt(s['av_align_reversed'])} with the picture reversed{ratio}", FG),
-             (f"     loudness {levels}", FG), (f"     {cuts}", FG),
-             (f"     {_fmt(s['onsets_per_second'], '.1f')} onsets/s", FG),
-             (f"     means over the {s['takes']} takes (every seed)", DIM)]
+             (f" vs {_fmt(s['av_align_reversed'])} reversed{ratio}", FG),
+             (f"    level follows motion {_fmt(s.get('envelope_motion'))}", FG),
+             (f" vs {_fmt(s.get('envelope_motion_reversed'))}", FG),
+             (f"    {levels}", FG), (f"    {cuts}", FG),
+             (f"    {_fmt(s['onsets_per_second'], '.1f')} onsets/s", FG),
+             (f"    means of {s['takes']} takes", DIM)]
     x = LEFT
     for text, colour in parts:
         d.text((x, 30), text, fill=colour, font=normal)
