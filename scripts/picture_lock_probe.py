@@ -25,13 +25,10 @@ GATES = {"k1 mad3 still": (1, 3.0, None), "k2 mad3 still": (2, 3.0, None), "k2 m
          "k3 mad1 floor0": (3, 1.0, 0.0)}
 
 
-def _motion(path: str, start: int, n: int, rate: Fraction, size) -> np.ndarray:
-    from maskvat_foley.core.eval.metrics import motion_signal
-    from maskvat_foley.core.media import cuts as cu
-    from maskvat_foley.core.media.video import read_frames
+def _motion(video, start: int, n: int) -> np.ndarray:
+    from maskvat_foley.core.eval.real import segment_picture
 
-    rgb = read_frames(path, start, n, rate, size=size).rgb
-    return motion_signal(rgb, shots=cu.detect_cuts(rgb))
+    return segment_picture(video, start, n)[2]
 
 
 def _kept(onsets, motion, rate, gate) -> list[Fraction]:
@@ -46,14 +43,14 @@ def _kept(onsets, motion, rate, gate) -> list[Fraction]:
 
 def gate_real(run: Path, media: list[str]) -> dict:
     from maskvat_foley.core.eval.metrics import av_align_score, video_peaks
-    from maskvat_foley.core.eval.real import STILL_MOTION, analysis_size, find_videos
+    from maskvat_foley.core.eval.real import STILL_MOTION, find_videos
 
     res, videos = json.loads((run / "eval.json").read_text()), {v.name: v for v in find_videos(media)}
     scores: dict = {}
     for seg in (s for s in res["segments"] if s["error"] is None):
         v = videos[seg["video"]]
         rate = v.info.rate
-        motion = _motion(v.path, seg["start_frame"], seg["n_frames"], rate, analysis_size(v.info.width, v.info.height))
+        motion = _motion(v, seg["start_frame"], seg["n_frames"])
         peaks, rev = (video_peaks(m, rate, floor=STILL_MOTION) for m in (motion, motion[::-1]))
         for name, gate in {"none": None, **GATES}.items():
             d = scores.setdefault(seg["video"], {}).setdefault(name, {"av_align": [], "reversed": [], "onsets": []})
@@ -72,7 +69,7 @@ def gate_foleyworld(run: Path) -> dict:
     import soundfile as sf
 
     from maskvat_foley.core.eval import onsets as on
-    from maskvat_foley.core.eval.real import analysis_size
+    from maskvat_foley.core.eval.real import find_videos
 
     res = json.loads((run / "eval.json").read_text())
     matches: dict = {name: [] for name in ("none", *GATES)}
@@ -83,8 +80,7 @@ def gate_foleyworld(run: Path) -> dict:
                                   [e["kind"] for e in meta["events"]], on.MIN_GAP)
         audio, sr = sf.read(run / clip["take"])
         onsets = on.detect_onsets(audio if audio.ndim == 1 else audio.mean(1), sr)
-        motion = _motion(str(run / "media" / f"foleyworld_{clip['seed']}.mp4"), 0, clip["n_frames"], rate,
-                         analysis_size(meta["width"], meta["height"]))
+        motion = _motion(find_videos([run / "media" / f"foleyworld_{clip['seed']}.mp4"])[0], 0, clip["n_frames"])
         for name in matches:
             kept = onsets if name == "none" else _kept(onsets, motion, rate, GATES[name])
             matches[name].append(on.match_onsets(kept, truth, on.frame_tolerance(rate)))
@@ -94,15 +90,15 @@ def gate_foleyworld(run: Path) -> dict:
 
 def movement(media: list[str], sample_rate: int = 44100) -> dict:
     from maskvat_foley.core.eval import SEGMENT_SECONDS
-    from maskvat_foley.core.eval.metrics import av_align_score, envelope_motion_corr, video_peaks
+    from maskvat_foley.core.eval.metrics import av_align_score, envelope_motion_corr, frame_levels_db, video_peaks
     from maskvat_foley.core.eval.onsets import detect_onsets
-    from maskvat_foley.core.eval.real import STILL_MOTION, analysis_size, find_videos, split_segments
+    from maskvat_foley.core.eval.real import STILL_MOTION, find_videos, split_segments
 
     rng, out = np.random.default_rng(0), {}
     for v in find_videos(media):
         rate, d = v.info.rate, {"av_align": [], "envelope_motion": []}
         for start, n in split_segments(v.n_frames, rate, SEGMENT_SECONDS):
-            motion = _motion(v.path, start, n, rate, analysis_size(v.info.width, v.info.height))
+            motion = _motion(v, start, n)
             if float(np.sqrt(np.mean(np.square(motion)))) < STILL_MOTION:
                 continue
             t = np.arange(round(Fraction(n * sample_rate) / rate)) / sample_rate
@@ -111,7 +107,7 @@ def movement(media: list[str], sample_rate: int = 44100) -> dict:
             if (s := av_align_score(detect_onsets(x, sample_rate), video_peaks(motion, rate, floor=STILL_MOTION),
                                     rate)) is not None:
                 d["av_align"].append(s)
-            d["envelope_motion"].append(envelope_motion_corr(x, sample_rate, motion, rate))
+            d["envelope_motion"].append(envelope_motion_corr(frame_levels_db(x, sample_rate, n, rate), motion))
         out[v.name] = {k: round(float(np.mean(x)), 3) if x else None for k, x in d.items()}
     return out
 

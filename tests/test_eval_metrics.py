@@ -202,13 +202,17 @@ def test_envelope_motion_follows_a_swell_not_its_reverse():
     t = np.arange(n * SR // 25) / SR
     swell = np.interp(t, np.arange(n) / 25, np.sqrt(motion)) * np.random.default_rng(0).standard_normal(t.size)
     swell *= 0.2 / np.abs(swell).max()
-    assert m.envelope_motion_corr(swell, SR, motion, rate) > 0.8
-    assert m.envelope_motion_corr(swell, SR, motion[::-1], rate) < 0.3
-    assert m.envelope_motion_corr(np.zeros_like(swell), SR, motion, rate) == 0.0
-    assert m.envelope_motion_corr(swell, SR, np.full(n, 5.0), rate) is None  # nothing to follow
-    assert m.envelope_motion_corr(swell[:-1], SR, motion, rate) > 0.8  # a sample short: the last frame still counts
+    levels = m.frame_levels_db(swell, SR, n, rate)
+    assert m.envelope_motion_corr(levels, motion) > 0.8
+    assert m.envelope_motion_corr(levels, motion[::-1]) < 0.3
+    assert m.envelope_motion_corr(m.frame_levels_db(np.zeros_like(swell), SR, n, rate), motion) == 0.0
+    assert m.envelope_motion_corr(levels, np.full(n, 5.0)) is None  # nothing to follow
+    # a sample short: the last frame still counts
+    assert m.envelope_motion_corr(m.frame_levels_db(swell[:-1], SR, n, rate), motion) > 0.8
     with pytest.raises(ValueError, match="frames"):
-        m.envelope_motion_corr(swell[: SR], SR, motion, rate)
+        m.frame_levels_db(swell[: SR], SR, n, rate)
+    with pytest.raises(ValueError, match="motion values"):
+        m.envelope_motion_corr(levels[:-1], motion)
 
 
 def test_si_sdr():

@@ -16,7 +16,7 @@ from maskvat_foley.core.eval.spectra import mel_power, stft_mag
 
 LOG_EPS = 1e-7  # mel power floor before log10: about FoleyWorld's room noise in one band
 MEL = dict(n_fft=2048, hop=512, n_mels=80)
-ENVELOPE_FLOOR_DB = -80.0  # a take's RMS floor in envelope_motion_corr: a codec's silence, not noise to rank
+ENVELOPE_FLOOR_DB = -80.0  # a take's RMS floor in frame_levels_db: a codec's silence, not noise to rank
 PEAK_MADS = 3.0  # a video peak must exceed the median motion by this many MADs (see video_peaks)
 STFT_RESOLUTIONS: tuple[tuple[int, int], ...] = ((512, 128), (1024, 256), (2048, 512))
 
@@ -109,25 +109,33 @@ def av_align(audio: np.ndarray, sample_rate: int, motion: Sequence[float], rate:
     return av_align_score(peaks, video_peaks(motion, rate), rate)
 
 
-def envelope_motion_corr(audio: np.ndarray, sample_rate: int, motion: Sequence[float], rate: Fraction,
-                         floor_db: float = ENVELOPE_FLOOR_DB) -> float | None:
-    """Whether a take's level follows the picture's motion frame by frame: the rank correlation of the
-    take's RMS in each video frame (dB, floored at ``floor_db``) with the motion curve
-    (``motion_signal``). AV-Align counts attacks on motion peaks, so a sound that swells and fades with
-    a movement (a sleeve, a passing bike) scores nothing there; this measure hears it. A take that is
-    silent against a moving picture scores 0; None when the motion does not vary (nothing to follow)."""
-    from scipy.stats import spearmanr
-
-    a, m = _mono(audio, "envelope_motion_corr"), np.asarray(motion, dtype=np.float64)
-    if m.size < 3 or np.ptp(m) == 0:
-        return None
-    edges = [round(Fraction(i * sample_rate) / Fraction(rate)) for i in range(m.size + 1)]
-    if edges[-2] >= a.size:  # a take fitted to its frames may end a sample short of the last edge, not a frame
-        raise ValueError(f"envelope_motion_corr: {m.size} frames at {rate} fps need {edges[-1]} samples, "
+def frame_levels_db(audio: np.ndarray, sample_rate: int, n_frames: int, rate: Fraction,
+                    floor_db: float = ENVELOPE_FLOOR_DB) -> np.ndarray:
+    """A take's RMS in each of ``n_frames`` video frames at ``rate``, in dB floored at ``floor_db``. A
+    take fitted to its frames may end a sample short of the last frame's edge, not a frame short."""
+    a = _mono(audio, "frame levels")
+    edges = [round(Fraction(i * sample_rate) / Fraction(rate)) for i in range(n_frames + 1)]
+    if n_frames < 1 or edges[-2] >= a.size:
+        raise ValueError(f"frame levels: {n_frames} frames at {rate} fps need {edges[-1]} samples, "
                          f"the audio has {a.size}")
     edges[-1] = min(edges[-1], a.size)
     rms = np.array([np.sqrt(np.mean(np.square(a[lo:hi]))) if hi > lo else 0.0 for lo, hi in zip(edges, edges[1:])])
-    level = np.maximum(20 * np.log10(np.maximum(rms, 1e-12)), floor_db)
+    return np.maximum(20 * np.log10(np.maximum(rms, 1e-12)), floor_db)
+
+
+def envelope_motion_corr(levels_db: np.ndarray, motion: Sequence[float]) -> float | None:
+    """Whether a take's level follows the picture's motion frame by frame: the rank correlation of its
+    ``frame_levels_db`` with the motion curve (``motion_signal``, one value a frame). AV-Align counts
+    attacks on motion peaks, so a sound that swells and fades with a movement (a sleeve, a passing
+    bike) scores nothing there; this measure hears it. A take that is silent against a moving picture
+    scores 0; None when the motion does not vary (nothing to follow)."""
+    from scipy.stats import spearmanr
+
+    level, m = np.asarray(levels_db, dtype=np.float64), np.asarray(motion, dtype=np.float64)
+    if level.shape != m.shape:
+        raise ValueError(f"envelope_motion_corr: {level.size} frame levels against {m.size} motion values")
+    if m.size < 3 or np.ptp(m) == 0:
+        return None
     return 0.0 if np.ptp(level) == 0 else float(spearmanr(level, m).statistic)
 
 

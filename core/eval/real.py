@@ -189,19 +189,19 @@ def measure_take(audio: np.ndarray, sample_rate: int, rate: Fraction, peaks: Seq
                  motion: np.ndarray | None = None) -> dict[str, Any]:
     """One take's measures; ``motion``: the segment's motion curve when the picture moves (the level's
     rank correlation with it, and with it played backwards), else None (a still picture has none)."""
-    from maskvat_foley.core.eval.metrics import av_align_score, envelope_motion_corr
+    from maskvat_foley.core.eval.metrics import av_align_score, envelope_motion_corr, frame_levels_db
     from maskvat_foley.core.eval.onsets import detect_onsets
 
     onsets = detect_onsets(audio, sample_rate)
+    levels = None if motion is None else frame_levels_db(audio, sample_rate, len(motion), rate)
     level, measure = loudness(audio, sample_rate)
     return {"n_onsets": len(onsets), "onsets_s": [round(float(o), 4) for o in onsets],
             "av_align": av_align_score(onsets, peaks, rate),
             "av_align_reversed": av_align_score(onsets, reversed_peaks, rate),
             "cuts_with_onset": sum(near_cut(onsets, c, rate) for c in cuts),
             "onset_coverage": onset_coverage(onsets, Fraction(audio.size, sample_rate), rate),
-            "envelope_motion": None if motion is None else envelope_motion_corr(audio, sample_rate, motion, rate),
-            "envelope_motion_reversed": (None if motion is None
-                                         else envelope_motion_corr(audio, sample_rate, motion[::-1], rate)),
+            "envelope_motion": None if motion is None else envelope_motion_corr(levels, motion),
+            "envelope_motion_reversed": None if motion is None else envelope_motion_corr(levels, motion[::-1]),
             "loudness": level, "loudness_measure": measure, "silent": not level > SILENT_DB}
 
 
@@ -404,14 +404,26 @@ def _write_figures(paths: Sequence[Path], tracks: Sequence[Any], per_video: list
             rec["figure"] = None
 
 
+def segment_picture(video: Video, start: int, n: int) -> tuple[np.ndarray, list[int], np.ndarray]:
+    """A segment's frames at the analysis size, the frames that start a new shot in it, and its motion
+    curve (cuts are not motion). MediaError when it cannot be decoded."""
+    from maskvat_foley.core.eval.metrics import motion_signal
+    from maskvat_foley.core.media import cuts as cu
+    from maskvat_foley.core.media.video import read_frames
+
+    rgb = read_frames(video.path, start, n, video.info.rate,
+                      size=analysis_size(video.info.width, video.info.height)).rgb
+    cut_frames = cu.detect_cuts(rgb)
+    return rgb, cut_frames, motion_signal(rgb, shots=cut_frames)
+
+
 def _segment(engine: Any, params: GenerationParams, video: Video, vi: int, index: int, start: int, n: int,
              out: Path, track: Any = None) -> dict[str, Any]:
     """Generate one segment's takes and measure them; a failed segment is recorded with its error. A figure's
     ``track`` (real_figure.FigureTrack) is given the segment's picture and its first seed's take."""
-    from maskvat_foley.core.media import cuts as cu
-    from maskvat_foley.core.eval.metrics import mel_distance, motion_signal, video_peaks
+    from maskvat_foley.core.eval.metrics import mel_distance, video_peaks
     from maskvat_foley.core.jobs import ClipJob
-    from maskvat_foley.core.media.video import MediaError, read_frames
+    from maskvat_foley.core.media.video import MediaError
 
     rate = video.info.rate
     clip_id = f"{vi:02d}_{Path(video.path).stem}_seg{index:03d}"
@@ -425,12 +437,10 @@ def _segment(engine: Any, params: GenerationParams, video: Video, vi: int, index
                            "envelope_motion": None, "envelope_motion_reversed": None,
                            "cut_onset_share": None, "seeds_identical": None, "seed_mel_distance": None}
     try:
-        rgb = read_frames(video.path, start, n, rate, size=analysis_size(video.info.width, video.info.height)).rgb
+        rgb, cut_frames, motion = segment_picture(video, start, n)
     except MediaError as exc:
         log.warning("segment %s skipped: %s", clip_id, exc)
         return {**rec, "error": str(exc)}
-    cut_frames = cu.detect_cuts(rgb)
-    motion = motion_signal(rgb, shots=cut_frames)
     peaks, reversed_peaks = (video_peaks(m, rate, floor=STILL_MOTION) for m in (motion, motion[::-1]))
     cuts = [Fraction(c) / rate for c in cut_frames]
     if track is not None:

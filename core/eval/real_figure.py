@@ -206,8 +206,8 @@ def _header(d, track: FigureTrack, model: str, s: dict[str, Any]) -> None:
     ratio = f" (x{s['av_align_ratio']:.2f})" if s["av_align_ratio"] is not None else ""
     parts = [(f"AV-Align {_fmt(s['av_align'])}", PEAK),
              (f" vs {_fmt(s['av_align_reversed'])} reversed{ratio}", FG),
-             (f"    level follows motion {_fmt(s.get('envelope_motion'))}", FG),
-             (f" vs {_fmt(s.get('envelope_motion_reversed'))}", FG),
+             (f"    level follows motion {_fmt(s['envelope_motion'])}", FG),
+             (f" vs {_fmt(s['envelope_motion_reversed'])}", FG),
              (f"    {levels}", FG), (f"    {cuts}", FG),
              (f"    {_fmt(s['onsets_per_second'], '.1f')} onsets/s", FG),
              (f"    means of {s['takes']} takes", DIM)]
