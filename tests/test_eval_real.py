@@ -315,19 +315,30 @@ def test_loudness_follows_motion_is_a_rank_correlation():
     assert _spearman([(-30.0, 1.0), (-20.0, None)]) is None
 
 
-def test_picture_lock_probe_reproduces_the_eval_and_only_removes_onsets(run):
-    """scripts/picture_lock_probe.py re-scores an eval folder's takes: with no gate it gives the eval's own
-    AV-Align; a gate keeps a subset of the onsets; a movement sound follows the picture's motion."""
+def _script(name: str):
     import importlib.util
     from pathlib import Path
 
-    script = Path(__file__).resolve().parents[1] / "scripts" / "picture_lock_probe.py"
-    spec = importlib.util.spec_from_file_location("picture_lock_probe", script)
-    probe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(probe)
+    script = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_picture_lock_probe_reproduces_the_eval_and_only_removes_onsets(run, tiny_model):
+    """scripts/picture_lock_probe.py re-scores an eval folder's takes: with no gate it gives the eval's own
+    AV-Align; a gate, on the picture's motion or on the model's own feature change, keeps a subset of the
+    onsets; a movement sound follows the picture's motion."""
+    from pathlib import Path
+
+    from maskvat_foley.core.features.base import load_extractor
+
+    probe = _script("picture_lock_probe")
     results, out = run
     media = str(out.parent / "media")
-    gated = probe.gate_real(out, [media])["hits.mp4"]
+    gated = probe.gate_real(out, [media], load_extractor(Path(tiny_model) / "features"))["hits.mp4"]
+    assert set(gated) == {"none", *probe.GATES, *probe.FEATURE_GATES, probe.AUDIO}
     video = results["videos"][0]
     assert gated["none"]["av_align"] == pytest.approx(video["av_align"], abs=1e-3)
     assert gated["none"]["reversed"] == pytest.approx(video["av_align_reversed"], abs=1e-3)
@@ -336,3 +347,42 @@ def test_picture_lock_probe_reproduces_the_eval_and_only_removes_onsets(run):
     assert all(g["onsets"] <= gated["none"]["onsets"] for g in gated.values())
     moved = probe.movement([media])["hits.mp4"]
     assert moved["envelope_motion"] > 0.5
+
+
+def test_framing_probe_finds_the_square_that_holds_the_motion():
+    """scripts/framing_probe.py: a small square moving in one corner of a large still picture is framed by
+    a square around it; a still picture, or one too small to crop, is left whole."""
+    frame_square = _script("framing_probe").frame_square
+    rng = np.random.default_rng(0)
+    frames = np.clip(rng.normal(90, 2, (12, 240, 320, 3)), 0, 255).astype(np.uint8)
+    for i in range(len(frames)):
+        frames[i, 150 + 3 * i:170 + 3 * i, 220:240] = 250  # falling down the lower right
+    top, left, side = frame_square(frames, share=0.8, min_side=64)
+    assert 64 <= side < 200
+    assert top <= 150 and top + side >= 170 and left <= 220 and left + side >= 240
+    still = np.repeat(frames[:1], 12, axis=0)
+    assert frame_square(still, share=0.8, min_side=64) is None
+    assert frame_square(frames[:, :60, :60], share=0.8, min_side=64) is None
+
+
+def test_picture_lock_probe_takes_out_only_the_hits_off_the_events():
+    """The probe's audio pass: of two hits over a room tone, the one on no event is taken out, its span
+    filled with the room tone (no new onset, no hole), and the take is unchanged around the other."""
+    from maskvat_foley.core.eval.onsets import detect_onsets
+
+    remove_hits = _script("picture_lock_probe").remove_hits
+    sr, rng = 44100, np.random.default_rng(3)
+    take = rng.normal(0, 0.003, 2 * sr).astype(np.float32)
+    for t in (0.5, 1.3):
+        n = int(0.15 * sr)
+        burst = rng.normal(0, 0.4, n) * np.exp(-np.arange(n) / (0.02 * sr))
+        take[int(t * sr):int(t * sr) + n] += burst.astype(np.float32)
+    before = [float(o) for o in detect_onsets(take, sr)]
+    assert len(before) == 2 and abs(before[0] - 0.5) < 0.02 and abs(before[1] - 1.3) < 0.02
+    out, removed = remove_hits(take, sr, [Fraction(1, 2)], Fraction(2, 25))
+    assert len(removed) == 1 and abs(removed[0] / sr - 1.3) < 0.02
+    after = [float(o) for o in detect_onsets(out, sr)]
+    assert len(after) == 1 and abs(after[0] - 0.5) < 0.02
+    assert np.array_equal(out[:int(1.2 * sr)], take[:int(1.2 * sr)])
+    late = out[int(1.3 * sr):int(1.45 * sr)]
+    assert 0.001 < np.sqrt(np.mean(late ** 2)) < 0.01  # the room tone goes on under where the hit was

@@ -27,6 +27,7 @@ read or written here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -192,13 +193,18 @@ def moving_rms(x: np.ndarray, sample_rate: int, seconds: float) -> np.ndarray:
 
 
 def _attacks(x: np.ndarray, sample_rate: int) -> list[int]:
-    """Each onset's attack sample: where the 1 ms envelope first climbs a quarter of the way from
-    the level just before to the hit's peak. The detector's onset times sit somewhere in the
-    rise (its window is 23 ms long); this finds the same point of every hit."""
+    return [a for a, _ in onset_attacks(x, sample_rate)]
+
+
+def onset_attacks(x: np.ndarray, sample_rate: int) -> list[tuple[int, Fraction]]:
+    """Each onset's attack sample, with the onset's time as the detector gives it (exact seconds).
+    The attack is where the 1 ms envelope first climbs a quarter of the way from the level just
+    before to the hit's peak: the detector's onset times sit somewhere in the rise (its window is
+    23 ms long); this finds the same point of every hit."""
     from maskvat_foley.core.eval.onsets import detect_onsets
 
     env = moving_mean(np.abs(x), sample_rate, 0.001)
-    out: list[int] = []
+    out: list[tuple[int, Fraction]] = []
     for t in detect_onsets(x.astype(np.float32), sample_rate):
         o = round(t * sample_rate)
         lo, hi = max(0, o - round(0.02 * sample_rate)), min(x.size, o + round(0.04 * sample_rate))
@@ -208,8 +214,8 @@ def _attacks(x: np.ndarray, sample_rate: int) -> list[int]:
         top = float(env[lo:hi].max())
         rise = np.flatnonzero(env[lo:hi] >= before + 0.25 * (top - before))
         a = lo + int(rise[0]) if rise.size else o
-        if not out or a > out[-1]:
-            out.append(a)
+        if not out or a > out[-1][0]:
+            out.append((a, t))
     return out
 
 
