@@ -68,6 +68,12 @@ def main(argv: list[str]) -> int:
     p.add_argument("--share", type=float, default=0.8, help="share of the motion energy the square holds")
     p.add_argument("--min-side", type=int, default=96, help="smallest square, in source pixels")
     p.add_argument("--decode", type=int, default=288, help="short side frames are decoded at (at most)")
+    p.add_argument("--gate", type=float, default=0.0, help="frame only shots whose whole picture moves this much "
+                   "(motion_gain.picture_motion, at the tower's size; 0: every shot)")
+    p.add_argument("--max-zoom", type=float, default=0.0, help="the square's side is at least the short side over "
+                   "this (0: no limit but --min-side)")
+    p.add_argument("--match-change", action="store_true", help="bring the framed features' mean change a frame "
+                   "down to the whole picture's (look closer without hearing the motion larger)")
     p.add_argument("--log", default=None, help="append each shot's square here (JSON lines)")
     a = p.parse_args(argv[:split])
 
@@ -76,12 +82,16 @@ def main(argv: list[str]) -> int:
     from probe_frames import run_with_frames
 
     def framed(extractor, rgb):
+        from maskvat_foley.core.features.motion_gain import picture_motion
         from maskvat_foley.core.media.cuts import detect_cuts
 
         cuts = detect_cuts(rgb)
         edges, parts = [0, *cuts, len(rgb)], []
         for s, e in zip(edges[:-1], edges[1:]):
-            sq = frame_square(rgb[s:e], a.share, a.min_side)
+            short = min(rgb.shape[1:3])
+            least = max(a.min_side, round(short / a.max_zoom)) if a.max_zoom > 0 else a.min_side
+            still = a.gate > 0 and picture_motion(extractor, rgb[s:e]) < a.gate
+            sq = None if still else frame_square(rgb[s:e], a.share, least)
             shot = rgb[s:e] if sq is None else np.ascontiguousarray(rgb[s:e, sq[0]:sq[0] + sq[2], sq[1]:sq[1] + sq[2]])
             # each shot at the tower's size, so shots framed differently stack into one clip
             parts.append(extractor.to_input(shot).mul(255).round().byte().permute(0, 2, 3, 1).cpu().numpy())
@@ -90,7 +100,16 @@ def main(argv: list[str]) -> int:
                     f.write(json.dumps({"frames": [int(s), int(e)], "size": list(rgb.shape[1:3]), "square": sq}) + "\n")
         return np.concatenate(parts)
 
-    return run_with_frames(argv[split + 1:], a.decode, framed)
+    def matched(plain, extractor, rgb, framed_rgb, times, motion_gain, motion):
+        whole = extractor.to_input(rgb).mul(255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+        ref, _ = plain(extractor, whole, times, motion_gain, False)
+        feats, moved = plain(extractor, framed_rgb, times, motion_gain, motion)
+        change = lambda f: float((f[1:] - f[:-1]).norm(dim=1).mean()) if len(f) > 1 else 0.0  # noqa: E731
+        g = min(1.0, change(ref) / max(change(feats), 1e-6))
+        mean = feats.mean(0, keepdim=True)
+        return mean + g * (feats - mean), moved
+
+    return run_with_frames(argv[split + 1:], a.decode, framed, matched if a.match_change else None)
 
 
 if __name__ == "__main__":
