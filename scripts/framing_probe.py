@@ -60,6 +60,11 @@ def frame_square(rgb: np.ndarray, share: float, min_side: int) -> tuple[int, int
     return chosen
 
 
+def at_tower_size(extractor, rgb: np.ndarray) -> np.ndarray:
+    """uint8 frames resized to the tower's input as it resizes them, so differently framed shots stack."""
+    return extractor.to_input(np.ascontiguousarray(rgb)).mul(255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+
+
 def main(argv: list[str]) -> int:
     if "--" not in argv:
         raise SystemExit("usage: framing_probe.py [--share S] [--min-side PX] [--decode PX] -- COMMAND ...")
@@ -92,17 +97,15 @@ def main(argv: list[str]) -> int:
             least = max(a.min_side, round(short / a.max_zoom)) if a.max_zoom > 0 else a.min_side
             still = a.gate > 0 and picture_motion(extractor, rgb[s:e]) < a.gate
             sq = None if still else frame_square(rgb[s:e], a.share, least)
-            shot = rgb[s:e] if sq is None else np.ascontiguousarray(rgb[s:e, sq[0]:sq[0] + sq[2], sq[1]:sq[1] + sq[2]])
-            # each shot at the tower's size, so shots framed differently stack into one clip
-            parts.append(extractor.to_input(shot).mul(255).round().byte().permute(0, 2, 3, 1).cpu().numpy())
+            parts.append(at_tower_size(extractor, rgb[s:e] if sq is None else
+                                       rgb[s:e, sq[0]:sq[0] + sq[2], sq[1]:sq[1] + sq[2]]))
             if a.log:
                 with open(a.log, "a") as f:
                     f.write(json.dumps({"frames": [int(s), int(e)], "size": list(rgb.shape[1:3]), "square": sq}) + "\n")
         return np.concatenate(parts)
 
     def matched(plain, extractor, rgb, framed_rgb, times, motion_gain, motion):
-        whole = extractor.to_input(rgb).mul(255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
-        ref, _ = plain(extractor, whole, times, motion_gain, False)
+        ref, _ = plain(extractor, at_tower_size(extractor, rgb), times, motion_gain, False)
         feats, moved = plain(extractor, framed_rgb, times, motion_gain, motion)
         change = lambda f: float((f[1:] - f[:-1]).norm(dim=1).mean()) if len(f) > 1 else 0.0  # noqa: E731
         g = min(1.0, change(ref) / max(change(feats), 1e-6))
