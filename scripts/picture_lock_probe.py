@@ -83,26 +83,21 @@ def remove_hits(take: np.ndarray, sample_rate: int, events, within: Fraction) ->
     events = sorted(Fraction(e) for e in events)
     hits = rh.onset_attacks(x, sample_rate)
     pre = round(rh.PRE * sample_rate)
-    bed = rh._Level.of(x, sample_rate, rh.FLOOR_PERCENTILE)
     # only stretches long enough to loop without a pulse: 50 ms looped under a long hit repeats every
-    # 50 ms, and the detector hears each repeat as a new onset
-    rooms = [r for r in rh._room_tone_runs(bed, sample_rate) if r[1] - r[0] >= MIN_TONE * sample_rate]
-    window, fill, laid = np.zeros(x.size), np.zeros(x.size), np.zeros(x.size, dtype=bool)
+    # 50 ms, and the detector hears each repeat as a new onset (replace_hits' placed hit masks it)
+    tone = rh.RoomTone(x, sample_rate, MIN_TONE)
     removed, previous = [], 0
     for i, (a, onset) in enumerate(hits):
         start = max(0, a - pre)
         following = hits[i + 1][0] - pre if i + 1 < len(hits) else x.size
         check = a + round(rh.SUSTAIN_CHECK * sample_rate)
-        sustained = check <= following and rh._keeps_going(x, a, check, sample_rate, above=bed.floor)
+        sustained = check <= following and rh._keeps_going(x, a, check, sample_rate, above=tone.bed.floor)
         if _off_event(onset, events, within) and not sustained:
-            swell = bed.rose_from(start, max(0, start - round(rh.MAX_SWELL * sample_rate), previous))
-            stop = min(following, bed.died_back(a, sample_rate))
-            rh._lay_room_tone(fill, laid, x, rooms, rh._open(window, swell, stop, sample_rate), sample_rate)
+            swell = tone.bed.rose_from(start, max(0, start - round(rh.MAX_SWELL * sample_rate), previous))
+            tone.give_way(swell, min(following, tone.bed.died_back(a, sample_rate)))
             removed.append(a)
         previous = start  # a swell never reaches back into the hit before, kept or not
-    if not removed:
-        return x.astype(np.float32), ()
-    out = x * np.sqrt(1 - window) + fill * np.sqrt(window) if rooms else x * (1 - window * (1 - bed.hold))
+    out = tone.laid_in() if removed else x
     return out.astype(np.float32), tuple(removed)
 
 

@@ -97,7 +97,7 @@ def reference_figure(model_dir: str | os.PathLike, path: str | os.PathLike, *, k
     events = [float(e.time) for e in clip.events]
     draw(path, clip.frames, rows, events, ev.SAMPLE_RATE,
          f"{name}: {kind}, {len(events)} hits; model {engine.ckpt.name}, seed {seed}, "
-         f"ref guidance {ref_guidance:g}, ref hits {ref_mix:g}")
+         f"ref guidance {ref_guidance:g}, ref mix {ref_mix:g}")
     return {"path": str(path), "clip_id": name, "kind": kind, "own": list(pair.own), "labels": labels,
             "events_s": events, "out_dir": str(out),
             "rows": [{k: v for k, v in r.items() if k not in ("audio", "reference")} for r in rows]}

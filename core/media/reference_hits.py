@@ -109,11 +109,8 @@ def replace_hits(take: np.ndarray, sample_rate: int, hits: list[Hit], *, mix: fl
         return x.astype(np.float32), Placement(0, ())
     attacks = _attacks(x, sample_rate)
     pre, longest = round(PRE * sample_rate), round(MAX_HIT * sample_rate)
-    bed = _Level.of(x, sample_rate, FLOOR_PERCENTILE)
-    rooms = _room_tone_runs(bed, sample_rate)
-    window = np.zeros(x.size)  # where the take's own hits give way to its room tone
-    fill = np.zeros(x.size)    # that room tone
-    laid = np.zeros(x.size, dtype=bool)
+    tone = RoomTone(x, sample_rate)
+    bed = tone.bed
     added = np.zeros(x.size)
     last, previous, placed = -1, 0, []
     for i, a in enumerate(attacks):
@@ -145,19 +142,40 @@ def replace_hits(take: np.ndarray, sample_rate: int, hits: list[Hit], *, mix: fl
         # while the model's hit still rings would bring its timbre back.
         swell = bed.rose_from(start, max(0, start - round(MAX_SWELL * sample_rate), previous))
         stop = min(following, max(bed.died_back(a, sample_rate), start + seg.size))
-        _lay_room_tone(fill, laid, x, rooms, _open(window, swell, stop, sample_rate), sample_rate)
+        tone.give_way(swell, stop)
         previous = start
         placed.append(a)
-    # Under the placed hits the take's bed goes on, not silence (a gated bed is audible, and its
-    # return would sound like a new onset): its own room tone, the nearest quiet stretch of the
-    # take laid in with equal-power fades, as a dialogue editor fills a cut. A take with no such
-    # stretch is held down to its bed level instead.
-    if rooms:
-        full = x * np.sqrt(1 - window) + fill * np.sqrt(window) + added
-    else:
-        full = x * (1 - window * (1 - bed.hold)) + added
+    full = tone.laid_in() + added
     out = x + mix * (full - x)  # wet/dry
     return out.astype(np.float32), Placement(len(placed), tuple(int(a) for a in placed))
+
+
+class RoomTone:
+    """Where a take gives way to its own room tone. Under a hit taken away the take's bed goes on,
+    not silence (a gated bed is audible, and its return would sound like a new onset): the nearest
+    quiet stretch of the take (at least ``min_seconds``) is looped over the span and laid in with
+    equal-power fades, as a dialogue editor fills a cut. A take with no such stretch is held down
+    to its bed level there instead."""
+
+    def __init__(self, x: np.ndarray, sample_rate: int, min_seconds: float = MIN_ROOM_TONE):
+        self.x, self.sample_rate = x, sample_rate
+        self.bed = _Level.of(x, sample_rate, FLOOR_PERCENTILE)
+        self.rooms = [r for r in _room_tone_runs(self.bed, sample_rate) if r[1] - r[0] >= min_seconds * sample_rate]
+        self.window = np.zeros(x.size)  # where the take gives way, FADE-long edges included
+        self.fill = np.zeros(x.size)    # the room tone laid there
+        self.laid = np.zeros(x.size, dtype=bool)
+
+    def give_way(self, start: int, stop: int) -> None:
+        """The take gives way to its room tone over samples [start, stop)."""
+        span = _open(self.window, start, stop, self.sample_rate)
+        _lay_room_tone(self.fill, self.laid, self.x, self.rooms, span, self.sample_rate)
+
+    def laid_in(self) -> np.ndarray:
+        """The take with its room tone laid in wherever it gave way (float64)."""
+        w = self.window
+        if self.rooms:
+            return self.x * np.sqrt(1 - w) + self.fill * np.sqrt(w)
+        return self.x * (1 - w * (1 - self.bed.hold))
 
 
 # -- shared with core.media.reference_texture ------------------------------------------------------
