@@ -85,6 +85,21 @@ def test_a_run_that_continues_from_a_bundle_reuses_its_codec(tmp_path):
     near = lambda k: torch.allclose(old[k], new[k], atol=1e-4)  # noqa: E731
     assert not near("tok.weight") and not near("head_w")
     assert near("blocks.0.attn.q.weight") and near("cond_in.weight")
+    # Only the way in trains (an adapter for a new tower): the rest stays the start's, bit for bit.
+    adapt = dict(more, maskvat=dict(more["maskvat"], train_only=["cond_", "null_cond"],
+                                    loop=dict(more["maskvat"].get("loop", {}), lr=1e-2, max_steps=2)))
+    (tmp_path / "adapt.json").write_text(json.dumps(adapt))
+    run(["maskvat", "--config", str(tmp_path / "adapt.json"), "--out", str(tmp_path / "adapt"), "--no-progress",
+         "--codec", str(first / "codec"), "--avsync", str(r["avsync"])])
+    adapted = read_weights(tmp_path / "adapt" / "model")
+    assert not torch.equal(old["cond_in.weight"], adapted["cond_in.weight"])
+    assert not torch.equal(old["cond_out.weight"], adapted["cond_out.weight"])
+    assert all(torch.equal(old[k], adapted[k]) for k in old if not k.startswith(("cond_", "null_cond")))
+    typo = dict(adapt, maskvat=dict(adapt["maskvat"], train_only=["cond-"]))
+    (tmp_path / "typo.json").write_text(json.dumps(typo))
+    with pytest.raises(ValueError, match=r"train_only \['cond-'\] names no weight.*cond_in"):
+        run(["maskvat", "--config", str(tmp_path / "typo.json"), "--out", str(tmp_path / "typo"), "--no-progress",
+             "--codec", str(first / "codec"), "--avsync", str(r["avsync"])])
     assert main(["bundle", *NO_LEVEL, "--codec", str(first), "--avsync", str(r["avsync"]), "--maskvat", str(r["more"]),
                  "--out", str(first), "--overwrite"]) == 0
     meta = json.loads((first / "config.json").read_text())

@@ -56,6 +56,10 @@ class MaskVATTrainConfig:
     # the token embeddings and output heads ("tok.", "head_") mean other sounds, while the blocks
     # that read the picture still know when things happen.
     init_fresh: list[str] = field(default_factory=list)
+    # Names (prefixes) of the only weights that train after a warm start; the rest stay frozen at
+    # the start's values (empty: all train). ["cond_", "null_cond"] adapts the way in for a new
+    # visual tower and keeps the blocks that make the sound (docs/footage_experiment.md).
+    train_only: list[str] = field(default_factory=list)
     # Reference training (overrides.ref_frames > 0): the share of rows of a clip with a material or
     # surface whose reference (and target) is another material (core.train.references).
     ref_swap_prob: float = 0.5
@@ -80,6 +84,8 @@ class MaskVATTrainConfig:
                 raise ValueError(f"maskvat: {key} must be in [0, 1], got {getattr(self, key)}")
         if self.init_fresh and not self.init_from:
             raise ValueError("maskvat: init_fresh names weights of a warm start; set init_from too")
+        if self.train_only and not self.init_from:
+            raise ValueError("maskvat: train_only freezes the weights of a warm start; set init_from too")
         if not self.ref_lr_scale > 0:
             raise ValueError(f"maskvat: ref_lr_scale must be positive, got {self.ref_lr_scale}")
         lo, hi = self.window_range
@@ -220,9 +226,11 @@ def train_maskvat(cfg: MaskVATTrainConfig, opts: RunOptions) -> dict[str, Any]:
             torch.manual_seed(cfg.init_seed)
             model = MaskVAT(mcfg)
         if cfg.init_from:
-            from maskvat_foley.core.train.warm_start import read_weights, warm_start
+            from maskvat_foley.core.train.warm_start import read_weights, train_only, warm_start
 
             warm_start(model, read_weights(cfg.init_from), keep_fresh=tuple(cfg.init_fresh))
+            if cfg.train_only:
+                train_only(model, tuple(cfg.train_only))
 
         def step_fn(step: int, wrapped: nn.Module):
             s = 0 if cfg.fixed_batch else step

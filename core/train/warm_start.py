@@ -61,3 +61,21 @@ def warm_start(module: nn.Module, state: dict[str, torch.Tensor], prefix: str = 
     log.info("warm start: %d tensors copied, %d grown (%s), %d fresh, %d unused", copied, len(grown),
              ", ".join(grown) or "-", len(fresh), len(unused))
     return {"copied": copied, "grown": grown, "fresh": fresh, "unused": unused}
+
+
+def train_only(module: nn.Module, prefixes: tuple[str, ...]) -> dict[str, int]:
+    """Freeze every weight of ``module`` except those whose names start with one of ``prefixes``
+    (a warm start's adapter: the blocks that make the sound stay exactly as they were, only the
+    way in for new visual features learns). Returns the trained and frozen parameter counts."""
+    counts = {"trained": 0, "frozen": 0}
+    for name, p in module.named_parameters():
+        keep = name.startswith(prefixes)
+        p.requires_grad_(keep)
+        counts["trained" if keep else "frozen"] += p.numel()
+    if not counts["trained"]:
+        names = sorted({n.split(".")[0] for n, _ in module.named_parameters()})
+        raise ValueError(f"train_only {list(prefixes)} names no weight of this model "
+                         f"(its weights start with: {', '.join(names)})")
+    log.info("train only %s: %d weights trained, %d frozen", ", ".join(prefixes), counts["trained"],
+             counts["frozen"])
+    return counts
