@@ -31,7 +31,7 @@ from maskvat_foley.core.engine.api import Cancelled, ProgressCallback
 from maskvat_foley.core.engine.clip_media import ClipFailed, MediaFiles
 from maskvat_foley.core.engine.device import autocast, dtype_name, is_out_of_memory, memory_info, pick_device
 from maskvat_foley.core.engine.outdir import ensure_dir
-from maskvat_foley.core.engine.redraw import is_silent, redraw_silent
+from maskvat_foley.core.engine.redraw import is_silent, redraw_guidance, redraw_silent
 from maskvat_foley.core.engine.regular import open_regular
 from maskvat_foley.core.engine.takes import load_codes, write_take
 from maskvat_foley.core.jobs import (MAX_SEED, ClipJob, ClipResult, GenerationParams, Progress, ReferenceSpec,
@@ -199,9 +199,11 @@ class Engine:
         codes, waves, scores = self._sample(cond, seeds, params, cancel, step, ref=ref)
         codes, scores = list(codes), None if scores is None else list(scores)  # per take, replaceable
 
-        def draw_again(again: list[int]):
-            step("sampling", 0.0, f"{len(again)} silent take(s) on a moving picture: drawn again")
-            return self._sample(cond, again, params, cancel, step, ref=ref)
+        def draw_again(again: list[int], attempt: int):
+            harder = dataclasses.replace(params, guidance=redraw_guidance(params.guidance, attempt))
+            step("sampling", 0.0, f"{len(again)} silent take(s) on a moving picture: drawn again "
+                 f"at guidance {harder.guidance:g}")
+            return self._sample(cond, again, harder, cancel, step, ref=ref)
 
         def silent(wave: np.ndarray) -> bool:  # as it will be written: after the model's level
             from maskvat_foley.core.model.level_calibration import calibrate
@@ -215,7 +217,8 @@ class Engine:
             score = None if scores is None else float(scores[t])
             meta = self._provenance(job, params, score)
             if redrawn[t] is not None:
-                meta["redrawn_seed"] = redrawn[t]
+                meta["redrawn_seed"], attempt = redrawn[t]
+                meta["redrawn_guidance"] = redraw_guidance(params.guidance, attempt)
             wave = self._apply_reference(self._calibrate(waves[t], meta, job, seed), ref, params, meta, seed)
             takes.append(write_take(job, wave, self.ckpt.tokenizer.sample_rate, seed, params,
                                     out_dir, meta, codes=codes[t].cpu().numpy(), confine=confine,
