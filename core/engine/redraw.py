@@ -8,7 +8,8 @@ comes out silent (its loudest sample under ``SILENT_PEAK_DBFS`` as it will be wr
 model's level calibration) on a picture that moves (its ``picture_motion`` at least the motion gain's
 still line, ``motion_gain.GATE``) is drawn again from seeds derived from its own, up to ``REDRAWS``
 times, and the first audible draw is kept; when every draw is silent the first is kept, since the
-model hears nothing there.
+model hears nothing there. A quiet take with real hits is not silent: a FoleyWorld impact take at
+-59 LUFS (RMS -60 dBFS, hits peaking at -29 dBFS) is kept as it is.
 
 Each redraw also listens to the picture harder: its classifier-free guidance is the take's plus
 ``GUIDANCE_STEP`` per attempt (2 -> 3 -> 4 at the defaults). The silence is the model's conditional
@@ -17,13 +18,13 @@ of carphone and bikes (2026-11-29, 16 single draws each, no redraw), guidance 1 
 of 128, 2 gave 52, 2.5 gave 27, 3 gave 9 and 4 gave 3; a new seed at the same guidance is silent
 again as often (vtest's second segment: 15 of 16 at 2). Only silent takes are drawn again, so the
 takes the model gives at the user's guidance are untouched; guidance under 1 (the picture not
-heard) is kept as it is. A quiet take with real hits is not silent: a FoleyWorld impact take at
--59 LUFS (RMS -60 dBFS, hits peaking at -29 dBFS) is kept as it is.
+heard) is kept as it is.
 
-Nothing is raised to a level: a redraw is another take of the same model on the same picture. A
-still picture's silent take is kept (quiet pictures may give quiet takes). A seed still gives its
-take, since the seeds drawn again are a function of it; the take's metadata records the one used
-(``redrawn_seed``) and the guidance it was drawn at (``redrawn_guidance``).
+Nothing is raised to a level: a redraw is another take of the same model on the same picture, with
+the picture weighed more. A still picture's silent take is kept (quiet pictures may give quiet
+takes). A seed still gives its take, since the seeds drawn again are a function of it; the take's
+metadata records the one used (``redrawn_seed``) and the guidance it was drawn at
+(``redrawn_guidance``).
 """
 from __future__ import annotations
 
@@ -64,12 +65,12 @@ def redraw_silent(sample: Callable[[list[int], int], tuple[Any, list, Any]], see
                   waves: list, scores: list | None, moves: Callable[[], bool],
                   silent_take: Callable[[np.ndarray], bool] = is_silent) -> list[tuple[int, int] | None]:
     """Silent takes drawn again when ``moves()`` (asked only when a take is silent) says the picture
-    moves. ``sample(seeds, attempt)`` gives (codes, waves, scores) per seed, as the engine's sampler at
-``redraw_guidance(.., attempt)``; the kept
-    draws replace their takes' entries in ``codes``, ``waves`` and ``scores``. ``silent_take``: whether
-    a sampler's wave is silent as the take will be written (the engine's: after the model's level,
-    which lifts a quiet but real take by up to 20 dB and leaves an empty one alone). Returns per take
-    the (seed, attempt) its kept draw came from, None for its own."""
+    moves. ``sample(seeds, attempt)`` gives (codes, waves, scores) per seed, as the engine's sampler
+    at ``redraw_guidance(.., attempt)``; the kept draws replace their takes' entries in ``codes``,
+    ``waves`` and ``scores``. ``silent_take``: whether a sampler's wave is silent as the take will be
+    written (the engine's: after the model's level, which lifts a quiet but real take by up to 20 dB
+    and leaves an empty one alone). Returns per take the (seed, attempt) its kept draw came from,
+    None for its own."""
     drawn: list[tuple[int, int] | None] = [None] * len(seeds)
     silent = [i for i, w in enumerate(waves) if silent_take(w)]
     if not silent or not moves():
