@@ -1,6 +1,6 @@
 """A silent take on a moving picture is drawn again from a seed derived from its own, at a stronger
-guidance; on a still picture it is kept (core/engine/redraw.py). Real engine, real tiny model, real videos; the first
-draw of chosen seeds is made silent, as the model sometimes makes it."""
+guidance; on a still picture it is kept (core/engine/redraw.py). Real engine, real tiny model, real
+videos; the first draw of chosen seeds is made silent, as the model sometimes makes it."""
 from __future__ import annotations
 
 import numpy as np
