@@ -17,6 +17,10 @@ a segment joins the one before), and each segment gets a ClipJob through the rea
   rank correlation of the take's level in each frame with the motion curve, beside the same against the
   curve played backwards. AV-Align counts attacks only; a sound that swells with a movement and no hit
   (a sleeve, a passing bike) is heard by this one.
+- Rattle (core.eval.rattle): the share of the take's time spent in click trains, 8 clicks a second or
+  faster. The onset detector hears a rattle through a movement as one onset, so a take of noise
+  bursts can look calm in ``onsets_per_second``; ``rattling_takes`` counts takes rattling for a
+  quarter of their time or more.
 - Sounds at shot changes: the cuts of the segment (core.media.cuts) with a take onset within one frame;
   ``onset_coverage`` (the share of the take's time within one frame of one of its onsets) is what that
   share would be if cuts fell at random. A cut on a segment's first frame is not counted: the segment
@@ -53,6 +57,7 @@ import numpy as np
 
 from maskvat_foley.core.eval import CLASSIC_SIZE, DEVICE, FOLEYWORLD_LEVEL_CLIPS, REAL_SEEDS, SEED, SEGMENT_SECONDS
 from maskvat_foley.core.eval.aggregate import clean, write_json
+from maskvat_foley.core.eval.rattle import RATTLING_SHARE
 from maskvat_foley.core.jobs import GenerationParams, fraction_str
 
 log = logging.getLogger(__name__)
@@ -191,6 +196,7 @@ def measure_take(audio: np.ndarray, sample_rate: int, rate: Fraction, peaks: Seq
     rank correlation with it, and with it played backwards), else None (a still picture has none)."""
     from maskvat_foley.core.eval.metrics import av_align_score, envelope_motion_corr, frame_levels_db
     from maskvat_foley.core.eval.onsets import detect_onsets
+    from maskvat_foley.core.eval.rattle import rattle_share
 
     onsets = detect_onsets(audio, sample_rate)
     levels = None if motion is None else frame_levels_db(audio, sample_rate, len(motion), rate)
@@ -202,6 +208,7 @@ def measure_take(audio: np.ndarray, sample_rate: int, rate: Fraction, peaks: Seq
             "onset_coverage": onset_coverage(onsets, Fraction(audio.size, sample_rate), rate),
             "envelope_motion": None if motion is None else envelope_motion_corr(levels, motion),
             "envelope_motion_reversed": None if motion is None else envelope_motion_corr(levels, motion[::-1]),
+            "rattle": rattle_share(audio, sample_rate),
             "loudness": level, "loudness_measure": measure, "silent": not level > SILENT_DB}
 
 
@@ -228,6 +235,8 @@ def summarise(segments: Sequence[dict[str, Any]], foleyworld_lufs: float | None 
         "cut_onset_share": sum(t["cuts_with_onset"] for t in takes) / cut_slots if cut_slots else None,
         "onset_coverage": _mean([t["onset_coverage"] for t in takes]),
         "onsets_per_second": sum(t["n_onsets"] for t in takes) / seconds if seconds else None,
+        "rattle_share": _mean([t.get("rattle") for t in takes]),
+        "rattling_takes": sum((t.get("rattle") or 0.0) >= RATTLING_SHARE for t in takes),
         "loudness_mean": _mean(levels), "loudness_min": min(levels, default=None),
         "loudness_max": max(levels, default=None),
         "loudness_measures": sorted({t["loudness_measure"] for t in takes}),
@@ -435,7 +444,8 @@ def _segment(engine: Any, params: GenerationParams, video: Video, vi: int, index
                            "cuts": [], "takes": [],
                            "av_align": None, "av_align_reversed": None, "av_align_ratio": None,
                            "envelope_motion": None, "envelope_motion_reversed": None,
-                           "cut_onset_share": None, "seeds_identical": None, "seed_mel_distance": None}
+                           "cut_onset_share": None, "rattle_share": None, "seeds_identical": None,
+                           "seed_mel_distance": None}
     try:
         rgb, cut_frames, motion = segment_picture(video, start, n)
     except MediaError as exc:
@@ -473,6 +483,7 @@ def _segment(engine: Any, params: GenerationParams, video: Video, vi: int, index
     rec.update(takes=takes, av_align=align, av_align_reversed=rev, av_align_ratio=_ratio(align, rev),
                envelope_motion=_mean([t["envelope_motion"] for t in takes]),
                envelope_motion_reversed=_mean([t["envelope_motion_reversed"] for t in takes]),
+               rattle_share=_mean([t["rattle"] for t in takes]),
                cut_onset_share=(sum(t["cuts_with_onset"] for t in takes) / (len(cuts) * len(takes))
                                 if cuts else None),
                seeds_identical=any(np.array_equal(a, b) for i, a in enumerate(audios) for b in audios[i + 1:]),
