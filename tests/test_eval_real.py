@@ -307,7 +307,7 @@ def test_find_videos_in_folders(tmp_path):
 
 def test_loudness_follows_motion_is_a_rank_correlation():
     """Louder takes on busier pictures rank 1; silent takes (-inf) rank lowest; too few or flat: None."""
-    from maskvat_foley.core.eval.real import _spearman
+    from maskvat_foley.core.eval.real_measures import _spearman
 
     assert _spearman([(-40.0, 1.0), (-30.0, 2.0), (-20.0, 5.0)]) == pytest.approx(1.0)
     assert _spearman([(float("-inf"), 1.0), (-30.0, 2.0), (-35.0, 3.0), (-20.0, 5.0)]) == pytest.approx(0.8)
