@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from maskvat_foley.core.eval.rattle import RATTLING_SHARE
+from maskvat_foley.core.eval.rattle import RATTLING_SHARE, rattle_share
 
 SILENT_DB = -70.0
 # The level a take on a moving picture is held to: within QUIET_LU of the same model's median take on
@@ -55,7 +55,6 @@ def measure_take(audio: np.ndarray, sample_rate: int, rate: Fraction, peaks: Seq
     rank correlation with it, and with it played backwards), else None (a still picture has none)."""
     from maskvat_foley.core.eval.metrics import av_align_score, envelope_motion_corr, frame_levels_db
     from maskvat_foley.core.eval.onsets import detect_onsets
-    from maskvat_foley.core.eval.rattle import rattle_share
 
     onsets = detect_onsets(audio, sample_rate)
     levels = None if motion is None else frame_levels_db(audio, sample_rate, len(motion), rate)
@@ -94,8 +93,8 @@ def summarise(segments: Sequence[dict[str, Any]], foleyworld_lufs: float | None 
         "cut_onset_share": sum(t["cuts_with_onset"] for t in takes) / cut_slots if cut_slots else None,
         "onset_coverage": mean_finite([t["onset_coverage"] for t in takes]),
         "onsets_per_second": sum(t["n_onsets"] for t in takes) / seconds if seconds else None,
-        "rattle_share": mean_finite([t.get("rattle") for t in takes]),
-        "rattling_takes": sum((t.get("rattle") or 0.0) >= RATTLING_SHARE for t in takes),
+        "rattle_share": mean_finite([t["rattle"] for t in takes]),
+        "rattling_takes": sum(t["rattle"] >= RATTLING_SHARE for t in takes),
         "loudness_mean": mean_finite(levels), "loudness_min": min(levels, default=None),
         "loudness_max": max(levels, default=None),
         "loudness_measures": sorted({t["loudness_measure"] for t in takes}),
