@@ -90,13 +90,17 @@ def onset_strength(audio: np.ndarray, sample_rate: int, p: OnsetParams = DEFAULT
     return np.maximum(rise, 0.0).sum(axis=1)
 
 
+def downmix(audio: np.ndarray) -> np.ndarray:
+    """float64 samples of ``audio``, channels averaged ([channels, T] or [T, channels])."""
+    a = np.asarray(audio, dtype=np.float64)
+    return a.mean(axis=0 if a.shape[0] <= 8 else 1) if a.ndim == 2 else a
+
+
 def detect_onsets(audio: np.ndarray, sample_rate: int, p: OnsetParams = DEFAULT) -> list[Fraction]:
     """Onset times in exact seconds (sample / sample_rate) of mono ``audio``."""
     from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
-    a = np.asarray(audio, dtype=np.float64)
-    if a.ndim == 2:
-        a = a.mean(axis=0 if a.shape[0] <= 8 else 1)  # [channels, T] or [T, channels]
+    a = downmix(audio)
     if a.ndim != 1 or a.size == 0:
         raise ValueError(f"onset detection needs non-empty mono audio, got shape {np.shape(audio)}")
     if not np.all(np.isfinite(a)):

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from maskvat_foley.core.eval.onsets import downmix
+
 
 @dataclass(frozen=True)
 class RattleParams:
@@ -42,10 +44,7 @@ def click_times(audio: np.ndarray, sample_rate: int, p: RattleParams = DEFAULT) 
     from scipy.ndimage import uniform_filter1d
     from scipy.signal import find_peaks
 
-    a = np.asarray(audio, dtype=np.float64)
-    if a.ndim == 2:
-        a = a.mean(axis=0 if a.shape[0] <= 8 else 1)  # [channels, T] or [T, channels]
-    a = a.reshape(-1)
+    a = downmix(audio).reshape(-1)
     n = a.size // p.hop
     if n < 3:
         return np.zeros(0)
@@ -74,6 +73,5 @@ def rattle_seconds(audio: np.ndarray, sample_rate: int, p: RattleParams = DEFAUL
 
 def rattle_share(audio: np.ndarray, sample_rate: int, p: RattleParams = DEFAULT) -> float:
     """The share of the take's time that rattles, 0..1."""
-    shape = np.shape(audio)
-    seconds = (max(shape) if len(shape) == 2 else int(np.prod(shape))) / sample_rate
-    return min(1.0, rattle_seconds(audio, sample_rate, p) / seconds) if seconds > 0 else 0.0
+    a = downmix(audio).reshape(-1)
+    return min(1.0, rattle_seconds(a, sample_rate, p) * sample_rate / a.size) if a.size else 0.0
