@@ -12,13 +12,15 @@ import pytest
 from maskvat_foley.core.media.cuts import detect_cuts, frame_change
 from maskvat_foley.core.eval.real import (STILL_MOTION, RealInputError, evaluate_real, find_videos, onset_coverage,
                                           split_segments, summarise, targets)
+from maskvat_foley.core.eval.real_measures import seed_standard_error
 from maskvat_foley.plugin.cli_eval import main
 
 RATE = Fraction(24)
 N, CUT, HIT_EVERY = 48, 30, 6  # 2 s; the second shot starts at frame 30
 W, H = 64, 48
 
-SUMMARY_KEYS = {"segments", "failed_segments", "takes", "av_align", "av_align_reversed", "av_align_ratio", "cuts",
+SUMMARY_KEYS = {"segments", "failed_segments", "takes", "av_align", "av_align_reversed", "av_align_ratio",
+                "av_align_seed_se", "cuts",
                 "envelope_motion", "envelope_motion_reversed", "cut_onset_share", "onset_coverage",
                 "onsets_per_second", "rattle_share", "rattling_takes", "loudness_mean", "loudness_min",
                 "loudness_max", "loudness_measures", "silent_takes", "identical_seed_segments",
@@ -95,6 +97,15 @@ def test_onset_coverage():
     assert onset_coverage([], Fraction(1), r) == 0.0
     assert onset_coverage([Fraction(1, 2)], Fraction(1), r) == pytest.approx(0.2)
     assert onset_coverage([Fraction(0), Fraction(1, 20)], Fraction(1), r) == pytest.approx(0.15)  # overlap once
+
+
+def test_seed_standard_error_is_over_the_per_seed_means():
+    # seed 0 averages 0.2 over its two segments, seed 1 0.4, seed 2 0.3; a missing score is left out
+    takes = [{"seed": 0, "av_align": 0.1}, {"seed": 0, "av_align": 0.3}, {"seed": 1, "av_align": 0.4},
+             {"seed": 1, "av_align": None}, {"seed": 2, "av_align": 0.3}]
+    assert seed_standard_error(takes, "av_align") == pytest.approx(0.1 / math.sqrt(3))
+    assert seed_standard_error(takes[:2], "av_align") is None  # one seed: no spread to measure
+    assert seed_standard_error([{"seed": 0, "av_align": None}, {"seed": 1, "av_align": 0.5}], "av_align") is None
 
 
 # -- end to end ------------------------------------------------------------------------------------

@@ -87,6 +87,7 @@ def summarise(segments: Sequence[dict[str, Any]], foleyworld_lufs: float | None 
     return {
         "segments": len(segments), "failed_segments": len(segments) - len(ok), "takes": len(takes),
         "av_align": align, "av_align_reversed": rev, "av_align_ratio": safe_ratio(align, rev),
+        "av_align_seed_se": seed_standard_error(takes, "av_align"),
         "envelope_motion": mean_finite([t["envelope_motion"] for t in takes]),
         "envelope_motion_reversed": mean_finite([t["envelope_motion_reversed"] for t in takes]),
         "cuts": sum(len(s["cuts"]) for s in ok),
@@ -107,6 +108,19 @@ def summarise(segments: Sequence[dict[str, Any]], foleyworld_lufs: float | None 
         "quiet_takes_on_motion": (sum(not (t["loudness"] is not None and t["loudness"] >= floor) for t in moving)
                                   if floor is not None else None),
     }
+
+
+def seed_standard_error(takes: Sequence[dict[str, Any]], key: str) -> float | None:
+    """How far a summary's mean of ``key`` would move with other seeds: the standard error of the
+    per-seed means (each seed's mean over its takes, so over the segments), None under two seeds. A
+    video short of a target by less than about two of these is within what seeds alone change."""
+    per_seed: dict[int, list[float | None]] = {}
+    for t in takes:
+        per_seed.setdefault(t["seed"], []).append(t[key])
+    means = [m for m in (mean_finite(v) for v in per_seed.values()) if m is not None]
+    if len(means) < 2:
+        return None
+    return float(np.std(means, ddof=1) / math.sqrt(len(means)))
 
 
 def targets(overall: dict[str, Any], videos: Sequence[dict[str, Any]]) -> dict[str, Any]:
