@@ -22,16 +22,17 @@ W, H = 64, 48
 SUMMARY_KEYS = {"segments", "failed_segments", "takes", "av_align", "av_align_reversed", "av_align_ratio",
                 "av_align_seed_se", "cuts",
                 "envelope_motion", "envelope_motion_reversed", "cut_onset_share", "onset_coverage",
-                "onsets_per_second", "rattle_share", "rattling_takes", "loudness_mean", "loudness_min",
+                "onsets_per_second", "rattle_share", "rattling_takes", "broadband_share", "noisy_takes",
+                "loudness_mean", "loudness_min",
                 "loudness_max", "loudness_measures", "silent_takes", "identical_seed_segments",
                 "seed_mel_distance", "loudness_motion_spearman", "takes_on_motion", "quiet_takes_on_motion"}
 SEGMENT_KEYS = {"video", "video_index", "segment", "clip_id", "start_frame", "n_frames", "start_s", "seconds",
                 "error", "n_video_peaks", "n_video_peaks_reversed", "motion", "cuts", "takes", "av_align",
                 "av_align_reversed", "av_align_ratio", "envelope_motion", "envelope_motion_reversed", "cut_onset_share",
-                "rattle_share", "seeds_identical", "seed_mel_distance"}
+                "rattle_share", "broadband_share", "seeds_identical", "seed_mel_distance"}
 TAKE_KEYS = {"seed", "path", "sync_score", "n_onsets", "onsets_s", "av_align", "av_align_reversed",
              "envelope_motion", "envelope_motion_reversed",
-             "cuts_with_onset", "onset_coverage", "rattle", "loudness", "loudness_measure", "silent"}
+             "cuts_with_onset", "onset_coverage", "rattle", "broadband", "loudness", "loudness_measure", "silent"}
 
 
 def scene(n: int = N, cut: int | None = CUT, seed: int = 0) -> np.ndarray:

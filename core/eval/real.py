@@ -21,6 +21,9 @@ a segment joins the one before), and each segment gets a ClipJob through the rea
   faster. The onset detector hears a rattle through a movement as one onset, so a take of noise
   bursts can look calm in ``onsets_per_second``; ``rattling_takes`` counts takes rattling for a
   quarter of their time or more.
+- Broadband blocks (core.eval.broadband): the share of the take's time in loud near-white noise of a
+  tenth of a second or more, the hiss-like blocks that click trains do not catch; ``noisy_takes``
+  counts takes in blocks for a quarter of their time or more.
 - Sounds at shot changes: the cuts of the segment (core.media.cuts) with a take onset within one frame;
   ``onset_coverage`` (the share of the take's time within one frame of one of its onsets) is what that
   share would be if cuts fell at random. A cut on a segment's first frame is not counted: the segment
@@ -303,7 +306,8 @@ def _segment(engine: Any, params: GenerationParams, video: Video, vi: int, index
                            "cuts": [], "takes": [],
                            "av_align": None, "av_align_reversed": None, "av_align_ratio": None,
                            "envelope_motion": None, "envelope_motion_reversed": None,
-                           "cut_onset_share": None, "rattle_share": None, "seeds_identical": None,
+                           "cut_onset_share": None, "rattle_share": None, "broadband_share": None,
+                           "seeds_identical": None,
                            "seed_mel_distance": None}
     try:
         rgb, cut_frames, motion = segment_picture(video, start, n)
@@ -343,6 +347,7 @@ def _segment(engine: Any, params: GenerationParams, video: Video, vi: int, index
                envelope_motion=mean_finite([t["envelope_motion"] for t in takes]),
                envelope_motion_reversed=mean_finite([t["envelope_motion_reversed"] for t in takes]),
                rattle_share=mean_finite([t["rattle"] for t in takes]),
+               broadband_share=mean_finite([t["broadband"] for t in takes]),
                cut_onset_share=(sum(t["cuts_with_onset"] for t in takes) / (len(cuts) * len(takes))
                                 if cuts else None),
                seeds_identical=any(np.array_equal(a, b) for i, a in enumerate(audios) for b in audios[i + 1:]),

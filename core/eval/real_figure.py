@@ -211,7 +211,8 @@ def _header(d, track: FigureTrack, model: str, s: dict[str, Any]) -> None:
              (f" vs {_fmt(s['envelope_motion_reversed'])}", FG),
              (f"    {levels}", FG), (f"    {cuts}", FG),
              (f"    {_fmt(s['onsets_per_second'], '.1f')} onsets/s", FG),
-             (f", {100 * (s['rattle_share'] or 0.0):.0f}% of the time rattling", FG),
+             (f", {100 * (s['rattle_share'] or 0.0):.0f}% rattling", FG),
+             (f", {100 * (s.get('broadband_share') or 0.0):.0f}% broadband noise", FG),
              (f"    means of {s['takes']} takes", DIM)]
     x = LEFT
     for text, colour in parts:

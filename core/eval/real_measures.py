@@ -8,6 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from maskvat_foley.core.eval.broadband import NOISY_SHARE, broadband_share
 from maskvat_foley.core.eval.rattle import RATTLING_SHARE, rattle_share
 
 SILENT_DB = -70.0
@@ -67,6 +68,7 @@ def measure_take(audio: np.ndarray, sample_rate: int, rate: Fraction, peaks: Seq
             "envelope_motion": None if motion is None else envelope_motion_corr(levels, motion),
             "envelope_motion_reversed": None if motion is None else envelope_motion_corr(levels, motion[::-1]),
             "rattle": rattle_share(audio, sample_rate),
+            "broadband": broadband_share(audio, sample_rate),
             "loudness": level, "loudness_measure": measure, "silent": not level > SILENT_DB}
 
 
@@ -96,6 +98,8 @@ def summarise(segments: Sequence[dict[str, Any]], foleyworld_lufs: float | None 
         "onsets_per_second": sum(t["n_onsets"] for t in takes) / seconds if seconds else None,
         "rattle_share": mean_finite([t["rattle"] for t in takes]),
         "rattling_takes": sum(t["rattle"] >= RATTLING_SHARE for t in takes),
+        "broadband_share": mean_finite([t["broadband"] for t in takes]),
+        "noisy_takes": sum(t["broadband"] >= NOISY_SHARE for t in takes),
         "loudness_mean": mean_finite(levels), "loudness_min": min(levels, default=None),
         "loudness_max": max(levels, default=None),
         "loudness_measures": sorted({t["loudness_measure"] for t in takes}),
