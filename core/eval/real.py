@@ -63,7 +63,7 @@ from maskvat_foley.core.eval import CLASSIC_SIZE, DEVICE, FOLEYWORLD_LEVEL_CLIPS
 from maskvat_foley.core.eval.aggregate import clean, write_json
 from maskvat_foley.core.eval.real_measures import (  # noqa: F401 (callers import the measures from here too)
     QUIET_LU, SILENT_DB, STILL_MOTION, TARGET_AV_ALIGN, TARGET_AV_ALIGN_RATIO, TARGET_CUT_SHARE, loudness,
-    mean_finite, measure_take, near_cut, onset_coverage, safe_ratio, summarise, targets)
+    mean_finite, measure_take, near_cut, onset_coverage, safe_ratio, summarise, take_means, targets)
 from maskvat_foley.core.jobs import GenerationParams, fraction_str
 
 log = logging.getLogger(__name__)
@@ -303,12 +303,8 @@ def _segment(engine: Any, params: GenerationParams, video: Video, vi: int, index
                            "seconds": fraction_str(Fraction(n) / rate), "error": None,
                            # filled below; a failed segment keeps these (same keys in every record)
                            "n_video_peaks": None, "n_video_peaks_reversed": None, "motion": None,
-                           "cuts": [], "takes": [],
-                           "av_align": None, "av_align_reversed": None, "av_align_ratio": None,
-                           "envelope_motion": None, "envelope_motion_reversed": None,
-                           "cut_onset_share": None, "rattle_share": None, "broadband_share": None,
-                           "seeds_identical": None,
-                           "seed_mel_distance": None}
+                           "cuts": [], "takes": [], **take_means([]),
+                           "cut_onset_share": None, "seeds_identical": None, "seed_mel_distance": None}
     try:
         rgb, cut_frames, motion = segment_picture(video, start, n)
     except MediaError as exc:
@@ -341,13 +337,7 @@ def _segment(engine: Any, params: GenerationParams, video: Video, vi: int, index
         track.add_take(start, n, audios[0], SAMPLE_RATE, takes[0]["onsets_s"], takes[0]["seed"],
                        (takes[0]["loudness"] if math.isfinite(takes[0]["loudness"]) else None,
                         takes[0]["loudness_measure"]))
-    align = mean_finite([t["av_align"] for t in takes])
-    rev = mean_finite([t["av_align_reversed"] for t in takes])
-    rec.update(takes=takes, av_align=align, av_align_reversed=rev, av_align_ratio=safe_ratio(align, rev),
-               envelope_motion=mean_finite([t["envelope_motion"] for t in takes]),
-               envelope_motion_reversed=mean_finite([t["envelope_motion_reversed"] for t in takes]),
-               rattle_share=mean_finite([t["rattle"] for t in takes]),
-               broadband_share=mean_finite([t["broadband"] for t in takes]),
+    rec.update(takes=takes, **take_means(takes),
                cut_onset_share=(sum(t["cuts_with_onset"] for t in takes) / (len(cuts) * len(takes))
                                 if cuts else None),
                seeds_identical=any(np.array_equal(a, b) for i, a in enumerate(audios) for b in audios[i + 1:]),

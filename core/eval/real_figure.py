@@ -204,15 +204,15 @@ def _header(d, track: FigureTrack, model: str, s: dict[str, Any]) -> None:
     cuts = f"{s['cuts']} cut{'' if s['cuts'] == 1 else 's'}" + (
         f", {100 * s['cut_onset_share']:.0f}% with an onset" if s["cut_onset_share"] is not None else "")
     ratio = f" (x{s['av_align_ratio']:.2f})" if s["av_align_ratio"] is not None else ""
-    se = s.get("av_align_seed_se")
-    parts = [(f"AV-Align {_fmt(s['av_align'])}" + (f" ±{_fmt(se)}" if se is not None else ""), PEAK),
+    se = f" ±{_fmt(s['av_align_seed_se'])}" if s["av_align_seed_se"] is not None else ""
+    parts = [(f"AV-Align {_fmt(s['av_align'])}{se}", PEAK),
              (f" vs {_fmt(s['av_align_reversed'])} reversed{ratio}", FG),
              (f"    level follows motion {_fmt(s['envelope_motion'])}", FG),
              (f" vs {_fmt(s['envelope_motion_reversed'])}", FG),
              (f"    {levels}", FG), (f"    {cuts}", FG),
              (f"    {_fmt(s['onsets_per_second'], '.1f')} onsets/s", FG),
              (f", {100 * (s['rattle_share'] or 0.0):.0f}% rattling", FG),
-             (f", {100 * (s.get('broadband_share') or 0.0):.0f}% broadband noise", FG),
+             (f", {100 * (s['broadband_share'] or 0.0):.0f}% broadband noise", FG),
              (f"    means of {s['takes']} takes", DIM)]
     x = LEFT
     for text, colour in parts:

@@ -73,6 +73,17 @@ def measure_take(audio: np.ndarray, sample_rate: int, rate: Fraction, peaks: Seq
 
 
 # -- summaries ----------------------------------------------------------------------------------------
+def take_means(takes: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The per-take measures' means that a segment reports as a video and the run do (all None for no
+    takes): one place, so a new measure reaches every level of ``eval.json`` at once."""
+    align, rev = mean_finite([t["av_align"] for t in takes]), mean_finite([t["av_align_reversed"] for t in takes])
+    return {"av_align": align, "av_align_reversed": rev, "av_align_ratio": safe_ratio(align, rev),
+            "envelope_motion": mean_finite([t["envelope_motion"] for t in takes]),
+            "envelope_motion_reversed": mean_finite([t["envelope_motion_reversed"] for t in takes]),
+            "rattle_share": mean_finite([t["rattle"] for t in takes]),
+            "broadband_share": mean_finite([t["broadband"] for t in takes])}
+
+
 def summarise(segments: Sequence[dict[str, Any]], foleyworld_lufs: float | None = None) -> dict[str, Any]:
     """Means over the takes of ``segments`` (failed segments counted, not measured); the AV-Align
     ratio and the cut share are ratios of sums, so segments with more takes or cuts weigh more.
@@ -82,23 +93,17 @@ def summarise(segments: Sequence[dict[str, Any]], foleyworld_lufs: float | None 
     takes = [t for s in ok for t in s["takes"]]
     moving = [t for s in ok if s["motion"] is not None and s["motion"] >= STILL_MOTION for t in s["takes"]]
     floor = foleyworld_lufs - QUIET_LU if foleyworld_lufs is not None else None
-    align, rev = mean_finite([t["av_align"] for t in takes]), mean_finite([t["av_align_reversed"] for t in takes])
     cut_slots = sum(len(s["cuts"]) * len(s["takes"]) for s in ok)
     levels = [t["loudness"] for t in takes if not t["silent"]]
     seconds = sum(float(Fraction(s["seconds"])) * len(s["takes"]) for s in ok)
     return {
         "segments": len(segments), "failed_segments": len(segments) - len(ok), "takes": len(takes),
-        "av_align": align, "av_align_reversed": rev, "av_align_ratio": safe_ratio(align, rev),
-        "av_align_seed_se": seed_standard_error(takes, "av_align"),
-        "envelope_motion": mean_finite([t["envelope_motion"] for t in takes]),
-        "envelope_motion_reversed": mean_finite([t["envelope_motion_reversed"] for t in takes]),
+        **take_means(takes), "av_align_seed_se": seed_standard_error(takes, "av_align"),
         "cuts": sum(len(s["cuts"]) for s in ok),
         "cut_onset_share": sum(t["cuts_with_onset"] for t in takes) / cut_slots if cut_slots else None,
         "onset_coverage": mean_finite([t["onset_coverage"] for t in takes]),
         "onsets_per_second": sum(t["n_onsets"] for t in takes) / seconds if seconds else None,
-        "rattle_share": mean_finite([t["rattle"] for t in takes]),
         "rattling_takes": sum(t["rattle"] >= RATTLING_SHARE for t in takes),
-        "broadband_share": mean_finite([t["broadband"] for t in takes]),
         "noisy_takes": sum(t["broadband"] >= NOISY_SHARE for t in takes),
         "loudness_mean": mean_finite(levels), "loudness_min": min(levels, default=None),
         "loudness_max": max(levels, default=None),
